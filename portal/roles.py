@@ -1,0 +1,97 @@
+"""Staff roles as Django groups with their permissions. ``ensure_roles()`` is idempotent."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+_MEMBER_DATA = [
+    "members.view_union",
+    "members.view_member",
+    "members.add_member",
+    "members.change_member",
+    "members.view_card",
+    "members.change_card",
+    "members.view_issuancebatch",
+    "members.add_issuancebatch",
+    "members.change_issuancebatch",
+    "members.view_partnerbank",
+    "members.view_coveragesnapshot",
+]
+_MERCHANT_REVIEW = [
+    "merchants.view_category",
+    "merchants.view_merchant",
+    "merchants.change_merchant",
+    "merchants.view_store",
+    "merchants.view_apikey",
+    "merchants.change_apikey",
+    "merchants.add_apikey",
+    "discounts.view_offer",
+    "discounts.change_offer",
+    "discounts.review_offer",
+    "discounts.view_offerlimitchange",
+    "discounts.view_redemption",
+]
+
+
+class Role(models.TextChoices):
+    PROVINCE_ADMIN = "province_admin", _("省总工会管理员")
+    CITY_OPERATOR = "city_operator", _("市级工会操作员")
+    COUNTY_OPERATOR = "county_operator", _("县级工会操作员")
+    WORKPLACE_OPERATOR = "workplace_operator", _("基层工会操作员")
+    MERCHANT_REVIEWER = "merchant_reviewer", _("商家审核员")
+
+    def group(self) -> Group:
+        return Group.objects.get(name=str(self.label))
+
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.PROVINCE_ADMIN: [
+        *_MEMBER_DATA,
+        *_MERCHANT_REVIEW,
+        "members.add_union",
+        "members.change_union",
+        "members.add_partnerbank",
+        "members.change_partnerbank",
+        "members.approve_issuancebatch",
+        "members.download_bank_file",
+        "members.reveal_id_number",
+        "merchants.add_category",
+        "merchants.change_category",
+        "merchants.add_store",
+        "merchants.change_store",
+        "portal.view_auditevent",
+        "portal.view_user",
+        "portal.add_user",
+        "portal.change_user",
+    ],
+    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
+    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
+    Role.WORKPLACE_OPERATOR: [
+        "members.view_union",
+        "members.view_member",
+        "members.view_card",
+        "members.view_issuancebatch",
+        "members.add_issuancebatch",
+        "members.view_coveragesnapshot",
+    ],
+    Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
+}
+
+
+def ensure_roles() -> None:
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=str(role.label))
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            wanted.append((app_label, codename))
+        permissions = Permission.objects.filter(
+            content_type__app_label__in={a for a, _ in wanted}, codename__in={c for _, c in wanted}
+        ).select_related("content_type")
+        found = [p for p in permissions if (p.content_type.app_label, p.codename) in set(wanted)]
+        missing = set(wanted) - {(p.content_type.app_label, p.codename) for p in found}
+        if missing:
+            raise RuntimeError(f"unknown permissions for {role}: {sorted(missing)}")
+        group.permissions.set(found)

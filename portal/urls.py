@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import views
+
+admin.site.site_header = settings.PORTAL_NAME
+admin.site.site_title = settings.PORTAL_NAME
+admin.site.index_title = "工会工作台"
+
+urlpatterns = [
+    # Member-facing pages: the offer list is the home page.
+    path("", include("discounts.urls")),
+    path("me/", include("members.urls")),
+    path("me/", include("discounts.history_urls")),
+    # Merchant portal and the cashier screen.
+    path("merchant/", include("merchants.urls")),
+    path("merchant/till/", include("merchants.cashier_urls")),
+    # Union staff: dashboard and reports beside the admin.
+    path("staff/", include("portal.staff_urls")),
+    path("staff/subsidies/", include("discounts.staff_urls")),
+    path("admin/", admin.site.urls),
+    # APIs.
+    path("api/v1/", include("members.api_urls")),
+    path("api/v1/", include("discounts.api_urls")),
+    path("api/v1/", include("discounts.pos_urls")),
+    path("api/v1/", include("portal.stats_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

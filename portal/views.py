@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from portal.health import redis_is_up
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """Liveness and readiness for the proxy and the orchestrator: 503 when a service is down."""
+    checks = {"database": _database_is_up(), "redis": redis_is_up()}
+    healthy = all(checks.values())
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _database_is_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        connection.close()
+        return False
+
+
+def page_not_found(request, exception):
+    # An API client gets the error envelope even for a URL that matches no route.
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": _("未找到。")}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        message = _("服务器内部错误，请稍后再试。")
+        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+    return render(request, "500.html", status=500)
