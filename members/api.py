@@ -1,0 +1,219 @@
+"""Member app API: sign-in with a one-time code, the member's own data and the QR card token."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members import selectors, services
+from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
+from members.models import Card, Member
+from members.qr import card_qr
+from members.views import client_ip
+
+
+class MemberTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "members.auth.MemberTokenAuthentication"
+    name = "memberToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "Token from /api/v1/auth/otp/verify/"}
+
+
+class MemberSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "members.auth.MemberSessionAuthentication"
+    name = "memberSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
+
+
+ERROR = inline_serializer(
+    "MemberError",
+    fields={
+        "error": inline_serializer(
+            "MemberErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+
+
+class OtpRequestInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=20)
+
+
+class OtpRequestOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class OtpVerifyInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=20)
+    code = serializers.CharField(max_length=6)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class UnionOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CardOutput(serializers.Serializer):
+    number_masked = serializers.CharField()
+    status = serializers.CharField(help_text="issued | active | frozen | replaced | cancelled")
+    bank = serializers.CharField(source="bank.name")
+    issued_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeOutput(serializers.Serializer):
+    name_masked = serializers.CharField()
+    phone_masked = serializers.SerializerMethodField()
+    id_number_masked = serializers.CharField()
+    status = serializers.CharField(help_text="active | transferred | retired | left")
+    groups = serializers.ListField(child=serializers.CharField())
+    union = UnionOutput()
+    consent_at = serializers.DateTimeField(allow_null=True)
+    card = serializers.SerializerMethodField()
+
+    def get_phone_masked(self, member: Member) -> str:
+        return f"{member.phone[:3]}****{member.phone[-4:]}"
+
+    @extend_schema_field(CardOutput(allow_null=True))
+    def get_card(self, member: Member):
+        card = self.context.get("card")
+        return CardOutput(card).data if card is not None else None
+
+
+class CardTokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    card_number_masked = serializers.CharField()
+    qr_svg = serializers.CharField(help_text="The token as a QR code (SVG markup).")
+
+
+class _MemberView(APIView):
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+
+
+class OtpRequestView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="member_otp_request",
+        tags=["member"],
+        request=OtpRequestInput,
+        responses={200: OtpRequestOutput, 400: ERROR, 429: ERROR},
+        summary="Send a sign-in code by SMS",
+        description="The answer is the same whether or not the phone belongs to a member. "
+        "Limited per phone and per IP address per hour (429 rate_limited).",
+    )
+    def post(self, request):
+        data = OtpRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.otp_request(phone=data.validated_data["phone"], ip_address=client_ip(request))
+        body = {
+            "detail": _("如该手机号已登记为会员，验证码已发送。"),
+            "expires_in": int(settings.OTP_TTL.total_seconds()),
+        }
+        return Response(OtpRequestOutput(body).data)
+
+
+class OtpVerifyView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="member_otp_verify",
+        tags=["member"],
+        request=OtpVerifyInput,
+        responses={200: TokenOutput, 400: ERROR, 404: ERROR, 429: ERROR},
+        summary="Exchange a sign-in code for a bearer token",
+        description="Use the token as `Authorization: Bearer <token>`. After too many wrong codes the "
+        "code is locked (429 otp_locked) and a new one must be requested.",
+    )
+    def post(self, request):
+        data = OtpVerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.otp_verify(phone=data.validated_data["phone"], code=data.validated_data["code"])
+        token, expires_at = services.member_api_token_issue(member=member)
+        return Response(TokenOutput({"token": token, "expires_at": expires_at}).data)
+
+
+class MeView(_MemberView):
+    @extend_schema(
+        operation_id="member_me",
+        tags=["member"],
+        responses={200: MeOutput, 401: ERROR},
+        summary="The signed-in member, masked",
+    )
+    def get(self, request):
+        member = request.user
+        card = selectors.member_live_card(member)
+        return Response(MeOutput(member, context={"card": card}).data)
+
+
+class ConsentView(_MemberView):
+    @extend_schema(
+        operation_id="member_consent",
+        tags=["member"],
+        request=None,
+        responses={200: MeOutput, 401: ERROR},
+        summary="Record consent to the personal-information rules",
+    )
+    def post(self, request):
+        member = services.member_record_consent(member=request.user)
+        card = selectors.member_live_card(member)
+        return Response(MeOutput(member, context={"card": card}).data)
+
+
+class CardTokenView(_MemberView):
+    @extend_schema(
+        operation_id="member_card_token",
+        tags=["member"],
+        responses={
+            200: CardTokenOutput,
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="card_not_found: the member has no live card"),
+            409: OpenApiResponse(ERROR, description="card_inactive: the card is not activated or is frozen"),
+        },
+        summary="A short-lived token for the card's QR code",
+        description="The token is valid for CARD_TOKEN_TTL_SECONDS (90 s); fetch a new one every 60 s.",
+    )
+    def get(self, request):
+        card = selectors.member_live_card(request.user)
+        if card is None:
+            raise services.CardNotFound()
+        if card.status != Card.Status.ACTIVE:
+            raise services.CardInactive(
+                "会员卡尚未激活，请先激活。"
+                if card.status == Card.Status.ISSUED
+                else "会员卡已挂失，暂停使用。"
+            )
+        token, svg = card_qr(card.pk)
+        body = {
+            "token": token,
+            "expires_in": settings.CARD_TOKEN_TTL_SECONDS,
+            "card_number_masked": card.number_masked,
+            "qr_svg": svg,
+        }
+        response = Response(CardTokenOutput(body).data, status=status.HTTP_200_OK)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,419 @@
+"""Card-application files (发卡申请表): reading CSV/XLSX, checking each row, and writing the template,
+the error report and the bank production file.
+
+A CSV may be UTF-8 (with or without the byte-order mark Excel writes) or GBK/GB18030 (what Excel
+saves on a Chinese Windows). Rows are streamed, never loaded whole, so a million-row file is read in
+constant memory. Every cell written to a spreadsheet or CSV passes through :func:`neutralise` so a
+name such as ``=HYPERLINK(...)`` is shown as text instead of being run as a formula."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from members import pii
+from members.models import Card, IssuanceRow, MemberGroup, Union
+
+HEADER_NAME = "姓名"
+HEADER_ID = "身份证号"
+HEADER_PHONE = "手机号"
+HEADER_UNION = "基层工会代码"
+HEADER_GROUPS = "群体"
+REQUIRED_HEADERS = (HEADER_NAME, HEADER_ID, HEADER_PHONE, HEADER_UNION)
+HEADER_KEYS = {
+    HEADER_NAME: "name",
+    HEADER_ID: "id_number",
+    HEADER_PHONE: "phone",
+    HEADER_UNION: "union_code",
+    HEADER_GROUPS: "groups",
+}
+ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+_GROUP_SPLIT = re.compile(r"[、,，;；/\s]+")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_SNIFF_BLOCK = 1024 * 1024
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read; the message is shown to staff as it is."""
+
+
+def neutralise(value) -> str:
+    """Text for a spreadsheet cell that can never be taken for a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def normalize_phone(raw: str) -> str:
+    value = re.sub(r"[\s\-()]", "", raw or "")
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("86") and len(value) == 13:
+        value = value[2:]
+    return value
+
+
+def phone_is_valid(value: str) -> bool:
+    return bool(PHONE_RE.match(value))
+
+
+def extension_of(filename: str) -> str:
+    return PurePath(filename or "").suffix.lower()
+
+
+# --- Reading ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplicationFile:
+    """An opened application file: ``estimated_rows`` (for the progress bar) and ``rows()``."""
+
+    estimated_rows: int
+    _rows: Iterator[tuple[int, dict[str, str]]]
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(row number as staff see it in the file, values by key); blank lines are skipped."""
+        return self._rows
+
+
+def open_application_file(fileobj: IO[bytes], filename: str) -> ApplicationFile:
+    extension = extension_of(filename)
+    if extension == ".csv":
+        return _open_csv(fileobj)
+    if extension == ".xlsx":
+        return _open_xlsx(fileobj)
+    raise FileProblem(_("只支持 CSV 或 XLSX 文件。"))
+
+
+def _detect_encoding(fileobj: IO[bytes]) -> tuple[str, int]:
+    """The file's encoding and its number of lines, in one pass over the bytes."""
+    fileobj.seek(0)
+    head = fileobj.read(3)
+    encoding = "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
+    fileobj.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines = 0
+    while True:
+        block = fileobj.read(_SNIFF_BLOCK)
+        if not block:
+            break
+        lines += block.count(b"\n")
+        if encoding != "gb18030":
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                # Not UTF-8: Excel on a Chinese Windows saves GBK, of which GB18030 is a superset.
+                encoding = "gb18030"
+    if encoding == "utf-8":
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+    fileobj.seek(0)
+    return encoding, lines
+
+
+def _header_map(header: Iterable) -> dict[str, int]:
+    names = [str(cell).strip().lstrip("\ufeff") if cell is not None else "" for cell in header]
+    missing = [name for name in REQUIRED_HEADERS if name not in names]
+    if missing:
+        raise FileProblem(
+            _("表头缺少必填列：%(missing)s。请使用下载的模板，第一行应为：%(headers)s。")
+            % {"missing": "、".join(missing), "headers": "、".join(REQUIRED_HEADERS)}
+        )
+    return {HEADER_KEYS[name]: names.index(name) for name in HEADER_KEYS if name in names}
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _values(mapping: dict[str, int], cells) -> dict[str, str]:
+    return {key: _cell_text(cells[index]) if index < len(cells) else "" for key, index in mapping.items()}
+
+
+def _open_csv(fileobj: IO[bytes]) -> ApplicationFile:
+    encoding, lines = _detect_encoding(fileobj)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        text = io.TextIOWrapper(fileobj, encoding=encoding, newline="", errors="replace")
+        try:
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None:
+                raise FileProblem(_("文件是空的。"))
+            mapping = _header_map(header)
+            for cells in reader:
+                if not any(cell.strip() for cell in cells):
+                    continue
+                yield reader.line_num, _values(mapping, cells)
+        except csv.Error as exc:
+            raise FileProblem(_("CSV 文件格式有误：%(error)s") % {"error": exc}) from None
+        finally:
+            with contextlib.suppress(ValueError):  # already closed by the caller
+                text.detach()  # leave the underlying file to the caller
+
+    return ApplicationFile(estimated_rows=max(lines - 1, 0), _rows=rows())
+
+
+_XLSX_ERRORS = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, EOFError)
+
+
+def _open_xlsx(fileobj: IO[bytes]) -> ApplicationFile:
+    fileobj.seek(0)
+    try:
+        workbook = load_workbook(fileobj, read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        estimated = max((sheet.max_row or 1) - 1, 0)
+    except _XLSX_ERRORS:
+        raise FileProblem(
+            _("文件不是有效的 XLSX 表格，无法读取。请用 Excel 或 WPS 另存为 .xlsx 后重新上传。")
+        ) from None
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            cells_iter = sheet.iter_rows(values_only=True)
+            header = next(cells_iter, None)
+            if header is None:
+                raise FileProblem(_("文件是空的。"))
+            mapping = _header_map(header)
+            for number, cells in enumerate(cells_iter, start=2):
+                if not any(_cell_text(cell) for cell in cells):
+                    continue
+                yield number, _values(mapping, cells)
+        except _XLSX_ERRORS:
+            raise FileProblem(_("XLSX 表格内容损坏，无法继续读取。")) from None
+        finally:
+            workbook.close()
+
+    return ApplicationFile(estimated_rows=estimated, _rows=rows())
+
+
+# --- Checking rows ------------------------------------------------------------------------------------
+
+GROUP_BY_TEXT = {
+    **{str(label): value for value, label in MemberGroup.choices},
+    **{value: value for value in MemberGroup.values},
+}
+
+
+@dataclass(slots=True)
+class CheckedRow:
+    """An application row after checking, on its way into ``IssuanceRow`` by COPY."""
+
+    batch_id: int
+    row_number: int
+    name: str
+    union_code: str
+    id_number_encrypted: str = ""
+    id_number_hash: str = ""
+    id_number_masked: str = ""
+    phone: str = ""
+    union_id: int | None = None
+    groups: list[str] = field(default_factory=list)
+    status: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RowChecker:
+    """Checks the rows of one batch, a chunk at a time (one query for unions, one for card holders).
+
+    Duplicates inside the file are found afterwards in one SQL statement over the stored rows."""
+
+    batch_id: int
+    batch_union: Union
+    _unions: dict[str, Union | None] = field(default_factory=dict)
+
+    def check(self, chunk: list[tuple[int, dict[str, str]]]) -> list[CheckedRow]:
+        prepared = [self._prepare(number, values) for number, values in chunk]
+        self._load_unions({row.union_code for row, _ in prepared if row.union_code})
+        hashes = [row.id_number_hash for row, _ in prepared if row.id_number_hash]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.id_number_hash, c.number FROM members_card c "
+                "JOIN members_member m ON m.id = c.member_id "
+                "WHERE m.id_number_hash = ANY(%s) AND c.status = ANY(%s)",
+                [hashes, list(Card.LIVE_STATUSES)],
+            )
+            holders = dict(cursor.fetchall())
+        rows = []
+        for row, errors in prepared:
+            self._check_union(row, errors)
+            if row.id_number_hash in holders:
+                errors.append(
+                    _("该身份证号已持有有效会员卡（尾号%(tail)s），不能重复制卡。")
+                    % {"tail": holders[row.id_number_hash][-4:]}
+                )
+            row.errors = errors
+            row.status = IssuanceRow.Status.INVALID if errors else IssuanceRow.Status.VALID
+            rows.append(row)
+        return rows
+
+    def _prepare(self, number: int, values: dict[str, str]) -> tuple[CheckedRow, list[str]]:
+        errors: list[str] = []
+        name = values.get("name", "")
+        if not name:
+            errors.append(_("姓名为空。"))
+        elif len(name) > 60:
+            errors.append(_("姓名过长（最多60个字）。"))
+        row = CheckedRow(
+            batch_id=self.batch_id,
+            row_number=number,
+            name=name[:60],
+            union_code=values.get("union_code", "")[:64],
+        )
+        raw_id = values.get("id_number", "")
+        try:
+            id_number = pii.validate_id_number(raw_id)
+        except ValidationError as exc:
+            errors.append(exc.messages[0])
+            row.id_number_masked = pii.mask_id_number(pii.normalize_id_number(raw_id))[:32]
+        else:
+            row.id_number_encrypted = pii.encrypt_id_number(id_number)
+            row.id_number_hash = pii.hash_id_number(id_number)
+            row.id_number_masked = pii.mask_id_number(id_number)
+        raw_phone = values.get("phone", "")
+        phone = normalize_phone(raw_phone)
+        if not phone:
+            errors.append(_("手机号为空。"))
+        elif not phone_is_valid(phone):
+            errors.append(_("手机号“%(phone)s”无效，应为11位大陆手机号码。") % {"phone": raw_phone[:20]})
+        row.phone = phone[:32]
+        groups = []
+        for text in _GROUP_SPLIT.split(values.get("groups", "")):
+            if not text:
+                continue
+            if text in GROUP_BY_TEXT:
+                groups.append(GROUP_BY_TEXT[text])
+            else:
+                errors.append(
+                    _("群体“%(group)s”无法识别，可填：%(choices)s。")
+                    % {"group": text[:20], "choices": "、".join(str(label) for label in MemberGroup.labels)}
+                )
+        row.groups = sorted(set(groups))
+        return row, errors
+
+    def _load_unions(self, codes: set[str]) -> None:
+        unknown = codes - self._unions.keys()
+        if not unknown:
+            return
+        found = {
+            union.code: union
+            for union in Union.objects.filter(code__in=unknown).only("id", "code", "path", "level", "name")
+        }
+        for code in unknown:
+            self._unions[code] = found.get(code)
+
+    def _check_union(self, row: CheckedRow, errors: list[str]) -> None:
+        if not row.union_code:
+            errors.append(_("基层工会代码为空。"))
+            return
+        union = self._unions.get(row.union_code)
+        if union is None:
+            errors.append(_("基层工会代码“%(code)s”不存在。") % {"code": row.union_code[:20]})
+        elif not union.path.startswith(self.batch_union.path):
+            errors.append(
+                _("工会“%(name)s”不在%(owner)s的管辖范围内。")
+                % {"name": union.name, "owner": self.batch_union.name}
+            )
+        elif union.level != Union.Level.WORKPLACE:
+            errors.append(_("“%(name)s”不是基层工会，请填写会员所在基层工会的代码。") % {"name": union.name})
+        else:
+            row.union_id = union.pk
+
+
+# --- Writing ------------------------------------------------------------------------------------------
+
+
+def template_workbook() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "申请表"
+    sheet.append([*REQUIRED_HEADERS, HEADER_GROUPS])
+    for column, width in zip("ABCDE", (12, 22, 14, 16, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+    # The ID number and phone columns are text, so Excel keeps all 18 digits and leading characters.
+    for column in "BCD":
+        for row in range(2, 1002):
+            sheet[f"{column}{row}"].number_format = "@"
+    notes = workbook.create_sheet("填写说明")
+    notes.append(["列", "说明", "示例"])
+    notes.append([HEADER_NAME, "必填，会员姓名", "张三"])
+    notes.append([HEADER_ID, "必填，18位居民身份证号（设为文本格式）", "11010519491231002X"])
+    notes.append([HEADER_PHONE, "必填，11位手机号", "13800138000"])
+    notes.append([HEADER_UNION, "必填，会员所在基层工会的代码", "130102001"])
+    notes.append(
+        [
+            HEADER_GROUPS,
+            "选填，多个用顿号分隔：" + "、".join(str(label) for label in MemberGroup.labels),
+            "困难职工",
+        ]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def error_report_workbook(rows: Iterable[IssuanceRow]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("错误明细")
+    sheet.append(["行号", HEADER_NAME, "身份证号（已脱敏）", HEADER_PHONE, HEADER_UNION, "错误说明"])
+    for row in rows:
+        sheet.append(
+            [
+                row.row_number,
+                neutralise(row.name),
+                neutralise(row.id_number_masked),
+                neutralise(row.phone),
+                neutralise(row.union_code),
+                neutralise("；".join(row.errors)),
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+PRODUCTION_HEADERS = ["卡号", "姓名", "身份证号", "手机号", "基层工会代码", "基层工会名称", "银行", "批次"]
+
+
+def write_production_csv(cards: Iterable[tuple], out: IO[str], *, batch_id: int) -> int:
+    """The bank production file: full ID numbers (decrypted here and nowhere else). ``cards`` yields
+    (number, name, encrypted ID number, phone, union code, union name, bank name)."""
+    writer = csv.writer(out)
+    writer.writerow(PRODUCTION_HEADERS)
+    count = 0
+    for number, name, encrypted, phone, union_code, union_name, bank_name in cards:
+        writer.writerow(
+            [
+                number,
+                neutralise(name),
+                pii.decrypt_id_number(encrypted),
+                phone,
+                union_code,
+                neutralise(union_name),
+                bank_name,
+                batch_id,
+            ]
+        )
+        count += 1
+    return count

@@ -1,0 +1,435 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class UnionQuerySet(models.QuerySet):
+    def subtree(self, node: Union) -> UnionQuerySet:
+        """The node and every union below it: one indexed prefix match on the materialized path."""
+        return self.filter(path__startswith=node.path)
+
+
+class Union(models.Model):
+    """A node of the union tree: province → city → county → workplace.
+
+    ``path`` is the materialized path of codes, ``"130000/130100/130102/"``: a subtree is
+    ``path LIKE '<node path>%'``, served by the ``text_pattern_ops`` index, never a recursive walk."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省级")
+        CITY = "city", _("市级")
+        COUNTY = "county", _("县级")
+        WORKPLACE = "workplace", _("基层")
+
+    LEVEL_DEPTH = {Level.PROVINCE: 0, Level.CITY: 1, Level.COUNTY: 2, Level.WORKPLACE: 3}
+
+    code = models.CharField(_("工会代码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=120)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
+    level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级工会"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=255, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UnionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("工会组织")
+        verbose_name_plural = _("工会组织")
+        ordering = ["path"]
+        indexes = [
+            models.Index(fields=["path"], opclasses=["text_pattern_ops"], name="union_path_prefix_idx"),
+            models.Index(fields=["level", "parent"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(code__contains="/"), name="union_code_has_no_slash"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def path_for(code: str, parent: Union | None) -> str:
+        return f"{parent.path if parent else ''}{code}/"
+
+    def contains(self, other: Union) -> bool:
+        return other.path.startswith(self.path)
+
+
+class MemberGroup(models.TextChoices):
+    """Groups that offers can target (e.g. a hardship allowance only for 困难职工)."""
+
+    HARDSHIP = "hardship", _("困难职工")
+    MODEL_WORKER = "model_worker", _("劳动模范")
+    MIGRANT_WORKER = "migrant_worker", _("农民工")
+    FRONTLINE = "frontline", _("一线职工")
+    VETERAN = "veteran", _("退役军人")
+
+
+class Member(models.Model):
+    """A union member. The resident ID number is personal information: it is stored encrypted
+    (``id_number_encrypted``), found by a keyed hash (``id_number_hash``) and shown masked."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在会")
+        TRANSFERRED = "transferred", _("已转出")
+        RETIRED = "retired", _("退休")
+        LEFT = "left", _("已退会")
+
+    name = models.CharField(_("姓名"), max_length=60)
+    id_number_encrypted = models.TextField(editable=False)
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    phone = models.CharField(_("手机号"), max_length=11, db_index=True)
+    union = models.ForeignKey(
+        Union, verbose_name=_("基层工会"), on_delete=models.PROTECT, related_name="members"
+    )
+    status = models.CharField(_("会籍状态"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    groups = ArrayField(
+        models.CharField(max_length=32, choices=MemberGroup.choices),
+        verbose_name=_("群体"),
+        default=list,
+        blank=True,
+    )
+    consent_at = models.DateTimeField(_("同意个人信息处理规则时间"), null=True, blank=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("会员")
+        verbose_name_plural = _("会员")
+        indexes = [models.Index(fields=["union", "status"])]
+        permissions = [("reveal_id_number", _("可以查看完整身份证号"))]
+
+    def __str__(self) -> str:
+        return f"{self.name_masked} ({self.id_number_masked})"
+
+    # A signed-in member is the principal of the member API (see members.auth).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***: the family name stays, the rest is hidden."""
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+class MemberTransfer(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="transfers")
+    from_union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
+    to_union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
+    transferred_at = models.DateTimeField(auto_now_add=True)
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        verbose_name = _("转会记录")
+        verbose_name_plural = _("转会记录")
+        ordering = ["-transferred_at"]
+
+
+class PartnerBank(models.Model):
+    """A bank that produces the co-branded debit card. ``next_serial`` is the allocation counter:
+    serials are taken with one ``UPDATE … RETURNING`` so concurrent batches never share or skip one."""
+
+    code = models.CharField(_("银行代码"), max_length=16, unique=True)
+    name = models.CharField(_("银行名称"), max_length=100)
+    bin = models.CharField(_("卡 BIN"), max_length=8, unique=True)
+    serial_length = models.PositiveSmallIntegerField(_("序号位数"), default=9)
+    next_serial = models.BigIntegerField(default=1, editable=False)
+    is_active = models.BooleanField(_("合作中"), default=True)
+
+    class Meta:
+        verbose_name = _("合作银行")
+        verbose_name_plural = _("合作银行")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Card(models.Model):
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("已制卡")
+        ACTIVE = "active", _("已激活")
+        FROZEN = "frozen", _("已挂失")
+        REPLACED = "replaced", _("已换卡")
+        CANCELLED = "cancelled", _("已注销")
+
+    LIVE_STATUSES = (Status.ISSUED, Status.ACTIVE, Status.FROZEN)  # at most one per member
+    HOLDING_STATUSES = (Status.ISSUED, Status.ACTIVE)  # counts as a cardholder for coverage
+
+    number = models.CharField(_("卡号"), max_length=19, unique=True)
+    bank = models.ForeignKey(
+        PartnerBank, verbose_name=_("银行"), on_delete=models.PROTECT, related_name="cards"
+    )
+    serial = models.BigIntegerField(editable=False)
+    member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="cards")
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.ISSUED)
+    batch = models.ForeignKey(
+        "IssuanceBatch",
+        verbose_name=_("发卡批次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cards",
+    )
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("替换的卡"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
+    issued_at = models.DateTimeField(_("制卡时间"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("激活时间"), null=True, blank=True)
+    frozen_at = models.DateTimeField(_("挂失时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("会员卡")
+        verbose_name_plural = _("会员卡")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=["issued", "active", "frozen"]),
+                name="one_live_card_per_member",
+            ),
+            models.UniqueConstraint(fields=["bank", "serial"], name="card_serial_unique_per_bank"),
+        ]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["batch"])]
+
+    def __str__(self) -> str:
+        return self.number_masked
+
+    @property
+    def number_masked(self) -> str:
+        return mask_card_number(self.number)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+def mask_card_number(number: str) -> str:
+    """6228 4800 1234 5678 → 6228********5678."""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def batch_upload_path(batch: IssuanceBatch, filename: str) -> str:
+    return f"issuance/{batch.union.code}/{filename}"
+
+
+class IssuanceBatch(models.Model):
+    """A card-application file from a workplace or county union, validated and processed by workers."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("已上传")
+        VALIDATING = "validating", _("校验中")
+        VALIDATED = "validated", _("待审核")
+        APPROVED = "approved", _("已批准")
+        PROCESSING = "processing", _("制卡中")
+        COMPLETED = "completed", _("已完成")
+        FAILED = "failed", _("失败")
+        REJECTED = "rejected", _("已驳回")
+
+    union = models.ForeignKey(
+        Union, verbose_name=_("上报工会"), on_delete=models.PROTECT, related_name="batches"
+    )
+    bank = models.ForeignKey(PartnerBank, verbose_name=_("制卡银行"), on_delete=models.PROTECT)
+    file = models.FileField(_("申请文件"), upload_to=batch_upload_path, max_length=255)
+    original_filename = models.CharField(_("文件名"), max_length=255)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    status_message = models.CharField(_("说明"), max_length=500, blank=True)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    valid_rows = models.PositiveIntegerField(_("有效行数"), default=0)
+    error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已制卡行数"), default=0)
+    cards_created = models.PositiveIntegerField(_("新制卡数"), default=0)
+    production_file = models.FileField(_("制卡文件"), upload_to="bank-files/", blank=True, max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("校验完成时间"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("批准时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("发卡批次")
+        verbose_name_plural = _("发卡批次")
+        ordering = ["-created_at"]
+        permissions = [
+            ("approve_issuancebatch", _("可以批准发卡批次")),
+            ("download_bank_file", _("可以下载含完整身份证号的制卡文件")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union.name} · {self.original_filename}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        if self.status in (self.Status.APPROVED, self.Status.PROCESSING) and self.valid_rows:
+            return int(self.processed_rows * 100 / self.valid_rows)
+        if self.status == self.Status.VALIDATING and self.total_rows:
+            done = self.valid_rows + self.error_rows
+            return int(done * 100 / self.total_rows)
+        return 0
+
+
+class IssuanceRow(models.Model):
+    """One applicant of a batch, with the errors found when validating it."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("有效")
+        INVALID = "invalid", _("有误")
+        DONE = "done", _("已制卡")
+
+    batch = models.ForeignKey(IssuanceBatch, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField(_("行号"))
+    name = models.CharField(_("姓名"), max_length=60, blank=True)
+    id_number_encrypted = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
+    phone = models.CharField(_("手机号"), max_length=32, blank=True)
+    union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
+    union = models.ForeignKey(Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    groups = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
+    errors = models.JSONField(_("错误"), default=list, blank=True)
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("申请行")
+        verbose_name_plural = _("申请行")
+        ordering = ["batch", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="issuance_row_unique")]
+        indexes = [models.Index(fields=["batch", "status", "row_number"])]
+
+
+class OneTimeCode(models.Model):
+    """A sign-in code sent by SMS. Only its hash is stored; it expires and allows few attempts."""
+
+    phone = models.CharField(max_length=11, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("验证码")
+        verbose_name_plural = _("验证码")
+        indexes = [models.Index(fields=["ip_address", "created_at"])]
+
+
+class MemberApiToken(models.Model):
+    """A bearer token of the member app, issued at sign-in. Only its hash is stored."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class CoverageSnapshot(models.Model):
+    """One union node's figures on one day, computed set-wise by the snapshot task.
+
+    members = active members in the subtree; cardholders = those of them with a live card (issued or
+    active); coverage = cardholders ÷ members."""
+
+    day = models.DateField(_("日期"))
+    union = models.ForeignKey(
+        Union, verbose_name=_("工会"), on_delete=models.CASCADE, related_name="snapshots"
+    )
+    level = models.CharField(max_length=16, choices=Union.Level.choices)
+    parent = models.ForeignKey(Union, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    path = models.CharField(max_length=255)
+    members = models.PositiveIntegerField(_("会员数"), default=0)
+    cardholders = models.PositiveIntegerField(_("持卡人数"), default=0)
+    coverage = models.DecimalField(_("覆盖率"), max_digits=7, decimal_places=4, default=0)
+    cards_activated = models.PositiveIntegerField(_("已激活卡数"), default=0)
+    merchants = models.PositiveIntegerField(_("签约商家"), default=0)
+    published_offers = models.PositiveIntegerField(_("在线优惠"), default=0)
+    redemptions_month = models.PositiveIntegerField(_("本月核销笔数"), default=0)
+    savings_month = models.DecimalField(_("本月优惠金额"), max_digits=16, decimal_places=2, default=0)
+    subsidies_month = models.DecimalField(_("本月工会补贴"), max_digits=16, decimal_places=2, default=0)
+    rank_among_siblings = models.PositiveIntegerField(_("同级排名"), null=True, blank=True)
+    rank_in_level = models.PositiveIntegerField(_("全省同层级排名"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("覆盖面快照")
+        verbose_name_plural = _("覆盖面快照")
+        constraints = [models.UniqueConstraint(fields=["day", "union"], name="coverage_snapshot_unique")]
+        indexes = [
+            models.Index(fields=["parent", "day"]),
+            models.Index(fields=["level", "day"]),
+            models.Index(fields=["path"], opclasses=["text_pattern_ops"], name="coverage_path_prefix_idx"),
+            # The trend of one node: its rows newest first without walking every node of every day.
+            models.Index(fields=["union", "day"], name="coverage_union_day_idx"),
+        ]
+
+
+class SnapshotRun(models.Model):
+    """A run of the coverage snapshot, so the dashboard can show progress and the last success."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("计算中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    day = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    nodes_written = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="snapshot_run_status_idx")]

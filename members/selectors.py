@@ -1,0 +1,78 @@
+"""Reads for members, cards and issuance batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+
+from members.models import Card, IssuanceBatch, IssuanceRow, Member
+from portal.scoping import scope_queryset
+
+
+def members_for_staff(user) -> QuerySet[Member]:
+    return scope_queryset(Member.objects.select_related("union"), user, "union__path")
+
+
+def cards_for_staff(user) -> QuerySet[Card]:
+    return scope_queryset(Card.objects.select_related("member__union", "bank"), user, "member__union__path")
+
+
+def batches_for_staff(user) -> QuerySet[IssuanceBatch]:
+    return scope_queryset(IssuanceBatch.objects.select_related("union", "bank"), user, "union__path")
+
+
+def member_live_card(member: Member) -> Card | None:
+    """The member's one live card (issued, active or frozen), if any."""
+    return (
+        Card.objects.select_related("bank")
+        .filter(member=member, status__in=Card.LIVE_STATUSES)
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+def member_active_card(member: Member) -> Card | None:
+    card = member_live_card(member)
+    return card if card is not None and card.status == Card.Status.ACTIVE else None
+
+
+def batch_status(batch: IssuanceBatch) -> dict:
+    """What the progress bar shows."""
+    finished = batch.status in (
+        IssuanceBatch.Status.COMPLETED,
+        IssuanceBatch.Status.FAILED,
+        IssuanceBatch.Status.REJECTED,
+        IssuanceBatch.Status.VALIDATED,
+    )
+    return {
+        "id": batch.pk,
+        "status": batch.status,
+        "status_display": str(batch.get_status_display()),
+        "status_message": batch.status_message,
+        "percent": batch.progress_percent,
+        "total_rows": batch.total_rows,
+        "valid_rows": batch.valid_rows,
+        "error_rows": batch.error_rows,
+        "processed_rows": batch.processed_rows,
+        "cards_created": batch.cards_created,
+        "finished": finished,
+        "has_production_file": bool(batch.production_file),
+    }
+
+
+def batch_error_rows(batch: IssuanceBatch) -> Iterator[IssuanceRow]:
+    return (
+        IssuanceRow.objects.filter(batch=batch, status=IssuanceRow.Status.INVALID)
+        .order_by("row_number")
+        .only("row_number", "name", "id_number_masked", "phone", "union_code", "errors")
+        .iterator(chunk_size=5000)
+    )
+
+
+def batch_error_preview(batch: IssuanceBatch, limit: int = 20) -> list[IssuanceRow]:
+    return list(
+        IssuanceRow.objects.filter(batch=batch, status=IssuanceRow.Status.INVALID)
+        .order_by("row_number")
+        .only("row_number", "name", "id_number_masked", "phone", "union_code", "errors")[:limit]
+    )

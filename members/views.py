@@ -1,0 +1,180 @@
+"""Member pages: sign-in with a one-time code, consent, "my card" and the personal-data download."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members import selectors, services
+from members.auth import current_member, member_required, member_sign_in, member_sign_out
+from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
+from members.models import Card
+from members.qr import card_qr
+from portal.errors import ApplicationError
+
+SESSION_PHONE = "otp_phone"
+SESSION_NEXT = "sign_in_next"
+
+
+def client_ip(request) -> str | None:
+    # The proxy in front of the portal sets REMOTE_ADDR to the client's address (see the deployment).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def consent_required(view):
+    """Member pages that show personal data need the member's consent to the rules first."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.member.consent_at is None:
+            return redirect(_consent_url(request.get_full_path()))
+        return view(request, *args, **kwargs)
+
+    return member_required(wrapper)
+
+
+def _consent_url(next_url: str) -> str:
+    return f"{reverse('members:consent')}?{urlencode({'next': next_url})}"
+
+
+def _safe_next(request, value: str | None) -> str:
+    if value and url_has_allowed_host_and_scheme(value, {request.get_host()}, request.is_secure()):
+        return value
+    return "/me/card/"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    if request.method == "GET" and "next" in request.GET:
+        request.session[SESSION_NEXT] = _safe_next(request, request.GET["next"])
+    if current_member(request) is not None and request.method == "GET":
+        return redirect(request.session.get(SESSION_NEXT, "/me/card/"))
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
+        except ApplicationError as exc:
+            form.add_error("phone", exc.message)
+        else:
+            request.session[SESSION_PHONE] = services.checked_phone(form.cleaned_data["phone"])
+            messages.success(request, _("如该手机号已登记为会员，验证码已发送，5分钟内有效。"))
+            return redirect("members:sign_in_code")
+    return render(request, "members/sign_in.html", {"form": form, "step": "phone"})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in_code(request):
+    phone = request.session.get(SESSION_PHONE)
+    if not phone:
+        return redirect("members:sign_in")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.otp_verify(phone=phone, code=form.cleaned_data["code"])
+        except ApplicationError as exc:
+            form.add_error("code", exc.message)
+        else:
+            next_url = request.session.get(SESSION_NEXT, "/me/card/")
+            member_sign_in(request, member)
+            if member.consent_at is None:
+                return redirect(_consent_url(next_url))
+            return redirect(_safe_next(request, next_url))
+    masked = f"{phone[:3]}****{phone[-4:]}"
+    return render(request, "members/sign_in.html", {"form": form, "step": "code", "phone_masked": masked})
+
+
+@never_cache
+@member_required
+@require_http_methods(["GET", "POST"])
+def consent(request):
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.member_record_consent(member=request.member)
+        return redirect(next_url)
+    return render(request, "members/consent.html", {"form": form, "next": next_url, "member": request.member})
+
+
+@never_cache
+@consent_required
+def my_card(request):
+    member = request.member
+    card = selectors.member_live_card(member)
+    token = qr = None
+    if card is not None and card.status == Card.Status.ACTIVE:
+        token, qr = card_qr(card.pk)
+    return render(
+        request,
+        "members/card.html",
+        {"member": member, "card": card, "token": token, "qr_svg": qr, "lost_form": ReportLostForm()},
+    )
+
+
+def _own_live_card(request) -> Card | None:
+    card = selectors.member_live_card(request.member)
+    if card is None:
+        messages.error(request, _("您还没有有效的会员卡。"))
+    return card
+
+
+@require_POST
+@consent_required
+def card_activate(request):
+    card = _own_live_card(request)
+    if card is not None:
+        try:
+            services.card_activate(card=card, actor=request.member)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("会员卡已激活，可以在签约商家出示使用。"))
+    return redirect("members:card")
+
+
+@require_POST
+@consent_required
+def card_report_lost(request):
+    form = ReportLostForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["confirm"][0])
+        return redirect("members:card")
+    card = _own_live_card(request)
+    if card is not None:
+        try:
+            services.card_freeze(card=card, actor=request.member)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("会员卡已挂失并立即停用。请联系所在基层工会办理补卡。"))
+    return redirect("members:card")
+
+
+@never_cache
+@consent_required
+def data_export(request):
+    document = services.member_data_export(member=request.member)
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@require_POST
+def sign_out(request):
+    member_sign_out(request)
+    request.session.pop(SESSION_PHONE, None)
+    messages.success(request, _("您已退出登录。"))
+    return redirect("members:sign_in")
