@@ -1,0 +1,131 @@
+"""POS API keys: made once, shown once, stored as a SHA-256 with a visible prefix.
+
+A key reads ``pk_<prefix>_<secret>``; the prefix finds the row, the hash proves the secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from merchants.models import ApiKey, Merchant, Store
+from portal.audit import audit_record
+from portal.errors import ValidationFailed
+from portal.models import AuditEvent
+
+KEY_PREFIX_LENGTH = 8
+LAST_USED_RESOLUTION_SECONDS = 60  # last_used_at is written at most once a minute per key
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _new_key(prefix: str | None = None) -> tuple[str, str]:
+    prefix = prefix or secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+    return prefix, f"pk_{prefix}_{secrets.token_urlsafe(24)}"
+
+
+@transaction.atomic
+def api_key_create(
+    *, merchant: Merchant, name: str, created_by, store: Store | None = None, raw_key: str | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with the full secret, which is never shown again.
+    ``raw_key`` lets the demo data derive a stable key from its seed."""
+    if store is not None and store.merchant_id != merchant.pk:
+        raise ValidationFailed("门店不属于该商家。", fields={"store": ["门店不属于该商家。"]})
+    if raw_key is None:
+        prefix, raw_key = _new_key()
+    else:
+        prefix = raw_key.split("_")[1]
+    key = ApiKey.objects.create(
+        merchant=merchant,
+        store=store,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+        created_by=created_by,
+    )
+    audit_record(
+        actor=created_by,
+        action=AuditEvent.Action.API_KEY_CREATED,
+        target=key,
+        label=f"{merchant.name} · {name}",
+        union_path=merchant.region.path,
+        data={"prefix": prefix, "store": store.pk if store else None},
+    )
+    return key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, revoked_by) -> ApiKey:
+    updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    if updated:
+        audit_record(
+            actor=revoked_by,
+            action=AuditEvent.Action.API_KEY_REVOKED,
+            target=key,
+            label=f"{key.merchant.name} · {key.name}",
+            union_path=key.merchant.region.path,
+        )
+    return key
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The live key for ``raw_key`` (with its merchant and store), or None."""
+    parts = raw_key.split("_")
+    if len(parts) < 3 or parts[0] != "pk":
+        return None
+    key = (
+        ApiKey.objects.select_related("merchant", "store")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Api-Key <key>``: request.user is a PosPrincipal, request.auth the ApiKey."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme != self.keyword or not raw_key.strip():
+            raise exceptions.AuthenticationFailed("API 密钥缺失或格式错误。")
+        key = api_key_authenticate(raw_key.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("API 密钥无效或已吊销。")
+        return PosPrincipal(key), key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class PosPrincipal:
+    """The caller of the POS API: a merchant, through one key."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, key: ApiKey):
+        self.key = key
+        self.merchant = key.merchant
+        self.store = key.store
+
+    @property
+    def pk(self):  # used by throttles and logs
+        return f"apikey:{self.key.pk}"

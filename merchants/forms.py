@@ -1,0 +1,192 @@
+"""Forms of the merchant pages. They only parse input; the rules are in the services (and for offers
+in discounts.services.offer_validate), whose errors are put back on the fields."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.forms.models import construct_instance
+from django.utils.translation import gettext_lazy as _
+
+from discounts.models import Offer
+from discounts.rules import WEEKDAY_NAMES
+from discounts.services import OFFER_FIELDS, offer_validate
+from members.models import MemberGroup, PartnerBank, Union
+from merchants.models import Category, MerchantUser, Store
+from merchants.selectors import region_choices
+from portal.errors import ValidationFailed
+
+
+def add_service_errors(form: forms.Form, error: ValidationFailed) -> None:
+    """Show a service's ValidationFailed on the form: per field where the form has it."""
+    if not error.fields:
+        form.add_error(None, error.message)
+        return
+    for field, messages in error.fields.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, union: Union) -> str:
+        indent = "　" * max(union.depth - 1, 0)
+        return f"{indent}{union.name}"
+
+
+class MerchantApplicationForm(forms.Form):
+    name = forms.CharField(label=_("商家名称"), max_length=120)
+    category = forms.ModelChoiceField(label=_("经营类别"), queryset=Category.objects.all(), empty_label=None)
+    region = RegionChoiceField(
+        label=_("所在地区"),
+        queryset=Union.objects.none(),
+        help_text=_("选择商家所在的市或县（区），由当地工会审核。"),
+    )
+    licence_number = forms.CharField(
+        label=_("统一社会信用代码"), max_length=18, required=False, help_text=_("18位，见营业执照。")
+    )
+    contact_name = forms.CharField(label=_("联系人"), max_length=60)
+    contact_phone = forms.CharField(
+        label=_("联系电话"), max_length=20, widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"})
+    )
+    contact_email = forms.EmailField(label=_("电子邮箱"), required=False)
+    description = forms.CharField(
+        label=_("商家简介与拟提供的会员优惠"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = region_choices()
+
+
+class MerchantLoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("用户名或密码错误。"),
+        "inactive": _("该账号已停用，请联系商家管理员。"),
+    }
+
+
+def _decimal(label, **kwargs):
+    return forms.DecimalField(label=label, required=False, max_digits=9, decimal_places=6, **kwargs)
+
+
+class StoreForm(forms.Form):
+    name = forms.CharField(label=_("门店名称"), max_length=120)
+    region = RegionChoiceField(label=_("所在区县"), queryset=Union.objects.none(), empty_label=None)
+    address = forms.CharField(label=_("地址"), max_length=255)
+    phone = forms.CharField(label=_("电话"), max_length=20, required=False)
+    latitude = _decimal(_("纬度"), help_text=_("例如 38.042307；可在地图应用中查到。"))
+    longitude = _decimal(_("经度"), help_text=_("例如 114.514862。"))
+    is_active = forms.BooleanField(label=_("营业中"), required=False, initial=True)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        region = merchant.region
+        self.fields["region"].queryset = Union.objects.filter(
+            path__startswith=region.path, level__in=[Union.Level.CITY, Union.Level.COUNTY]
+        ).order_by("path")
+
+
+class MerchantUserForm(forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    display_name = forms.CharField(label=_("姓名"), max_length=60, required=False)
+    password = forms.CharField(
+        label=_("初始密码"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("至少8位，不能全是数字。"),
+    )
+    role = forms.ChoiceField(
+        label=_("角色"), choices=MerchantUser.Role.choices, initial=MerchantUser.Role.CASHIER
+    )
+    store = forms.ModelChoiceField(
+        label=_("所属门店"), queryset=Store.objects.none(), required=False, empty_label=_("全部门店")
+    )
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = merchant.stores.order_by("id")
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("密钥名称"), max_length=80, help_text=_("例如：前台收银机1号。"))
+    store = forms.ModelChoiceField(
+        label=_("限定门店"),
+        queryset=Store.objects.none(),
+        required=False,
+        empty_label=_("不限门店"),
+        help_text=_("限定后，此密钥只能为该门店核销。"),
+    )
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = merchant.stores.order_by("id")
+
+
+WEEKDAY_CHOICES = [(index + 1, _(name)) for index, name in enumerate(WEEKDAY_NAMES)]
+BUDGET_UNION_LEVELS = [Union.Level.PROVINCE, Union.Level.CITY, Union.Level.COUNTY]
+
+
+class OfferFormMixin:
+    """Shared by the merchant portal's offer form and the admin's: every rule is checked by
+    offer_validate, whose messages land on the fields."""
+
+    def _post_clean(self):
+        opts = self._meta
+        try:
+            self.instance = construct_instance(self, self.instance, opts.fields, opts.exclude)
+        except forms.ValidationError as error:
+            self._update_errors(error)
+            return
+        stores = self.cleaned_data.get("stores")
+        try:
+            offer_validate(self.instance, stores=list(stores) if stores is not None else None)
+        except ValidationFailed as error:
+            # a field that did not even parse already says why; don't add a second, vaguer message
+            for field, messages in (error.fields or {None: [error.message]}).items():
+                if field in self.errors:
+                    continue
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+
+
+class OfferForm(OfferFormMixin, forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("适用星期"),
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示每天。"),
+    )
+    eligible_groups = forms.MultipleChoiceField(
+        label=_("适用群体"),
+        choices=MemberGroup.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示所有会员。"),
+    )
+
+    class Meta:
+        model = Offer
+        fields = [*OFFER_FIELDS, "stores"]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_until": forms.DateInput(attrs={"type": "date"}),
+            "time_from": forms.TimeInput(attrs={"type": "time"}),
+            "time_until": forms.TimeInput(attrs={"type": "time"}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "stores": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.merchant = merchant
+        self.fields["stores"].queryset = merchant.stores.order_by("id")
+        unions = Union.objects.filter(level__in=BUDGET_UNION_LEVELS).order_by("path")
+        for name in ("budget_owner", "eligible_union"):
+            self.fields[name] = RegionChoiceField(
+                label=self.fields[name].label,
+                queryset=unions,
+                required=False,
+                help_text=self.fields[name].help_text,
+            )
+        self.fields["bank"].queryset = PartnerBank.objects.filter(is_active=True)

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from merchants import views
+
+app_name = "merchants"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("apply/", views.apply, name="apply"),
+    path("apply/done/", views.apply_done, name="apply_done"),
+    path("login/", views.MerchantLoginView.as_view(), name="login"),
+    path("logout/", views.MerchantLogoutView.as_view(), name="logout"),
+    path("stores/new/", views.store_create, name="store_create"),
+    path("stores/<int:store_id>/", views.store_edit, name="store_edit"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:membership_id>/active/", views.user_set_active, name="user_set_active"),
+    path("keys/new/", views.key_create, name="key_create"),
+    path("keys/<int:key_id>/revoke/", views.key_revoke, name="key_revoke"),
+    path("offers/new/", views.offer_new, name="offer_create"),
+    path("offers/<int:offer_id>/", views.offer_edit, name="offer_edit"),
+    path("offers/<int:offer_id>/submit/", views.offer_submit_view, name="offer_submit"),
+]

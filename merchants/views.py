@@ -1,0 +1,285 @@
+"""Merchant pages: the public partner application, and the merchant portal (sign-in, the merchant's
+stores, offers, users and POS API keys). Managers manage; cashiers only get the till."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from discounts.models import Offer
+from discounts.rules import local_day
+from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
+from discounts.services import OFFER_FIELDS, offer_create, offer_submit, offer_update
+from merchants import apikeys, selectors, services
+from merchants.access import merchant_user_required
+from merchants.forms import (
+    ApiKeyForm,
+    MerchantApplicationForm,
+    MerchantLoginForm,
+    MerchantUserForm,
+    OfferForm,
+    StoreForm,
+    add_service_errors,
+)
+from merchants.models import ApiKey, MerchantUser, Store
+from portal.errors import ApplicationError, ValidationFailed
+
+TILL_URL = "/merchant/till/"
+MANAGER = MerchantUser.Role.MANAGER
+
+
+# --- Public application ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    form = MerchantApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.merchant_apply(**form.cleaned_data)
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            return redirect("merchants:apply_done")
+    return render(request, "merchants/apply.html", {"form": form})
+
+
+def apply_done(request):
+    return render(request, "merchants/apply_done.html")
+
+
+# --- Sign-in --------------------------------------------------------------------------------------------
+
+
+class MerchantLoginView(auth_views.LoginView):
+    """Django's login view: it authenticates with the request, so django-axes counts failures."""
+
+    template_name = "merchants/login.html"
+    authentication_form = MerchantLoginForm
+    redirect_authenticated_user = False
+    next_page = reverse_lazy("merchants:home")
+
+    def get_default_redirect_url(self):
+        return str(reverse_lazy("merchants:home"))
+
+
+class MerchantLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("merchants:login")
+
+
+# --- Portal home --------------------------------------------------------------------------------------
+
+
+@never_cache
+@merchant_user_required()
+def home(request):
+    """A cashier sees the till; a manager the merchant, its offers, stores, keys and users."""
+    merchant = request.merchant
+    context = {
+        "merchant": merchant,
+        "membership": request.merchant_user,
+        "till_url": TILL_URL,
+        "contract_state": selectors.merchant_contract_state(merchant, local_day()),
+    }
+    if request.merchant_user.role != MANAGER:
+        return render(request, "merchants/home_cashier.html", context)
+    context.update(
+        {
+            "offers": list(merchant.offers.order_by("-created_at", "-id")),
+            "editable_statuses": list(OFFER_EDITABLE_STATUSES),
+            "stores": list(selectors.merchant_stores(merchant)),
+            "api_keys": list(selectors.merchant_api_keys(merchant)),
+            "users": list(selectors.merchant_users(merchant)),
+        }
+    )
+    return render(request, "merchants/home.html", context)
+
+
+# --- Stores ---------------------------------------------------------------------------------------------
+
+
+def _store_values(form) -> dict:
+    return {key: form.cleaned_data[key] for key in StoreForm.base_fields}
+
+
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def store_create(request):
+    form = StoreForm(request.POST or None, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.store_create(merchant=request.merchant, **_store_values(form))
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("门店“%(name)s”已添加。") % {"name": store.name})
+            return redirect("merchants:home")
+    return render(request, "merchants/form.html", {"form": form, "heading": _("添加门店")})
+
+
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def store_edit(request, store_id: int):
+    store = get_object_or_404(Store, pk=store_id, merchant=request.merchant)
+    initial = {key: getattr(store, key) for key in StoreForm.base_fields}
+    form = StoreForm(request.POST or None, initial=initial, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.store_update(store=store, **_store_values(form))
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("门店“%(name)s”已保存。") % {"name": store.name})
+            return redirect("merchants:home")
+    return render(
+        request,
+        "merchants/form.html",
+        {"form": form, "heading": _("编辑门店：%(name)s") % {"name": store.name}},
+    )
+
+
+# --- Users ----------------------------------------------------------------------------------------------
+
+
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def user_create(request):
+    form = MerchantUserForm(request.POST or None, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.merchant_user_create(merchant=request.merchant, **form.cleaned_data)
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("账号“%(name)s”已创建。") % {"name": membership.user.username})
+            return redirect("merchants:home")
+    return render(request, "merchants/form.html", {"form": form, "heading": _("添加收银员或管理员")})
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def user_set_active(request, membership_id: int):
+    membership = get_object_or_404(
+        MerchantUser.objects.select_related("user"), pk=membership_id, merchant=request.merchant
+    )
+    active = request.POST.get("active") == "1"
+    try:
+        services.merchant_user_set_active(merchant_user=membership, is_active=active, changed_by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        text = _("账号“%(name)s”已启用。") if active else _("账号“%(name)s”已停用。")
+        messages.success(request, text % {"name": membership.user.username})
+    return redirect("merchants:home")
+
+
+# --- POS API keys ---------------------------------------------------------------------------------------
+
+
+@never_cache
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def key_create(request):
+    form = ApiKeyForm(request.POST or None, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw_key = apikeys.api_key_create(
+                merchant=request.merchant,
+                name=form.cleaned_data["name"],
+                store=form.cleaned_data["store"],
+                created_by=request.user,
+            )
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            # Rendered, never redirected to: the full key exists only in this one response.
+            return render(request, "merchants/key_created.html", {"key": key, "raw_key": raw_key})
+    return render(request, "merchants/form.html", {"form": form, "heading": _("新建 POS API 密钥")})
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def key_revoke(request, key_id: int):
+    key = get_object_or_404(ApiKey, pk=key_id, merchant=request.merchant)
+    apikeys.api_key_revoke(key=key, revoked_by=request.user)
+    messages.success(
+        request, _("密钥 %(prefix)s… 已吊销，使用它的收银机将无法再核销。") % {"prefix": key.prefix}
+    )
+    return redirect("merchants:home")
+
+
+# --- Offers ---------------------------------------------------------------------------------------------
+
+
+def _offer_values(form) -> dict:
+    return {key: form.cleaned_data.get(key) for key in OFFER_FIELDS}
+
+
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def offer_new(request):
+    form = OfferForm(request.POST or None, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            offer = offer_create(
+                merchant=request.merchant,
+                created_by=request.user,
+                stores=form.cleaned_data["stores"],
+                **_offer_values(form),
+            )
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("优惠“%(title)s”已保存为草稿，确认无误后请提交审核。") % {"title": offer.title}
+            )
+            return redirect("merchants:home")
+    return render(request, "merchants/offer_form.html", {"form": form, "heading": _("新建优惠")})
+
+
+@merchant_user_required(role=MANAGER)
+@require_http_methods(["GET", "POST"])
+def offer_edit(request, offer_id: int):
+    offer = get_object_or_404(Offer, pk=offer_id, merchant=request.merchant)
+    if offer.status not in OFFER_EDITABLE_STATUSES:
+        messages.error(request, _("优惠已提交或已发布，不能再修改；如需调整请联系工会。"))
+        return redirect("merchants:home")
+    form = OfferForm(request.POST or None, instance=offer, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            offer_update(
+                offer=offer,
+                updated_by=request.user,
+                stores=form.cleaned_data["stores"],
+                **_offer_values(form),
+            )
+        except ApplicationError as error:
+            if isinstance(error, ValidationFailed):
+                add_service_errors(form, error)
+            else:
+                messages.error(request, error.message)
+        else:
+            messages.success(request, _("优惠“%(title)s”已保存。") % {"title": offer.title})
+            return redirect("merchants:home")
+    heading = _("编辑优惠：%(title)s") % {"title": offer.title}
+    return render(request, "merchants/offer_form.html", {"form": form, "heading": heading, "offer": offer})
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def offer_submit_view(request, offer_id: int):
+    offer = get_object_or_404(
+        Offer.objects.select_related("merchant__region"), pk=offer_id, merchant=request.merchant
+    )
+    try:
+        offer_submit(offer=offer, submitted_by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("优惠“%(title)s”已提交工会审核。") % {"title": offer.title})
+    return redirect(reverse("merchants:home"))
