@@ -1,0 +1,202 @@
+"""Public offer API: categories, the offer list with the same filters as the home page, and one
+offer with today's remaining quota and its rules in plain words. Anyone may read it."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from discounts import selectors
+from discounts.models import Offer
+from merchants.models import Category, Store
+from merchants.selectors import category_list
+from portal.api import Pagination
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["code", "name", "name_en", "icon", "sort_order"]
+
+
+class MerchantBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    region = serializers.CharField(source="region.name")
+
+
+class OfferListSerializer(serializers.ModelSerializer):
+    merchant = MerchantBriefSerializer()
+    headline = serializers.SerializerMethodField()
+    remaining_today = serializers.SerializerMethodField()
+    distance_km = serializers.SerializerMethodField()
+    eligible_union = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "headline",
+            "channel",
+            "funder",
+            "merchant",
+            "valid_from",
+            "valid_until",
+            "weekdays",
+            "daily_quota",
+            "remaining_today",
+            "unit_label",
+            "eligible_union",
+            "eligible_groups",
+            "distance_km",
+        ]
+
+    def get_headline(self, offer: Offer) -> str:
+        return selectors.offer_headline(offer)
+
+    def get_remaining_today(self, offer: Offer) -> int | None:
+        return selectors.remaining_today(offer)
+
+    def get_distance_km(self, offer: Offer) -> float | None:
+        distance = getattr(offer, "distance_km", None)
+        return None if distance is None else round(distance, 3)
+
+    def get_eligible_union(self, offer: Offer) -> dict | None:
+        if offer.eligible_union_id is None:
+            return None
+        return {"code": offer.eligible_union.code, "name": offer.eligible_union.name}
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.name")
+    map_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Store
+        fields = ["id", "name", "address", "phone", "region", "latitude", "longitude", "map_url"]
+
+    def get_map_url(self, store: Store) -> str:
+        return selectors.store_map_url(store)
+
+
+@extend_schema_field(
+    {"type": "string", "nullable": True, "example": "11:00:00", "description": "北京时间，HH:MM:SS"}
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day in Asia/Shanghai. Documented as plain text: OpenAPI's ``format: time`` means an
+    RFC 3339 time with a zone offset, which a daily window does not have."""
+
+
+class OfferDetailSerializer(OfferListSerializer):
+    rules = serializers.SerializerMethodField()
+    stores = serializers.SerializerMethodField()
+    time_from = LocalTimeField(read_only=True, allow_null=True, label="每日开始时间")
+    time_until = LocalTimeField(read_only=True, allow_null=True, label="每日结束时间")
+
+    class Meta(OfferListSerializer.Meta):
+        fields = [
+            *OfferListSerializer.Meta.fields,
+            "description",
+            "percent_off",
+            "amount_off",
+            "min_spend",
+            "fixed_price",
+            "allowance_per_unit",
+            "time_from",
+            "time_until",
+            "per_member_daily_limit",
+            "per_member_total_limit",
+            "rules",
+            "stores",
+        ]
+
+    def get_rules(self, offer: Offer) -> list[str]:
+        codes_left = self.context.get("codes_left")
+        return selectors.offer_rules_in_words(
+            offer, remaining=selectors.remaining_today(offer), codes_left=codes_left
+        )
+
+    @extend_schema_field(StoreSerializer(many=True))
+    def get_stores(self, offer: Offer) -> list[dict]:
+        return StoreSerializer(selectors.offer_stores(offer), many=True).data
+
+
+_FILTER_PARAMETERS = [
+    OpenApiParameter("category", OpenApiTypes.STR, description="分类代码，例如 entertainment"),
+    OpenApiParameter("region", OpenApiTypes.STR, description="工会（地区）代码：该市或区县及其下级"),
+    OpenApiParameter("q", OpenApiTypes.STR, description="关键词：优惠标题、说明、商家名称或分类（最多50字）"),
+    OpenApiParameter("available_today", OpenApiTypes.BOOL, description="只看今日可用（1/0）"),
+    OpenApiParameter(
+        "near", OpenApiTypes.STR, description="“纬度,经度”：按到最近门店的距离排序，例如 38.04,114.51"
+    ),
+]
+
+
+class PublicApiMixin:
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    filter_backends: list = []
+
+
+@extend_schema(tags=["offers"], summary="商家分类")
+class CategoryListView(PublicApiMixin, generics.ListAPIView):
+    serializer_class = CategorySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return category_list()
+
+
+_ERROR = inline_serializer(
+    "OfferError",
+    fields={
+        "error": inline_serializer(
+            "OfferErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+
+
+@extend_schema(
+    tags=["offers"],
+    summary="优惠列表",
+    parameters=_FILTER_PARAMETERS,
+    responses={200: OfferListSerializer(many=True), 400: _ERROR},
+)
+class OfferListView(PublicApiMixin, generics.ListAPIView):
+    """Published offers in their validity window of in-contract merchants. Unknown or invalid
+    filters are a 400 ``validation_error``; the query count does not grow with the page size."""
+
+    serializer_class = OfferListSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        filters = selectors.offer_filters_parse(self.request.query_params, strict=True)
+        return selectors.offer_list(filters=filters)
+
+
+@extend_schema(tags=["offers"], summary="优惠详情", responses={200: OfferDetailSerializer, 404: _ERROR})
+class OfferDetailView(PublicApiMixin, generics.RetrieveAPIView):
+    serializer_class = OfferDetailSerializer
+    lookup_url_kwarg = "offer_id"
+
+    def get_object(self):
+        return selectors.offer_get_listed(self.kwargs["offer_id"])
+
+    def retrieve(self, request, *args, **kwargs):
+        offer = self.get_object()
+        codes_left = selectors.voucher_codes_left(offer) if offer.channel == Offer.Channel.ONLINE else None
+        serializer = self.get_serializer(offer, context={"request": request, "codes_left": codes_left})
+        return Response(serializer.data)

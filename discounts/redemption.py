@@ -1,0 +1,614 @@
+"""The one redemption service (核销): verify a card, redeem an offer, void a redemption.
+
+Every door calls these functions: the POS API, the cashier screen and the admin.
+
+Limits are enforced by counter rows changed with one conditional SQL statement each, never by reading a
+count and deciding in Python, so they hold under any interleaving of concurrent transactions:
+
+- ``discounts_offerdaycounter``: units of an offer used on a local day (daily quota);
+- ``discounts_memberofferdaycounter`` / ``discounts_memberoffertotalcounter``: per-member limits;
+- ``discounts_offer.budget_used``: union subsidies against the offer's budget.
+
+Every transaction that touches these rows takes them in one order — the redemption row, the member's
+day counter, the member's total counter, the offer's day counter, the offer row — so two writers can
+never wait for each other in a cycle. The hot rows (shared by every member of an offer) come last, so
+their row locks are held only for the end of the transaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from discounts import rules
+from discounts.models import (
+    MemberOfferDayCounter,
+    MemberOfferTotalCounter,
+    Offer,
+    OfferDayCounter,
+    Redemption,
+)
+from members.models import Card, Member, Union
+from members.tokens import card_token_card_id
+from merchants.models import ApiKey, Merchant, Store
+from portal.audit import audit_record
+from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from portal.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_UNITS = 1000
+MAX_ID = 2**63 - 1  # ids are bigint: a larger number names no row (and must not reach the database)
+MAX_AMOUNT = Decimal("9999999999.99")
+CARD_NUMBER_RE = re.compile(r"^\d{8,19}$")
+
+
+# --- Errors with the POS API codes --------------------------------------------------------------
+
+
+def _card_not_found() -> ApplicationError:
+    return NotFound(_("未找到该会员卡，请核对卡号或请会员刷新二维码。"), code="card_not_found")
+
+
+def _store_not_allowed() -> ApplicationError:
+    return PermissionDenied(_("不能为该门店核销。"), code="store_not_allowed")
+
+
+def _quota_exhausted() -> ApplicationError:
+    return rules.Refusal(_("今日名额已用完。"), code="quota_exhausted")
+
+
+def _member_daily_limit() -> ApplicationError:
+    return rules.Refusal(_("该会员今日使用此优惠已达上限。"), code="member_limit_reached")
+
+
+def _member_total_limit() -> ApplicationError:
+    return rules.Refusal(_("该会员使用此优惠已达累计上限。"), code="member_limit_reached")
+
+
+def _budget_exhausted() -> ApplicationError:
+    return rules.Refusal(_("该优惠的工会补贴预算已用完。"), code="budget_exhausted")
+
+
+# --- Identification ----------------------------------------------------------------------------
+# The card and the offer are read with one hand-written query each: they are on the path of every
+# redemption, and building the equivalent ORM queries (select_related over wide rows) cost more CPU
+# than the rest of the request. The rows become model instances through Model.from_db, so any
+# column not read here would still load on access.
+
+
+def _in_model_order(model, names: set[str]) -> tuple[str, ...]:
+    # Model.from_db takes the values of a partial row in the order of the model's fields.
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+_CARD_COLUMNS = _in_model_order(Card, {"id", "number", "status", "member_id"})
+_MEMBER_COLUMNS = _in_model_order(Member, {"id", "name", "status", "groups", "union_id"})
+_UNION_COLUMNS = _in_model_order(Union, {"id", "code", "name", "path"})
+_CARD_SELECT = (
+    "SELECT "  # noqa: S608 - the column names come from the models, never from input
+    + ", ".join(
+        [f"c.{c}" for c in _CARD_COLUMNS]
+        + [f"m.{c}" for c in _MEMBER_COLUMNS]
+        + [f"u.{c}" for c in _UNION_COLUMNS]
+    )
+    + " FROM members_card c JOIN members_member m ON m.id = c.member_id"
+    " JOIN members_union u ON u.id = m.union_id "
+)
+_CARD_BY_NUMBER = _CARD_SELECT + "WHERE c.number = %s"
+_CARD_BY_ID = _CARD_SELECT + "WHERE c.id = %s"
+_OFFER_COLUMNS = tuple(f.attname for f in Offer._meta.concrete_fields)
+_OFFER_BY_ID = (
+    "SELECT "  # noqa: S608 - the column names come from the models, never from input
+    + ", ".join([f"o.{c}" for c in _OFFER_COLUMNS] + [f"eu.{c}" for c in _UNION_COLUMNS])
+    + ", ARRAY(SELECT s.store_id FROM discounts_offer_stores s WHERE s.offer_id = o.id)"
+    " FROM discounts_offer o LEFT JOIN members_union eu ON eu.id = o.eligible_union_id WHERE o.id = %s"
+)
+_STORE_COLUMNS = _in_model_order(Store, {"id", "merchant_id", "name", "is_active"})
+_STORE_BY_ID = (
+    "SELECT "  # noqa: S608 - the column names come from the models, never from input
+    + ", ".join(_STORE_COLUMNS)
+    + " FROM merchants_store WHERE id = %s"
+)
+
+
+def _card_lookup(sql: str, value) -> Card | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    cut1, cut2 = len(_CARD_COLUMNS), len(_CARD_COLUMNS) + len(_MEMBER_COLUMNS)
+    card = Card.from_db(DEFAULT_DB_ALIAS, _CARD_COLUMNS, row[:cut1])
+    member = Member.from_db(DEFAULT_DB_ALIAS, _MEMBER_COLUMNS, row[cut1:cut2])
+    member.union = Union.from_db(DEFAULT_DB_ALIAS, _UNION_COLUMNS, row[cut2:])
+    card.member = member
+    return card
+
+
+def _offer_lookup(offer_id: int) -> Offer | None:
+    """The offer with its eligible union and ``listed_store_ids`` (its store list)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OFFER_BY_ID, [offer_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    cut1, cut2 = len(_OFFER_COLUMNS), len(_OFFER_COLUMNS) + len(_UNION_COLUMNS)
+    offer = Offer.from_db(DEFAULT_DB_ALIAS, _OFFER_COLUMNS, row[:cut1])
+    offer.eligible_union = (
+        Union.from_db(DEFAULT_DB_ALIAS, _UNION_COLUMNS, row[cut1:cut2]) if offer.eligible_union_id else None
+    )
+    offer.listed_store_ids = row[cut2] or []
+    return offer
+
+
+def _store_lookup(store_id: int) -> Store | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_BY_ID, [store_id])
+        row = cursor.fetchone()
+    return Store.from_db(DEFAULT_DB_ALIAS, _STORE_COLUMNS, row) if row else None
+
+
+def normalize_card_number(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw or "")
+
+
+def card_identify(*, card_number: str | None = None, member_token: str | None = None) -> Card:
+    """The card (with its member and the member's union) named by a card number or by the QR token
+    of the member's card page. An expired or forged token is an unknown card."""
+    if bool(card_number) == bool(member_token):
+        raise ValidationFailed(
+            _("请提供卡号或会员二维码中的一项。"),
+            fields={"card_number": [_("卡号与会员二维码必须且只能提供一项。")]},
+        )
+    if card_number:
+        number = normalize_card_number(card_number)
+        if not CARD_NUMBER_RE.match(number):
+            raise ValidationFailed(
+                _("卡号格式不正确。"), fields={"card_number": [_("卡号应为 8–19 位数字。")]}
+            )
+        card = _card_lookup(_CARD_BY_NUMBER, number)
+    else:
+        card_id = card_token_card_id(member_token.strip())
+        card = _card_lookup(_CARD_BY_ID, card_id) if card_id else None
+    if card is None:
+        raise _card_not_found()
+    return card
+
+
+def store_for_redemption(*, merchant: Merchant, store_id: int | None, api_key: ApiKey | None = None) -> Store:
+    """The store a redemption happens at: one of the merchant's open stores, and the key's own store
+    when the key is pinned to one."""
+    pinned_id = api_key.store_id if api_key is not None else None
+    if store_id in (None, ""):
+        if pinned_id is None:
+            raise ValidationFailed(_("请选择门店。"), fields={"store": [_("该字段是必填项。")]})
+        store_id = pinned_id
+    try:
+        store_id = int(store_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _("门店编号不正确。"), fields={"store": [_("请填写有效的门店编号。")]}
+        ) from None
+    if pinned_id is not None and store_id != pinned_id:
+        raise _store_not_allowed()
+    if not 0 < store_id <= MAX_ID:
+        raise _store_not_allowed()
+    if api_key is not None and api_key.store is not None and api_key.store_id == store_id:
+        store = api_key.store
+    else:
+        store = _store_lookup(store_id)
+    if store is None or store.merchant_id != merchant.pk or not store.is_active:
+        raise _store_not_allowed()
+    return store
+
+
+def offer_for_redemption(*, merchant: Merchant, offer_id) -> Offer:
+    try:
+        offer_id = int(offer_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _("优惠编号不正确。"), fields={"offer": [_("请填写有效的优惠编号。")]}
+        ) from None
+    offer = _offer_lookup(offer_id) if 0 < offer_id <= MAX_ID else None
+    if offer is None:
+        raise NotFound(_("未找到该优惠。"), code="offer_not_found")
+    if offer.merchant_id != merchant.pk:
+        raise PermissionDenied(_("该优惠不属于本商家。"), code="offer_not_yours")
+    return offer
+
+
+def _offer_store_ids(offer: Offer) -> set[int]:
+    if hasattr(offer, "listed_store_ids"):
+        return set(offer.listed_store_ids)
+    if hasattr(offer, "_prefetched_objects_cache") and "stores" in offer._prefetched_objects_cache:
+        return {store.pk for store in offer.stores.all()}
+    return set(offer.stores.values_list("id", flat=True))
+
+
+def _clean_amount(amount) -> Decimal:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationFailed(_("金额不正确。"), fields={"amount": [_("请填写有效的金额。")]}) from None
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        raise ValidationFailed(_("金额不正确。"), fields={"amount": [_("金额须为不小于 0 的数。")]})
+    if value != rules.to_fen(value):
+        raise ValidationFailed(_("金额最多两位小数。"), fields={"amount": [_("金额最多两位小数。")]})
+    return value
+
+
+def _clean_units(units) -> int:
+    try:
+        value = int(units)
+    except (TypeError, ValueError):
+        value = 0
+    if isinstance(units, bool) or str(value) != str(units).strip() or not 1 <= value <= MAX_UNITS:
+        raise ValidationFailed(
+            _("数量不正确。"), fields={"units": [_("数量须为 1–%(max)s 的整数。") % {"max": MAX_UNITS}]}
+        )
+    return value
+
+
+# --- Counters: one conditional statement each ----------------------------------------------------
+# A NULL limit means unlimited; COALESCE(limit >= wanted, TRUE) is "within the limit or no limit".
+# Limits are read from the offer row inside the statement, so a quota raised or lowered by staff a
+# moment ago is the one applied. The INSERT branch checks the limit too: a first redemption of more
+# units than the limit inserts nothing.
+
+_TAKE_MEMBER_DAY = """
+INSERT INTO discounts_memberofferdaycounter AS c (offer_id, member_id, day, used)
+SELECT %(offer)s, %(member)s, %(day)s, %(units)s
+FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.per_member_daily_limit >= %(units)s, TRUE)
+ON CONFLICT (offer_id, member_id, day) DO UPDATE SET used = c.used + EXCLUDED.used
+WHERE COALESCE(
+    (SELECT per_member_daily_limit FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
+RETURNING used
+"""
+
+_TAKE_MEMBER_TOTAL = """
+INSERT INTO discounts_memberoffertotalcounter AS c (offer_id, member_id, used)
+SELECT %(offer)s, %(member)s, %(units)s
+FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.per_member_total_limit >= %(units)s, TRUE)
+ON CONFLICT (offer_id, member_id) DO UPDATE SET used = c.used + EXCLUDED.used
+WHERE COALESCE(
+    (SELECT per_member_total_limit FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
+RETURNING used
+"""
+
+_TAKE_OFFER_DAY = """
+INSERT INTO discounts_offerdaycounter AS c (offer_id, day, used)
+SELECT %(offer)s, %(day)s, %(units)s
+FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.daily_quota >= %(units)s, TRUE)
+ON CONFLICT (offer_id, day) DO UPDATE SET used = c.used + EXCLUDED.used
+WHERE COALESCE((SELECT daily_quota FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
+RETURNING used
+"""
+
+_TAKE_BUDGET = """
+UPDATE discounts_offer SET budget_used = budget_used + %(subsidy)s
+WHERE id = %(offer)s AND (budget IS NULL OR budget_used + %(subsidy)s <= budget)
+"""
+
+_RELEASE_MEMBER_DAY = """
+UPDATE discounts_memberofferdaycounter SET used = used - %(units)s
+WHERE offer_id = %(offer)s AND member_id = %(member)s AND day = %(day)s AND used >= %(units)s
+"""
+_RELEASE_MEMBER_TOTAL = """
+UPDATE discounts_memberoffertotalcounter SET used = used - %(units)s
+WHERE offer_id = %(offer)s AND member_id = %(member)s AND used >= %(units)s
+"""
+_RELEASE_OFFER_DAY = """
+UPDATE discounts_offerdaycounter SET used = used - %(units)s
+WHERE offer_id = %(offer)s AND day = %(day)s AND used >= %(units)s
+"""
+_RELEASE_BUDGET = """
+UPDATE discounts_offer SET budget_used = budget_used - %(subsidy)s
+WHERE id = %(offer)s AND budget_used >= %(subsidy)s
+"""
+
+
+_REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
+_INSERT_REDEMPTION = (
+    f"INSERT INTO discounts_redemption ({', '.join(_REDEMPTION_COLUMNS)}) "  # noqa: S608 - model columns
+    f"VALUES ({', '.join(['%s'] * len(_REDEMPTION_COLUMNS))}) RETURNING id"
+)
+
+
+def _insert_redemption(cursor, redemption: Redemption) -> None:
+    """Redemption.save() as one plain INSERT: the ORM would compile the same statement anew for every
+    redemption, which costs more CPU than the database spends running it."""
+    cursor.execute(_INSERT_REDEMPTION, [getattr(redemption, column) for column in _REDEMPTION_COLUMNS])
+    redemption.pk = cursor.fetchone()[0]
+    redemption._state.adding = False
+    redemption._state.db = DEFAULT_DB_ALIAS
+
+
+def _take(cursor, sql: str, params: dict, refusal) -> None:
+    cursor.execute(sql, params)
+    if cursor.fetchone() is None:
+        raise refusal()
+
+
+def _release(cursor, sql: str, params: dict, what: str) -> None:
+    cursor.execute(sql, params)
+    if cursor.rowcount != 1:
+        # The counter no longer covers this redemption: refuse the void rather than hide a broken total.
+        logger.error("redemption counter out of step", extra={"counter": what, **params})
+        raise Conflict(_("核销计数异常，请联系平台处理。"), code="counter_out_of_step")
+
+
+# --- Redeem ------------------------------------------------------------------------------------
+
+
+def redemption_create(
+    *,
+    merchant: Merchant,
+    store_id: int | None,
+    offer_id: int,
+    card_number: str | None = None,
+    member_token: str | None = None,
+    amount: Decimal | str,
+    units: int = 1,
+    idempotency_key: str = "",
+    api_key: ApiKey | None = None,
+    created_by=None,
+    now: datetime | None = None,
+    on_recorded: Callable[[Redemption], None] | None = None,
+) -> Redemption:
+    """Redeem an offer for a member at one of the merchant's stores, or raise the refusal.
+
+    A refused redemption changes nothing: every counter statement runs in the same transaction as
+    the insert of the redemption row, and a refusal raises, which rolls all of it back.
+
+    ``on_recorded(redemption)`` runs in that transaction once the row and the member's counters are
+    written and before the offer-wide counters are taken: work that belongs to the same commit (the
+    idempotent API stores its response there) is then not done while holding their row locks."""
+    now = now or timezone.now()
+    amount = _clean_amount(amount)
+    units = _clean_units(units)
+    if bool(card_number) == bool(member_token):
+        raise ValidationFailed(
+            _("请提供卡号或会员二维码中的一项。"),
+            fields={"card_number": [_("卡号与会员二维码必须且只能提供一项。")]},
+        )
+    store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
+    offer = offer_for_redemption(merchant=merchant, offer_id=offer_id)
+    card = card_identify(card_number=card_number, member_token=member_token)
+    member = card.member
+    refusal = (
+        rules.member_refusal(member, card)
+        or rules.offer_open_refusal(offer, now)
+        or rules.eligibility_refusal(offer, member)
+        or rules.store_refusal(offer, store.pk, _offer_store_ids(offer))
+    )
+    if refusal is not None:
+        raise refusal
+    amounts = rules.compute_amounts(offer, amount=amount, units=units)
+    day = rules.local_day(now)
+    params = {
+        "offer": offer.pk,
+        "member": member.pk,
+        "day": day,
+        "units": units,
+        "subsidy": amounts.union_subsidy,
+    }
+
+    # With on_recorded the caller owns the transaction and rolls all of it back on a refusal: a
+    # savepoint would only cost two more round trips on every redemption.
+    with transaction.atomic(savepoint=on_recorded is None):
+        redemption = Redemption(
+            offer=offer,
+            merchant=merchant,
+            store=store,
+            card=card,
+            member=member,
+            units=units,
+            amount=amounts.amount,
+            discount=amounts.discount,
+            payable=amounts.payable,
+            union_subsidy=amounts.union_subsidy,
+            funder=offer.funder,
+            local_day=day,
+            idempotency_key=idempotency_key,
+            api_key=api_key,
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+            created_at=timezone.now(),
+        )
+        with connection.cursor() as cursor:
+            _insert_redemption(cursor, redemption)
+            _take(cursor, _TAKE_MEMBER_DAY, params, _member_daily_limit)
+            _take(cursor, _TAKE_MEMBER_TOTAL, params, _member_total_limit)
+            if on_recorded is not None:
+                on_recorded(redemption)
+            _take(cursor, _TAKE_OFFER_DAY, params, _quota_exhausted)
+            if amounts.union_subsidy > 0:
+                cursor.execute(_TAKE_BUDGET, params)
+                if cursor.rowcount != 1:
+                    raise _budget_exhausted()
+    return redemption
+
+
+# --- Void --------------------------------------------------------------------------------------
+
+
+def redemption_void(
+    *,
+    redemption: Redemption,
+    reason: str,
+    voided_by=None,
+    api_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> Redemption:
+    """Void a redemption of today (local day), once; its units, member limits and budget are released
+    in the same transaction as the status change."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写撤销原因。"), fields={"reason": [_("该字段是必填项。")]})
+    if len(reason) > 255:
+        raise ValidationFailed(_("撤销原因过长。"), fields={"reason": [_("最多 255 个字符。")]})
+    if redemption.status == Redemption.Status.VOIDED:
+        raise Conflict(_("该笔核销已撤销。"), code="already_voided")
+    if redemption.local_day != rules.local_day(now):
+        raise Conflict(_("只能撤销当天的核销。"), code="void_window_closed")
+    user = voided_by if getattr(voided_by, "is_authenticated", False) else None
+    params = {
+        "offer": redemption.offer_id,
+        "member": redemption.member_id,
+        "day": redemption.local_day,
+        "units": redemption.units,
+        "subsidy": redemption.union_subsidy,
+    }
+    with transaction.atomic():
+        # The guarded UPDATE is the claim: of two concurrent voids exactly one changes the row.
+        claimed = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.COMPLETED).update(
+            status=Redemption.Status.VOIDED, voided_at=now, voided_by=user, void_reason=reason
+        )
+        if claimed != 1:
+            raise Conflict(_("该笔核销已撤销。"), code="already_voided")
+        with connection.cursor() as cursor:
+            _release(cursor, _RELEASE_MEMBER_DAY, params, "member_day")
+            _release(cursor, _RELEASE_MEMBER_TOTAL, params, "member_total")
+            _release(cursor, _RELEASE_OFFER_DAY, params, "offer_day")
+            if redemption.union_subsidy > 0:
+                _release(cursor, _RELEASE_BUDGET, params, "budget")
+        merchant = Merchant.objects.select_related("region").get(pk=redemption.merchant_id)
+        audit_record(
+            actor=user or (f"apikey:{api_key.prefix}" if api_key is not None else None),
+            action=AuditEvent.Action.REDEMPTION_VOIDED,
+            target=redemption,
+            label=f"{merchant.name} #{redemption.pk}",
+            union_path=merchant.region.path,
+            data={
+                "reason": reason,
+                "offer": redemption.offer_id,
+                "units": redemption.units,
+                "amount": str(redemption.amount),
+                "union_subsidy": str(redemption.union_subsidy),
+            },
+        )
+    redemption.status = Redemption.Status.VOIDED
+    redemption.voided_at = now
+    redemption.voided_by = user
+    redemption.void_reason = reason
+    return redemption
+
+
+# --- Verify ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OfferCheck:
+    offer: Offer
+    eligible: bool
+    reason: str = ""
+    reason_code: str = ""
+    remaining_today: int | None = None
+
+
+@dataclass
+class Verification:
+    card: Card
+    member: Member
+    offers: list[OfferCheck] = field(default_factory=list)
+
+    @property
+    def eligible_offers(self) -> list[OfferCheck]:
+        return [check for check in self.offers if check.eligible]
+
+
+def usable_offers(merchant: Merchant, day: date):
+    """The merchant's published in-store offers whose dates cover ``day``."""
+    return (
+        Offer.objects.filter(
+            merchant=merchant,
+            status=Offer.Status.PUBLISHED,
+            channel=Offer.Channel.IN_STORE,
+            valid_from__lte=day,
+            valid_until__gte=day,
+        )
+        .select_related("eligible_union")
+        .prefetch_related("stores")
+        .order_by("id")
+    )
+
+
+def redemption_verify(
+    *,
+    merchant: Merchant,
+    card_number: str | None = None,
+    member_token: str | None = None,
+    store_id: int | None = None,
+    api_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> Verification:
+    """Who the card belongs to (masked by the callers) and which of the merchant's offers the member
+    can use now, with what is left of each offer's daily quota. A read: nothing is reserved."""
+    now = now or timezone.now()
+    store = None
+    if store_id not in (None, "") or (api_key is not None and api_key.store_id):
+        store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
+    card = card_identify(card_number=card_number, member_token=member_token)
+    member = card.member
+    day = rules.local_day(now)
+    offers = list(usable_offers(merchant, day))
+    ids = [offer.pk for offer in offers]
+    used_today = dict(
+        OfferDayCounter.objects.filter(offer_id__in=ids, day=day).values_list("offer_id", "used")
+    )
+    member_today = dict(
+        MemberOfferDayCounter.objects.filter(offer_id__in=ids, member=member, day=day).values_list(
+            "offer_id", "used"
+        )
+    )
+    member_total = dict(
+        MemberOfferTotalCounter.objects.filter(offer_id__in=ids, member=member).values_list(
+            "offer_id", "used"
+        )
+    )
+    card_refusal = rules.member_refusal(member, card)
+    checks = []
+    for offer in offers:
+        remaining = None
+        if offer.daily_quota is not None:
+            remaining = max(offer.daily_quota - used_today.get(offer.pk, 0), 0)
+        refusal = (
+            card_refusal
+            or rules.offer_open_refusal(offer, now)
+            or rules.eligibility_refusal(offer, member)
+            or (rules.store_refusal(offer, store.pk, _offer_store_ids(offer)) if store else None)
+        )
+        if refusal is None and remaining == 0:
+            refusal = _quota_exhausted()
+        daily_limit, total_limit = offer.per_member_daily_limit, offer.per_member_total_limit
+        if refusal is None and daily_limit is not None and member_today.get(offer.pk, 0) >= daily_limit:
+            refusal = _member_daily_limit()
+        if refusal is None and total_limit is not None and member_total.get(offer.pk, 0) >= total_limit:
+            refusal = _member_total_limit()
+        if refusal is None and offer.budget is not None:
+            smallest = (
+                offer.allowance_per_unit
+                if offer.kind == Offer.Kind.ALLOWANCE and offer.allowance_per_unit
+                else Decimal("0.01")
+            )
+            union_funded = offer.funder == Offer.Funder.UNION or offer.kind == Offer.Kind.ALLOWANCE
+            if union_funded and offer.budget - offer.budget_used < smallest:
+                refusal = _budget_exhausted()
+        checks.append(
+            OfferCheck(
+                offer=offer,
+                eligible=refusal is None,
+                reason=refusal.message if refusal else "",
+                reason_code=refusal.code if refusal else "",
+                remaining_today=remaining,
+            )
+        )
+    return Verification(card=card, member=member, offers=checks)

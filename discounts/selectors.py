@@ -1,0 +1,394 @@
+"""Reads about offers: what members may browse, the filters of the list page and API, and the one
+function that puts an offer's rules into plain words."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import (
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import ASin, Cast, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
+from django.utils.translation import gettext as _
+
+from discounts.models import Offer, OfferDayCounter, VoucherCode
+from discounts.rules import WEEKDAY_NAMES, local_day
+from members.models import Member, MemberGroup, Union
+from merchants.models import Category, Store
+from merchants.selectors import merchant_in_contract_q
+from portal.errors import NotFound, ValidationFailed
+
+EARTH_RADIUS_KM = 6371.0
+KEYWORD_MAX_LENGTH = 50
+KEYWORD_MAX_TERMS = 5
+FILTER_PARAMS = ("category", "region", "q", "available_today", "near")
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"", "0", "false", "no", "off"}
+
+
+# --- Filters -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferFilters:
+    category: Category | None = None
+    region: Union | None = None
+    q: str = ""
+    available_today: bool = False
+    near: tuple[float, float] | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def terms(self) -> list[str]:
+        return self.q.split()[:KEYWORD_MAX_TERMS]
+
+    def query_string(self, **overrides) -> str:
+        """The filters as a query string (for tabs and pagination links), with ``overrides``."""
+        params = {
+            "category": self.category.code if self.category else "",
+            "region": self.region.code if self.region else "",
+            "q": self.q,
+            "available_today": "1" if self.available_today else "",
+            "near": f"{self.near[0]:.6f},{self.near[1]:.6f}" if self.near else "",
+        }
+        params.update(overrides)
+        return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+
+
+def parse_near(value: str) -> tuple[float, float]:
+    """``"lat,lng"`` in degrees → (lat, lng); ValueError with a Chinese message otherwise."""
+    parts = value.split(",")
+    if len(parts) != 2:
+        raise ValueError(_("位置格式应为“纬度,经度”，例如 38.04,114.51。"))
+    try:
+        lat, lng = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ValueError(_("位置格式应为“纬度,经度”，例如 38.04,114.51。")) from None
+    if not (math.isfinite(lat) and math.isfinite(lng)) or not -90 <= lat <= 90 or not -180 <= lng <= 180:
+        raise ValueError(_("纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。"))
+    return lat, lng
+
+
+def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilters:
+    """Read the filters of the offer list from query parameters.
+
+    ``strict`` (the API): unknown parameters and invalid values raise ValidationFailed (a 400).
+    Otherwise (the page): invalid values are left out and reported in ``errors`` for a message."""
+    errors: dict[str, list[str]] = {}
+    if strict:
+        for name in params:
+            if name not in (*FILTER_PARAMS, "page", "page_size", "format"):
+                errors.setdefault(name, []).append(_("未知的筛选条件。"))
+
+    category = None
+    code = (params.get("category") or "").strip()
+    if code:
+        category = Category.objects.filter(code=code[:40]).first()
+        if category is None:
+            errors.setdefault("category", []).append(_("分类不存在。"))
+
+    region = None
+    code = (params.get("region") or "").strip()
+    if code:
+        region = Union.objects.filter(code=code[:32]).first()
+        if region is None:
+            errors.setdefault("region", []).append(_("地区不存在。"))
+
+    q = " ".join((params.get("q") or "").split())
+    if len(q) > KEYWORD_MAX_LENGTH:
+        errors.setdefault("q", []).append(_("关键词最多%(max)d个字。") % {"max": KEYWORD_MAX_LENGTH})
+        q = q[:KEYWORD_MAX_LENGTH]
+
+    raw = (params.get("available_today") or "").strip().lower()
+    available_today = raw in TRUE_VALUES
+    if raw not in TRUE_VALUES | FALSE_VALUES:
+        errors.setdefault("available_today", []).append(_("“今日可用”只能是 1 或 0。"))
+
+    near = None
+    raw = (params.get("near") or "").strip()
+    if raw:
+        try:
+            near = parse_near(raw)
+        except ValueError as error:
+            errors.setdefault("near", []).append(str(error))
+
+    if strict and errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, fields=errors)
+    return OfferFilters(
+        category=category, region=region, q=q, available_today=available_today, near=near, errors=errors
+    )
+
+
+# --- Listing -----------------------------------------------------------------------------------------
+
+
+def listed_offer_q(today: date) -> Q:
+    """What members see: published, inside the validity dates, of an approved in-contract merchant."""
+    return Q(status=Offer.Status.PUBLISHED, valid_from__lte=today, valid_until__gte=today) & (
+        merchant_in_contract_q(today, prefix="merchant__")
+    )
+
+
+def _used_today(today: date) -> Coalesce:
+    used = OfferDayCounter.objects.filter(offer=OuterRef("pk"), day=today).values("used")[:1]
+    return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
+
+
+def available_today_q(today: date) -> Q:
+    """Usable today: the weekday fits, today's quota and the budget are not used up, and an online
+    offer still has codes. Needs the ``used_today`` annotation."""
+    weekday = today.isoweekday()
+    unclaimed = VoucherCode.objects.filter(offer=OuterRef("pk"), member__isnull=True)
+    return (
+        (Q(weekdays=[]) | Q(weekdays__contains=[weekday]))
+        & (Q(daily_quota__isnull=True) | Q(daily_quota__gt=F("used_today")))
+        & (Q(budget__isnull=True) | Q(budget_used__lt=F("budget")))
+        & (Q(channel=Offer.Channel.IN_STORE) | Q(Exists(unclaimed)))
+    )
+
+
+def distance_km_expression(lat: float, lng: float, prefix: str = ""):
+    """Great-circle distance (haversine) from (lat, lng) to a store's coordinates, in SQL."""
+    store_lat = Radians(Cast(f"{prefix}latitude", FloatField()))
+    store_lng = Radians(Cast(f"{prefix}longitude", FloatField()))
+    here_lat = Value(math.radians(lat), output_field=FloatField())
+    here_lng = Value(math.radians(lng), output_field=FloatField())
+    half_chord = Power(Sin((store_lat - here_lat) / 2), 2) + Cos(here_lat) * Cos(store_lat) * Power(
+        Sin((store_lng - here_lng) / 2), 2
+    )
+    # Least(…, 1): rounding can push the term a hair above 1, where ASIN is undefined.
+    return Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(Least(half_chord, Value(1.0))))
+
+
+def _nearest_store_km(lat: float, lng: float) -> Subquery:
+    """Distance to the offer's nearest open store: its own stores, or all the merchant's if none."""
+    offer_has_stores = Offer.stores.through.objects.filter(offer_id=OuterRef(OuterRef("pk")))
+    stores = (
+        Store.objects.filter(
+            merchant_id=OuterRef("merchant_id"),
+            is_active=True,
+            latitude__isnull=False,
+            longitude__isnull=False,
+        )
+        .filter(Q(offers=OuterRef("pk")) | ~Exists(offer_has_stores))
+        .annotate(distance=distance_km_expression(lat, lng))
+        .order_by("distance")
+        .values("distance")[:1]
+    )
+    return Subquery(stores, output_field=FloatField())
+
+
+def offer_list(*, filters: OfferFilters, today: date | None = None) -> QuerySet[Offer]:
+    """Listed offers matching ``filters``, each with ``used_today`` (and ``distance_km`` near a
+    point). One query per page whatever its size: everything shown comes by joins and subqueries."""
+    today = today or local_day()
+    queryset = (
+        Offer.objects.filter(listed_offer_q(today))
+        .select_related("merchant", "merchant__category", "merchant__region", "eligible_union", "bank")
+        .annotate(used_today=_used_today(today))
+    )
+    if filters.category is not None:
+        queryset = queryset.filter(merchant__category=filters.category)
+    if filters.region is not None:
+        path = filters.region.path
+        store_in_region = Store.objects.filter(
+            merchant_id=OuterRef("merchant_id"), is_active=True, region__path__startswith=path
+        )
+        queryset = queryset.filter(Q(merchant__region__path__startswith=path) | Q(Exists(store_in_region)))
+    for term in filters.terms:
+        queryset = queryset.filter(
+            Q(title__icontains=term)
+            | Q(description__icontains=term)
+            | Q(merchant__name__icontains=term)
+            | Q(merchant__category__name__icontains=term)
+        )
+    if filters.available_today:
+        queryset = queryset.filter(available_today_q(today))
+    if filters.near is not None:
+        queryset = queryset.annotate(distance_km=_nearest_store_km(*filters.near)).order_by(
+            F("distance_km").asc(nulls_last=True), "-id"
+        )
+    else:
+        queryset = queryset.order_by(F("published_at").desc(nulls_last=True), "-id")
+    return queryset
+
+
+def offer_get_listed(offer_id: int, *, today: date | None = None) -> Offer:
+    """A listed offer with everything its detail page shows (stores prefetched), or NotFound."""
+    today = today or local_day()
+    open_stores = Store.objects.filter(is_active=True).select_related("region").order_by("id")
+    offer = (
+        Offer.objects.filter(listed_offer_q(today), pk=offer_id)
+        .select_related("merchant", "merchant__category", "merchant__region", "eligible_union", "bank")
+        .annotate(used_today=_used_today(today))
+        .prefetch_related(
+            Prefetch("stores", queryset=open_stores, to_attr="own_stores"),
+            Prefetch("merchant__stores", queryset=open_stores, to_attr="open_stores"),
+        )
+        .first()
+    )
+    if offer is None:
+        raise NotFound(_("优惠不存在或已下架。"), code="offer_not_found")
+    return offer
+
+
+def offer_stores(offer: Offer) -> list[Store]:
+    """Where the offer can be used (needs offer_get_listed's prefetches)."""
+    own = getattr(offer, "own_stores", None)
+    if own is None:
+        own = list(offer.stores.filter(is_active=True).select_related("region"))
+    if own:
+        return own
+    merchant_stores = getattr(offer.merchant, "open_stores", None)
+    if merchant_stores is None:
+        merchant_stores = list(offer.merchant.stores.filter(is_active=True).select_related("region"))
+    return merchant_stores
+
+
+def remaining_today(offer: Offer) -> int | None:
+    """Units left today (None: unlimited). Uses the ``used_today`` annotation when present."""
+    if offer.daily_quota is None:
+        return None
+    used = getattr(offer, "used_today", None)
+    if used is None:
+        used = (
+            OfferDayCounter.objects.filter(offer=offer, day=local_day())
+            .values_list("used", flat=True)
+            .first()
+            or 0
+        )
+    return max(offer.daily_quota - used, 0)
+
+
+def member_voucher_codes(offer: Offer, member: Member | None) -> list[VoucherCode]:
+    if member is None or offer.channel != Offer.Channel.ONLINE:
+        return []
+    return list(VoucherCode.objects.filter(offer=offer, member=member).order_by("claimed_at", "id"))
+
+
+def voucher_codes_left(offer: Offer) -> int:
+    return VoucherCode.objects.filter(offer=offer, member__isnull=True).count()
+
+
+def store_map_url(store: Store) -> str:
+    """A link that opens the store in the phone's map app (Amap's URI API takes lng,lat)."""
+    if store.latitude is None or store.longitude is None:
+        return ""
+    return "https://uri.amap.com/marker?" + urlencode(
+        {"position": f"{store.longitude},{store.latitude}", "name": store.name, "src": "union-card"}
+    )
+
+
+# --- The rules in plain words ---------------------------------------------------------------------
+
+
+def _amount(value: Decimal | None) -> str:
+    """10.00 → 10, 8.50 → 8.5: prices read as people say them."""
+    if value is None:
+        return ""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _weekdays_words(weekdays: list[int]) -> str:
+    days = sorted(set(weekdays))
+    if days == [1, 2, 3, 4, 5]:
+        return _("仅限周一至周五")
+    return _("仅限%(days)s") % {"days": _("、").join(_(WEEKDAY_NAMES[day - 1]) for day in days)}
+
+
+def offer_headline(offer: Offer) -> str:
+    """The benefit in a few characters: 10元/张, 满100减20, 8.8折, 工会补贴20元/天."""
+    unit = offer.unit_label or _("份")
+    if offer.kind == Offer.Kind.PERCENT_OFF and offer.percent_off is not None:
+        return _("%(rate)s折") % {"rate": _amount((100 - Decimal(offer.percent_off)) / 10)}
+    if offer.kind == Offer.Kind.AMOUNT_OFF and offer.amount_off is not None:
+        if offer.min_spend:
+            return _("满%(min)s减%(off)s") % {
+                "min": _amount(offer.min_spend),
+                "off": _amount(offer.amount_off),
+            }
+        return _("立减%(off)s元") % {"off": _amount(offer.amount_off)}
+    if offer.kind == Offer.Kind.FIXED_PRICE and offer.fixed_price is not None:
+        return _("会员价%(price)s元/%(unit)s") % {"price": _amount(offer.fixed_price), "unit": unit}
+    if offer.kind == Offer.Kind.ALLOWANCE and offer.allowance_per_unit is not None:
+        return _("工会补贴%(amount)s元/%(unit)s") % {
+            "amount": _amount(offer.allowance_per_unit),
+            "unit": unit,
+        }
+    return offer.get_kind_display()
+
+
+def offer_rules_in_words(
+    offer: Offer, *, remaining: int | None = None, codes_left: int | None = None
+) -> list[str]:
+    """Every rule of the offer as short Chinese sentences, for the detail page and the API alike,
+    e.g. ["满100减20", "仅限周六、周日，每日限量1500张，今日剩余312张", "每人每日限1次"]."""
+    unit = offer.unit_label or _("份")
+    lines = [offer_headline(offer)]
+    if offer.kind == Offer.Kind.AMOUNT_OFF and not offer.min_spend:
+        lines[0] = _("每笔立减%(off)s元") % {"off": _amount(offer.amount_off)}
+    if offer.kind == Offer.Kind.PERCENT_OFF and offer.percent_off is not None:
+        lines[0] = _("会员享%(rate)s折") % {"rate": _amount((100 - Decimal(offer.percent_off)) / 10)}
+
+    when = []
+    if offer.weekdays:
+        when.append(_weekdays_words(offer.weekdays))
+    if offer.time_from and offer.time_until:
+        when.append(
+            _("每日%(start)s至%(end)s")
+            % {"start": offer.time_from.strftime("%H:%M"), "end": offer.time_until.strftime("%H:%M")}
+        )
+    if offer.daily_quota is not None:
+        when.append(_("每日限量%(quota)d%(unit)s") % {"quota": offer.daily_quota, "unit": unit})
+        if remaining is not None:
+            when.append(_("今日剩余%(left)d%(unit)s") % {"left": remaining, "unit": unit})
+    elif offer.channel == Offer.Channel.IN_STORE:
+        when.append(_("每日不限量"))
+    if when:
+        lines.append("，".join(when))
+
+    lines.append(
+        _("有效期%(start)s至%(end)s")
+        % {"start": offer.valid_from.strftime("%Y-%m-%d"), "end": offer.valid_until.strftime("%Y-%m-%d")}
+    )
+
+    if offer.channel == Offer.Channel.ONLINE:
+        limit = offer.per_member_total_limit or 1
+        text = _("线上领取券码，每人限领%(limit)d个") % {"limit": limit}
+        if codes_left is not None:
+            text += _("，剩余%(left)d个") % {"left": codes_left}
+        lines.append(text)
+    else:
+        if offer.per_member_daily_limit:
+            lines.append(_("每人每日限%(limit)d次") % {"limit": offer.per_member_daily_limit})
+        if offer.per_member_total_limit:
+            lines.append(_("每人累计限%(limit)d次") % {"limit": offer.per_member_total_limit})
+
+    if offer.eligible_groups:
+        labels = [
+            str(MemberGroup(group).label) for group in offer.eligible_groups if group in MemberGroup.values
+        ]
+        lines.append(_("仅限%(groups)s") % {"groups": "、".join(labels)})
+    if offer.eligible_union_id:
+        lines.append(_("仅限%(union)s会员") % {"union": offer.eligible_union.name})
+
+    if offer.funder == Offer.Funder.UNION:
+        lines.append(_("由工会出资"))
+    elif offer.funder == Offer.Funder.BANK and offer.bank_id:
+        lines.append(_("由%(bank)s出资，须使用工会会员卡支付") % {"bank": offer.bank.name})
+    return lines

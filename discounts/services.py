@@ -1,0 +1,606 @@
+"""Writes about offers: the one validation of an offer's rules, the review workflow, live limit
+changes with their audit trail, and the pool of one-time codes of online offers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import time
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from discounts.models import Offer, OfferLimitChange, VoucherCode
+from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
+from members.models import Member, MemberGroup
+from merchants.models import Merchant, MerchantUser, Store
+from merchants.selectors import merchant_in_contract_q
+from portal.audit import audit_record
+from portal.errors import Conflict, PermissionDenied, ValidationFailed
+from portal.models import AuditEvent
+from portal.scoping import user_can_reach_union
+
+# Fields a merchant or staff member sets when drafting; the workflow and counters set the rest.
+OFFER_FIELDS = (
+    "title",
+    "description",
+    "kind",
+    "percent_off",
+    "amount_off",
+    "min_spend",
+    "fixed_price",
+    "allowance_per_unit",
+    "unit_label",
+    "funder",
+    "bank",
+    "budget_owner",
+    "budget",
+    "channel",
+    "valid_from",
+    "valid_until",
+    "weekdays",
+    "time_from",
+    "time_until",
+    "daily_quota",
+    "per_member_daily_limit",
+    "per_member_total_limit",
+    "eligible_union",
+    "eligible_groups",
+)
+# What only offer_change_limits may change once an offer is live.
+LIMIT_FIELDS = ("daily_quota", "per_member_daily_limit", "per_member_total_limit", "budget")
+LIVE_STATUSES = (Offer.Status.APPROVED, Offer.Status.PUBLISHED, Offer.Status.PAUSED)
+EDITABLE_STATUSES = (Offer.Status.DRAFT, Offer.Status.REJECTED)
+# The amount each kind needs; the others are cleared so an offer never carries two prices.
+KIND_AMOUNT_FIELDS = {
+    Offer.Kind.PERCENT_OFF: ("percent_off",),
+    Offer.Kind.AMOUNT_OFF: ("amount_off", "min_spend"),
+    Offer.Kind.FIXED_PRICE: ("fixed_price",),
+    Offer.Kind.ALLOWANCE: ("allowance_per_unit",),
+}
+MONEY_MAX = Decimal("9999999999.99")
+VOUCHER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
+VOUCHER_CODE_LENGTH = 12
+VOUCHER_BATCH_SIZE = 2000
+VOUCHER_MAX_PER_UPLOAD = 100_000
+
+
+# --- Validation: the one place an offer's rules are checked ------------------------------------------
+
+
+class _Errors(dict):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+
+def _money(errors: _Errors, offer: Offer, field: str, label: str, *, positive: bool) -> None:
+    value = getattr(offer, field)
+    if value is None:
+        return
+    try:
+        value = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        errors.add(field, _("%(label)s须为金额。") % {"label": label})
+        return
+    if value.is_nan() or value.is_infinite() or value > MONEY_MAX:
+        errors.add(field, _("%(label)s超出范围。") % {"label": label})
+    elif positive and value <= 0:
+        errors.add(field, _("%(label)s须大于0。") % {"label": label})
+    elif value < 0:
+        errors.add(field, _("%(label)s不能为负数。") % {"label": label})
+    elif value != value.quantize(Decimal("0.01")):
+        errors.add(field, _("%(label)s最多保留两位小数。") % {"label": label})
+
+
+def offer_validate(offer: Offer, *, stores: Iterable[Store] | None = None) -> None:
+    """Check every rule of ``offer`` (saved or not) and its ``stores``; raise ValidationFailed with a
+    Chinese message per field. Amount fields that do not belong to the offer's kind are cleared.
+    The merchant portal form, the admin and the services all call this one function."""
+    errors = _Errors()
+    if not (offer.title or "").strip():
+        errors.add("title", _("请填写优惠标题。"))
+    if offer.kind not in Offer.Kind.values:
+        errors.add("kind", _("请选择优惠类型。"))
+    else:
+        for kind, fields in KIND_AMOUNT_FIELDS.items():
+            if kind != offer.kind:
+                for field in fields:
+                    setattr(offer, field, None)
+
+    _money(errors, offer, "percent_off", _("折扣比例"), positive=True)
+    _money(errors, offer, "amount_off", _("减免金额"), positive=True)
+    _money(errors, offer, "min_spend", _("最低消费"), positive=False)
+    _money(errors, offer, "fixed_price", _("特价"), positive=False)
+    _money(errors, offer, "allowance_per_unit", _("每份补贴"), positive=True)
+    _money(errors, offer, "budget", _("补贴预算"), positive=False)
+
+    if offer.kind == Offer.Kind.PERCENT_OFF:
+        if offer.percent_off is None:
+            errors.add("percent_off", _("折扣类优惠须填写折扣比例。"))
+        elif not errors.get("percent_off") and not Decimal(0) < Decimal(offer.percent_off) < Decimal(100):
+            errors.add("percent_off", _("折扣比例须大于0且小于100（例如 12 表示 88 折）。"))
+    elif offer.kind == Offer.Kind.AMOUNT_OFF:
+        if offer.amount_off is None:
+            errors.add("amount_off", _("满减类优惠须填写减免金额。"))
+        elif (
+            offer.min_spend is not None
+            and not errors.get("amount_off")
+            and not errors.get("min_spend")
+            and Decimal(offer.min_spend) < Decimal(offer.amount_off)
+        ):
+            errors.add("min_spend", _("最低消费不能低于减免金额。"))
+    elif offer.kind == Offer.Kind.FIXED_PRICE:
+        if offer.fixed_price is None:
+            errors.add("fixed_price", _("特价类优惠须填写每份特价。"))
+    elif offer.kind == Offer.Kind.ALLOWANCE:
+        if offer.allowance_per_unit is None:
+            errors.add("allowance_per_unit", _("工会补贴须填写每份补贴金额。"))
+        if offer.funder != Offer.Funder.UNION:
+            errors.add("funder", _("工会补贴只能由工会出资。"))
+
+    if not (offer.unit_label or "").strip():
+        errors.add("unit_label", _("请填写单位，例如 张、天、份。"))
+
+    if offer.funder not in Offer.Funder.values:
+        errors.add("funder", _("请选择出资方。"))
+    if offer.funder == Offer.Funder.BANK and offer.bank_id is None:
+        errors.add("bank", _("银行出资的优惠须选择出资银行。"))
+    if offer.funder != Offer.Funder.BANK and offer.bank_id is not None:
+        errors.add("bank", _("只有银行出资的优惠才能选择出资银行。"))
+    if offer.funder == Offer.Funder.UNION or offer.kind == Offer.Kind.ALLOWANCE:
+        if offer.budget is None:
+            errors.add("budget", _("工会出资的优惠须设定补贴预算。"))
+        if offer.budget_owner_id is None:
+            errors.add("budget_owner", _("工会出资的优惠须指定预算归属工会。"))
+    if offer.budget is not None and not errors.get("budget") and Decimal(offer.budget) < offer.budget_used:
+        errors.add("budget", _("补贴预算不能低于已用预算%(used)s元。") % {"used": offer.budget_used})
+    if offer.channel not in Offer.Channel.values:
+        errors.add("channel", _("请选择使用渠道。"))
+
+    if offer.valid_from is None:
+        errors.add("valid_from", _("请填写开始日期。"))
+    if offer.valid_until is None:
+        errors.add("valid_until", _("请填写结束日期。"))
+    if offer.valid_from and offer.valid_until and offer.valid_until < offer.valid_from:
+        errors.add("valid_until", _("结束日期不能早于开始日期。"))
+
+    weekdays = list(offer.weekdays or [])
+    if any(not isinstance(day, int) or not 1 <= day <= 7 for day in weekdays):
+        errors.add("weekdays", _("适用星期须为1（周一）到7（周日）。"))
+    elif len(set(weekdays)) != len(weekdays):
+        errors.add("weekdays", _("适用星期有重复。"))
+    else:
+        offer.weekdays = sorted(weekdays)
+
+    if (offer.time_from is None) != (offer.time_until is None):
+        errors.add("time_until", _("每日时段须同时填写开始和结束时间。"))
+    elif isinstance(offer.time_from, time) and offer.time_until <= offer.time_from:
+        errors.add("time_until", _("每日结束时间须晚于开始时间。"))
+
+    limit_labels = {
+        "daily_quota": _("每日名额"),
+        "per_member_daily_limit": _("每人每日限用次数"),
+        "per_member_total_limit": _("每人累计限用次数"),
+    }
+    for field, label in limit_labels.items():
+        value = getattr(offer, field)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors.add(field, _("%(label)s须为整数。") % {"label": label})
+        elif value < 0:
+            errors.add(field, _("%(label)s不能小于0。") % {"label": label})
+        elif value > 2_000_000_000:
+            errors.add(field, _("%(label)s超出范围。") % {"label": label})
+        elif field != "daily_quota" and value == 0:
+            errors.add(field, _("%(label)s须至少为1；不限请留空。") % {"label": label})
+    if (
+        offer.per_member_daily_limit
+        and offer.per_member_total_limit
+        and not errors.get("per_member_daily_limit")
+        and not errors.get("per_member_total_limit")
+        and offer.per_member_daily_limit > offer.per_member_total_limit
+    ):
+        errors.add("per_member_daily_limit", _("每人每日限用次数不能超过每人累计限用次数。"))
+
+    groups = list(offer.eligible_groups or [])
+    if any(group not in MemberGroup.values for group in groups):
+        errors.add("eligible_groups", _("适用群体无效。"))
+
+    if stores is not None and any(store.merchant_id != offer.merchant_id for store in stores):
+        errors.add("stores", _("所选门店不属于该商家。"))
+
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, fields=dict(errors))
+
+
+# --- Drafting (merchant manager or staff) ------------------------------------------------------------
+
+
+def _is_manager_of(user, merchant: Merchant) -> bool:
+    try:
+        membership = user.merchant_user
+    except (MerchantUser.DoesNotExist, AttributeError):
+        return False
+    return membership.merchant_id == merchant.pk and membership.role == MerchantUser.Role.MANAGER
+
+
+def ensure_offer_editor(user, merchant: Merchant) -> None:
+    """The merchant's own manager, or reviewing staff whose subtree holds the merchant."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied()
+    if _is_manager_of(user, merchant):
+        return
+    if (
+        user.is_staff
+        and user.has_perm("discounts.change_offer")
+        and user_can_reach_union(user, merchant.region)
+    ):
+        return
+    raise PermissionDenied(_("您不能编辑该商家的优惠。"))
+
+
+@transaction.atomic
+def offer_create(*, merchant: Merchant, created_by, stores: Iterable[Store] = (), **values) -> Offer:
+    ensure_offer_editor(created_by, merchant)
+    unknown = set(values) - set(OFFER_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("未知字段：%(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    stores = list(stores)
+    offer = Offer(merchant=merchant, created_by=created_by, status=Offer.Status.DRAFT, **values)
+    offer_validate(offer, stores=stores)
+    offer.save()
+    offer.stores.set(stores)
+    return offer
+
+
+@transaction.atomic
+def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = None, **values) -> Offer:
+    """Edit a draft or a rejected offer. A live offer's limits change through offer_change_limits."""
+    ensure_offer_editor(updated_by, offer.merchant)
+    unknown = set(values) - set(OFFER_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("未知字段：%(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    locked = Offer.objects.select_for_update().get(pk=offer.pk)
+    if locked.status not in EDITABLE_STATUSES:
+        raise Conflict(_("只有草稿或被驳回的优惠可以修改。"))
+    for field, value in values.items():
+        setattr(locked, field, value)
+    stores = list(stores) if stores is not None else None
+    offer_validate(locked, stores=stores)
+    # update_fields: never write budget_used back from a stale copy
+    locked.save(update_fields=[*OFFER_FIELDS, "updated_at"])
+    if stores is not None:
+        locked.stores.set(stores)
+    return locked
+
+
+# --- Review workflow ---------------------------------------------------------------------------------
+
+
+def ensure_offer_reviewer(user, offer: Offer) -> None:
+    """Staff with discounts.review_offer whose subtree holds the offer's merchant. A merchant's own
+    users are never staff, so a merchant cannot approve or publish its own offer."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied()
+    if not user.is_staff:
+        raise PermissionDenied(_("商家不能审核或发布自己的优惠，请等待工会审核。"))
+    if not user.has_perm("discounts.review_offer"):
+        raise PermissionDenied(_("您没有审核优惠的权限。"))
+    if not user_can_reach_union(user, offer.merchant.region):
+        raise PermissionDenied(_("该商家不在您的管理范围内。"))
+
+
+def _offer_transition(
+    *, offer: Offer, actor, action: str, from_statuses, to_status: str, reason: str = "", **extra
+) -> Offer:
+    previous = offer.status
+    updated = Offer.objects.filter(pk=offer.pk, status__in=list(from_statuses)).update(
+        status=to_status, updated_at=timezone.now(), **extra
+    )
+    if updated != 1:
+        current = Offer.objects.filter(pk=offer.pk).values_list("status", flat=True).first()
+        label = Offer.Status(current).label if current else previous
+        raise Conflict(_("优惠当前状态为“%(status)s”，不能执行此操作。") % {"status": label})
+    offer.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.OFFER_REVIEWED,
+        target=offer,
+        union_path=offer.merchant.region.path,
+        data={"action": action, "from": previous, "to": to_status, "reason": reason},
+    )
+    return offer
+
+
+@transaction.atomic
+def offer_submit(*, offer: Offer, submitted_by) -> Offer:
+    """A draft (or a rejected offer, after edits) goes to the union for review."""
+    ensure_offer_editor(submitted_by, offer.merchant)
+    offer_validate(offer, stores=list(offer.stores.all()))
+    return _offer_transition(
+        offer=offer,
+        actor=submitted_by,
+        action="submit",
+        from_statuses=EDITABLE_STATUSES,
+        to_status=Offer.Status.PENDING,
+        submitted_at=timezone.now(),
+        status_reason="",
+    )
+
+
+@transaction.atomic
+def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
+    ensure_offer_reviewer(reviewed_by, offer)
+    offer_validate(offer, stores=list(offer.stores.all()))
+    return _offer_transition(
+        offer=offer,
+        actor=reviewed_by,
+        action="approve",
+        from_statuses=[Offer.Status.PENDING],
+        to_status=Offer.Status.APPROVED,
+        reviewed_by=reviewed_by,
+        reviewed_at=timezone.now(),
+        status_reason="",
+    )
+
+
+@transaction.atomic
+def offer_reject(*, offer: Offer, reviewed_by, reason: str) -> Offer:
+    ensure_offer_reviewer(reviewed_by, offer)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写驳回原因。"), fields={"reason": [_("请填写驳回原因。")]})
+    return _offer_transition(
+        offer=offer,
+        actor=reviewed_by,
+        action="reject",
+        from_statuses=[Offer.Status.PENDING],
+        to_status=Offer.Status.REJECTED,
+        reason=reason,
+        reviewed_by=reviewed_by,
+        reviewed_at=timezone.now(),
+        status_reason=reason[:500],
+    )
+
+
+@transaction.atomic
+def offer_publish(*, offer: Offer, published_by) -> Offer:
+    """Approved or paused → published (visible to members, usable at the till)."""
+    ensure_offer_reviewer(published_by, offer)
+    if not _merchant_open(offer):
+        raise Conflict(_("商家未签约、合同已到期或已暂停合作，不能发布优惠。"))
+    extra = {} if offer.published_at else {"published_at": timezone.now()}
+    return _offer_transition(
+        offer=offer,
+        actor=published_by,
+        action="publish",
+        from_statuses=[Offer.Status.APPROVED, Offer.Status.PAUSED],
+        to_status=Offer.Status.PUBLISHED,
+        **extra,
+    )
+
+
+@transaction.atomic
+def offer_pause(*, offer: Offer, paused_by, reason: str = "") -> Offer:
+    ensure_offer_reviewer(paused_by, offer)
+    return _offer_transition(
+        offer=offer,
+        actor=paused_by,
+        action="pause",
+        from_statuses=[Offer.Status.PUBLISHED],
+        to_status=Offer.Status.PAUSED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def offer_end(*, offer: Offer, ended_by, reason: str = "") -> Offer:
+    ensure_offer_reviewer(ended_by, offer)
+    return _offer_transition(
+        offer=offer,
+        actor=ended_by,
+        action="end",
+        from_statuses=[Offer.Status.APPROVED, Offer.Status.PUBLISHED, Offer.Status.PAUSED],
+        to_status=Offer.Status.ENDED,
+        reason=reason,
+    )
+
+
+# --- Live limits ---------------------------------------------------------------------------------------
+
+
+def _limit_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+@transaction.atomic
+def offer_change_limits(*, offer: Offer, changed_by, **new_values) -> list[OfferLimitChange]:
+    """Raise or lower a live offer's daily quota, per-member limits or budget (None = unlimited).
+
+    The row is locked so the old values recorded are the ones replaced; the UPDATE itself refuses a
+    budget below what is already spent. A quota below today's used units is allowed: it simply stops
+    further redemptions today. Returns the OfferLimitChange rows written (one per changed field)."""
+    ensure_offer_reviewer(changed_by, offer)
+    unknown = set(new_values) - set(LIMIT_FIELDS)
+    if unknown or not new_values:
+        raise ValidationFailed(_("只能修改每日名额、每人限用次数和补贴预算。"))
+    locked = Offer.objects.select_for_update(of=("self",)).get(pk=offer.pk)
+    candidate = Offer.objects.get(pk=offer.pk)  # validated copy; the locked row keeps the old values
+    for field, value in new_values.items():
+        setattr(candidate, field, value)
+    candidate.budget_used = locked.budget_used
+    offer_validate(candidate, stores=None)
+    changes = {
+        field: getattr(candidate, field)
+        for field in new_values
+        if _limit_text(getattr(candidate, field)) != _limit_text(getattr(locked, field))
+    }
+    if not changes:
+        return []
+    guard = {}
+    if "budget" in changes and changes["budget"] is not None:
+        guard["budget_used__lte"] = changes["budget"]
+    updated = Offer.objects.filter(pk=offer.pk, **guard).update(**changes, updated_at=timezone.now())
+    if updated != 1:
+        raise ValidationFailed(
+            _("补贴预算不能低于已用预算。"), fields={"budget": [_("补贴预算不能低于已用预算。")]}
+        )
+    rows = OfferLimitChange.objects.bulk_create(
+        [
+            OfferLimitChange(
+                offer=locked,
+                field=field,
+                old_value=_limit_text(getattr(locked, field)),
+                new_value=_limit_text(value),
+                changed_by=changed_by,
+            )
+            for field, value in changes.items()
+        ]
+    )
+    audit_record(
+        actor=changed_by,
+        action=AuditEvent.Action.OFFER_LIMIT_CHANGED,
+        target=locked,
+        union_path=locked.merchant.region.path,
+        data={
+            field: {"old": _limit_text(getattr(locked, field)), "new": _limit_text(value)}
+            for field, value in changes.items()
+        },
+    )
+    offer.refresh_from_db()
+    return rows
+
+
+# --- Online offers: the pool of one-time codes ------------------------------------------------------
+
+
+def voucher_codes_parse(content: bytes | str) -> list[str]:
+    """Codes from an uploaded text or CSV file: the first column of each line; blank lines, a header
+    (券码 / code) and lines starting with # are skipped."""
+    if isinstance(content, bytes):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                content = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ValidationFailed(_("文件编码无法识别，请使用 UTF-8 文本或 CSV。"))
+    codes: list[str] = []
+    for line_number, line in enumerate(content.splitlines(), start=1):
+        value = line.split(",")[0].strip().strip('"').strip()
+        if not value or value.startswith("#") or value.lower() in {"code", "券码", "codes"}:
+            continue
+        if len(value) > 64 or not value.isprintable() or " " in value:
+            raise ValidationFailed(
+                _("第%(line)d行的券码无效：须为1至64个字符且不含空格。") % {"line": line_number}
+            )
+        codes.append(value)
+    if len(codes) > VOUCHER_MAX_PER_UPLOAD:
+        raise ValidationFailed(_("一次最多上传%(max)d个券码。") % {"max": VOUCHER_MAX_PER_UPLOAD})
+    return codes
+
+
+def _ensure_online(offer: Offer) -> None:
+    if offer.channel != Offer.Channel.ONLINE:
+        raise ValidationFailed(_("只有线上领券的优惠才有券码。"))
+    if offer.status == Offer.Status.ENDED:
+        raise Conflict(_("优惠已结束，不能再添加券码。"))
+
+
+@transaction.atomic
+def voucher_codes_add(*, offer: Offer, codes: Iterable[str], added_by=None) -> int:
+    """Add codes to the pool; codes already in the pool are skipped. Returns how many were added."""
+    _ensure_online(offer)
+    unique = list(dict.fromkeys(code.strip() for code in codes if code and code.strip()))
+    added = 0
+    for start in range(0, len(unique), VOUCHER_BATCH_SIZE):
+        chunk = unique[start : start + VOUCHER_BATCH_SIZE]
+        existing = set(VoucherCode.objects.filter(offer=offer, code__in=chunk).values_list("code", flat=True))
+        fresh = [VoucherCode(offer=offer, code=code) for code in chunk if code not in existing]
+        VoucherCode.objects.bulk_create(fresh, ignore_conflicts=True)
+        added += len(fresh)
+    return added
+
+
+def voucher_random_code(rng=None) -> str:
+    choice = rng.choice if rng is not None else secrets.choice
+    return "".join(choice(VOUCHER_CODE_ALPHABET) for _ in range(VOUCHER_CODE_LENGTH))
+
+
+@transaction.atomic
+def voucher_codes_generate(*, offer: Offer, count: int, added_by=None, rng=None) -> int:
+    """Generate ``count`` random codes (``rng`` makes them reproducible for demo data)."""
+    _ensure_online(offer)
+    if not 1 <= count <= VOUCHER_MAX_PER_UPLOAD:
+        raise ValidationFailed(
+            _("生成数量须在1到%(max)d之间。") % {"max": VOUCHER_MAX_PER_UPLOAD},
+            fields={"count": [_("生成数量无效。")]},
+        )
+    added = 0
+    while added < count:
+        added += voucher_codes_add(
+            offer=offer, codes=[voucher_random_code(rng) for _ in range(count - added)], added_by=added_by
+        )
+    return added
+
+
+# The table is discounts_vouchercode (VoucherCode._meta.db_table); spelled out so the SQL stays static.
+_CLAIM_SQL = """
+UPDATE discounts_vouchercode SET member_id = %s, claimed_at = %s
+WHERE id = (
+    SELECT id FROM discounts_vouchercode
+    WHERE offer_id = %s AND member_id IS NULL
+    ORDER BY id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
+
+@transaction.atomic
+def voucher_claim(*, offer: Offer, member: Member) -> VoucherCode:
+    """Hand the member one unclaimed code of an online offer, up to their total limit (default 1).
+
+    Two claims of one member are serialised by a transaction-scoped advisory lock on (offer, member),
+    so the count of their codes cannot be read twice before either claims. Claims of different members
+    never wait for each other: each takes the first unclaimed row nobody else has locked (SKIP LOCKED),
+    so no code is ever handed out twice."""
+    if offer.channel != Offer.Channel.ONLINE:
+        raise Refusal(_("该优惠需到店使用，无需领取券码。"), code="validation_error", status=400)
+    refusal = (
+        offer_open_refusal(offer)
+        or (None if _merchant_open(offer) else Refusal(_("该商家暂未开放优惠。"), code="offer_not_active"))
+        or member_refusal(member)
+        or eligibility_refusal(offer, member)
+    )
+    if refusal is not None:
+        raise refusal
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_lock_key(offer.pk), _lock_key(member.pk)])
+    limit = offer.per_member_total_limit or 1
+    claimed = VoucherCode.objects.filter(offer=offer, member=member).count()
+    if claimed >= limit:
+        raise Refusal(
+            _("每人限领%(limit)d个券码，您已领取。") % {"limit": limit}, code="member_limit_reached"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [member.pk, timezone.now(), offer.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Refusal(_("券码已领完。"), code="quota_exhausted")
+    return VoucherCode.objects.get(pk=row[0])
+
+
+def _merchant_open(offer: Offer) -> bool:
+    return Merchant.objects.filter(merchant_in_contract_q(local_day()), pk=offer.merchant_id).exists()
+
+
+def _lock_key(value: int) -> int:
+    """pg_advisory_xact_lock(int, int) takes 32-bit keys; ids beyond that wrap (a collision only
+    makes two unrelated claims wait for each other, never breaks a limit)."""
+    return (value % 2**32) - 2**31

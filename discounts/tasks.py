@@ -1,0 +1,13 @@
+"""Celery tasks of the redemption side."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from discounts.idempotency import idempotency_purge
+
+
+@shared_task(name="discounts.tasks.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    """Beat (hourly): forget Idempotency-Keys older than settings.IDEMPOTENCY_RETENTION (24 h)."""
+    return idempotency_purge()
