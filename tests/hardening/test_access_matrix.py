@@ -1,0 +1,428 @@
+"""Every door of the portal, tried by every kind of party, from the outsider's side.
+
+The list of doors is read from the URL resolver: a URL added without a row in this matrix fails
+``test_every_door_is_in_the_matrix``. Object URLs point at rows of one merchant, one member and one
+county (C1A); the parties around them must be refused: another member, another merchant's manager
+and key, the operator of the sibling county C1B. The city above (C1) and the province may enter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from discounts.redemption import redemption_create
+from members.auth import SESSION_KEY
+from members.models import IssuanceBatch, SnapshotRun
+from merchants.models import ApiKey
+from portal.audit import audit_record
+from portal.models import AuditEvent
+from tests.factories import PartnerBankFactory
+
+ANONYMOUS = "anonymous"
+MEMBER = "member"
+OTHER_MEMBER = "other_member"
+CASHIER = "cashier"
+RIVAL_MANAGER = "rival_manager"
+SIBLING_COUNTY = "sibling_county_operator"
+CITY = "city_operator"
+PROVINCE = "province_admin"
+POS_KEY = "pos_key"
+RIVAL_POS_KEY = "rival_pos_key"
+ROLES = (
+    ANONYMOUS,
+    MEMBER,
+    OTHER_MEMBER,
+    CASHIER,
+    RIVAL_MANAGER,
+    SIBLING_COUNTY,
+    CITY,
+    PROVINCE,
+    POS_KEY,
+    RIVAL_POS_KEY,
+)
+
+NOBODY: frozenset[str] = frozenset()
+EVERYBODY = frozenset(ROLES)
+MEMBERS = frozenset({MEMBER, OTHER_MEMBER})
+MERCHANT_USERS = frozenset({CASHIER, RIVAL_MANAGER})
+MANAGERS = frozenset({RIVAL_MANAGER})  # the cashier is no manager; the rival manages only its own
+STAFF = frozenset({SIBLING_COUNTY, CITY, PROVINCE})
+ABOVE = frozenset({CITY, PROVINCE})  # staff whose subtree holds county C1A's rows
+PROVINCE_ONLY = frozenset({PROVINCE})
+OWN_MERCHANT = frozenset({CASHIER})
+OWN_KEY = frozenset({POS_KEY})
+KEYS = frozenset({POS_KEY, RIVAL_POS_KEY})
+OPEN = None  # a public door: anybody, and it must simply not fail
+
+
+@dataclass(frozen=True)
+class Door:
+    url: object  # (objects) -> path
+    allowed: frozenset[str] | None
+    method: str = "get"
+    data: dict | None = None
+
+
+def door(url, allowed, method="get", data=None) -> Door:
+    return Door(url, allowed, method, data)
+
+
+# --- Admin: one row per registered model, generated URLs per action -----------------------------
+
+
+@dataclass(frozen=True)
+class AdminModel:
+    obj: str  # attribute of the objects namespace
+    changelist: frozenset[str]
+    add: frozenset[str]
+    change: frozenset[str]
+    delete: frozenset[str]
+
+
+ADMIN_MODELS = {
+    "members.union": AdminModel("union", STAFF, PROVINCE_ONLY, ABOVE, NOBODY),
+    "members.member": AdminModel("member", STAFF, STAFF, ABOVE, NOBODY),
+    "members.partnerbank": AdminModel("bank", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
+    "members.card": AdminModel("card", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.issuancebatch": AdminModel("batch", STAFF, STAFF, ABOVE, NOBODY),
+    "merchants.category": AdminModel("category", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
+    "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
+    "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),
+    "merchants.apikey": AdminModel("api_key", STAFF, STAFF, ABOVE, NOBODY),
+    "discounts.offer": AdminModel("offer", STAFF, NOBODY, ABOVE, NOBODY),
+    "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
+    "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
+    "portal.auditevent": AdminModel("audit_event", PROVINCE_ONLY, NOBODY, PROVINCE_ONLY, NOBODY),
+    "auth.group": AdminModel("group", NOBODY, NOBODY, NOBODY, NOBODY),
+    "axes.accessattempt": AdminModel("access_attempt", NOBODY, NOBODY, NOBODY, NOBODY),
+    "axes.accesslog": AdminModel("access_log", NOBODY, NOBODY, NOBODY, NOBODY),
+    "axes.accessfailurelog": AdminModel("access_failure_log", NOBODY, NOBODY, NOBODY, NOBODY),
+}
+
+
+def _admin_doors() -> dict[str, Door]:
+    doors: dict[str, Door] = {}
+    for label, spec in ADMIN_MODELS.items():
+        app, model = label.split(".")
+        prefix = f"admin:{app}_{model}"
+
+        def obj_url(action, spec=spec, prefix=prefix):
+            return lambda o: reverse(f"{prefix}_{action}", args=[getattr(o, spec.obj).pk])
+
+        doors[f"{prefix}_changelist"] = door(lambda o, p=prefix: reverse(f"{p}_changelist"), spec.changelist)
+        doors[f"{prefix}_add"] = door(lambda o, p=prefix: reverse(f"{p}_add"), spec.add)
+        doors[f"{prefix}_change"] = door(obj_url("change"), spec.change)
+        doors[f"{prefix}_history"] = door(obj_url("history"), spec.change)
+        doors[f"{prefix}_delete"] = door(obj_url("delete"), spec.delete)
+        # admin/<app>/<model>/<id>/ only redirects to the change page, which is checked itself.
+        doors[f"admin/{app}/{model}/<path:object_id>/"] = door(
+            lambda o, s=spec, a=app, m=model: f"/admin/{a}/{m}/{getattr(o, s.obj).pk}/", OPEN
+        )
+    return doors
+
+
+def _batch(action: str):
+    return lambda o: reverse(f"admin:members_issuancebatch_{action}", args=[o.batch.pk])
+
+
+DOORS: dict[str, Door] = {
+    # Member pages.
+    "discounts:offer_list": door(lambda o: "/", OPEN),
+    "discounts:offer_detail": door(lambda o: reverse("discounts:offer_detail", args=[o.offer.pk]), OPEN),
+    "discounts:offer_claim_code": door(
+        lambda o: reverse("discounts:offer_claim_code", args=[o.offer.pk]), MEMBERS, "post"
+    ),
+    "members:sign_in": door(lambda o: reverse("members:sign_in"), OPEN),
+    "members:sign_in_code": door(lambda o: reverse("members:sign_in_code"), OPEN),
+    "members:sign_out": door(lambda o: reverse("members:sign_out"), OPEN, "post"),
+    "members:consent": door(lambda o: reverse("members:consent"), MEMBERS),
+    "members:card": door(lambda o: reverse("members:card"), MEMBERS),
+    "members:my_card": door(lambda o: reverse("members:my_card"), MEMBERS),
+    "members:card_activate": door(lambda o: reverse("members:card_activate"), MEMBERS, "post"),
+    "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
+    "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
+    "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
+    # Merchant portal: object ids belong to the cashier's merchant, never the rival's.
+    "merchants:home": door(lambda o: reverse("merchants:home"), MERCHANT_USERS),
+    "merchants:apply": door(lambda o: reverse("merchants:apply"), OPEN),
+    "merchants:apply_done": door(lambda o: reverse("merchants:apply_done"), OPEN),
+    "merchants:login": door(lambda o: reverse("merchants:login"), OPEN),
+    "merchants:logout": door(lambda o: reverse("merchants:logout"), OPEN, "post"),
+    "merchants:store_create": door(lambda o: reverse("merchants:store_create"), MANAGERS),
+    "merchants:store_edit": door(lambda o: reverse("merchants:store_edit", args=[o.store.pk]), NOBODY),
+    "merchants:user_create": door(lambda o: reverse("merchants:user_create"), MANAGERS),
+    "merchants:user_set_active": door(
+        lambda o: reverse("merchants:user_set_active", args=[o.cashier.pk]), NOBODY, "post"
+    ),
+    "merchants:key_create": door(lambda o: reverse("merchants:key_create"), MANAGERS),
+    "merchants:key_revoke": door(
+        lambda o: reverse("merchants:key_revoke", args=[o.api_key.pk]), NOBODY, "post"
+    ),
+    "merchants:offer_create": door(lambda o: reverse("merchants:offer_create"), MANAGERS),
+    "merchants:offer_edit": door(lambda o: reverse("merchants:offer_edit", args=[o.offer.pk]), NOBODY),
+    "merchants:offer_submit": door(
+        lambda o: reverse("merchants:offer_submit", args=[o.offer.pk]), NOBODY, "post"
+    ),
+    # The till.
+    "cashier:till": door(lambda o: reverse("cashier:till"), MERCHANT_USERS),
+    "cashier:store": door(lambda o: reverse("cashier:store"), MERCHANT_USERS, "post", {"store": "0"}),
+    "cashier:identify": door(lambda o: reverse("cashier:identify"), MERCHANT_USERS, "post", {"card": ""}),
+    "cashier:clear": door(lambda o: reverse("cashier:clear"), MERCHANT_USERS, "post"),
+    "cashier:redeem": door(lambda o: reverse("cashier:redeem"), MERCHANT_USERS, "post"),
+    "cashier:receipt": door(lambda o: reverse("cashier:receipt", args=[o.redemption.pk]), OWN_MERCHANT),
+    "cashier:void": door(
+        lambda o: reverse("cashier:void", args=[o.redemption.pk]), OWN_MERCHANT, "post", {"reason": "错收"}
+    ),
+    "cashier:statement": door(lambda o: reverse("cashier:statement"), MANAGERS),
+    # Union staff pages.
+    "staff:dashboard": door(lambda o: reverse("staff:dashboard"), STAFF),
+    "staff:unit": door(lambda o: reverse("staff:unit", args=["C1A"]), ABOVE),
+    "staff:unit_export": door(lambda o: reverse("staff:unit_export", args=["C1A"]), ABOVE),
+    "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
+    "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
+    "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
+    # Admin pages beside the model views.
+    "admin:index": door(lambda o: reverse("admin:index"), STAFF),
+    "admin:login": door(lambda o: reverse("admin:login"), OPEN),
+    "admin:logout": door(lambda o: reverse("admin:logout"), OPEN, "post"),
+    "admin:password_change": door(lambda o: reverse("admin:password_change"), STAFF),
+    "admin:password_change_done": door(lambda o: reverse("admin:password_change_done"), STAFF),
+    "admin:autocomplete": door(
+        lambda o: (
+            reverse("admin:autocomplete") + "?app_label=portal&model_name=user&field_name=union&term=C1A"
+        ),
+        STAFF,  # answers only with unions of the user's own subtree
+    ),
+    "admin:jsi18n": door(lambda o: reverse("admin:jsi18n"), STAFF),
+    "admin:view_on_site": door(
+        lambda o: reverse(
+            "admin:view_on_site", args=[ContentType.objects.get_for_model(o.member).pk, o.member.pk]
+        ),
+        NOBODY,
+    ),
+    "admin:app_list": door(lambda o: reverse("admin:app_list", args=["members"]), STAFF),
+    "admin/(?P<url>.*)$": door(lambda o: "/admin/no-such-page/", NOBODY),
+    "admin:auth_user_password_change": door(
+        lambda o: reverse("admin:auth_user_password_change", args=[o.county_operator.pk]), PROVINCE_ONLY
+    ),
+    "admin:members_member_reveal": door(
+        lambda o: reverse("admin:members_member_reveal", args=[o.member.pk]), PROVINCE_ONLY
+    ),
+    "admin:members_member_transfer": door(
+        lambda o: reverse("admin:members_member_transfer", args=[o.member.pk]), ABOVE
+    ),
+    "admin:members_issuancebatch_template": door(
+        lambda o: reverse("admin:members_issuancebatch_template"), STAFF
+    ),
+    "admin:members_issuancebatch_status": door(_batch("status"), ABOVE),
+    "admin:members_issuancebatch_errors": door(_batch("errors"), ABOVE),
+    "admin:members_issuancebatch_source": door(_batch("source"), ABOVE),
+    "admin:members_issuancebatch_bank_file": door(_batch("bank_file"), PROVINCE_ONLY),
+    "admin:members_issuancebatch_approve": door(_batch("approve"), ABOVE, "post"),
+    "admin:members_issuancebatch_reject": door(_batch("reject"), ABOVE, "post", {"reason": "x"}),
+    "admin:members_issuancebatch_resume": door(_batch("resume"), ABOVE, "post"),
+    "admin:merchants_merchant_review": door(
+        lambda o: reverse("admin:merchants_merchant_review", args=[o.merchant.pk]), ABOVE
+    ),
+    "admin:discounts_offer_workflow": door(
+        lambda o: reverse("admin:discounts_offer_workflow", args=[o.offer.pk]),
+        ABOVE,
+        "post",
+        {"action": "pause"},
+    ),
+    "admin:discounts_offer_codes": door(
+        lambda o: reverse("admin:discounts_offer_codes", args=[o.offer.pk]), ABOVE, "post", {"count": "1"}
+    ),
+    **_admin_doors(),
+    # APIs.
+    "members_api:otp_request": door(lambda o: "/api/v1/auth/otp/request/", OPEN, "post", {"phone": "1"}),
+    "members_api:otp_verify": door(
+        lambda o: "/api/v1/auth/otp/verify/", OPEN, "post", {"phone": "1", "code": "1"}
+    ),
+    "members_api:me": door(lambda o: "/api/v1/me/", MEMBERS),
+    "members_api:consent": door(lambda o: "/api/v1/me/consent/", MEMBERS, "post"),
+    "members_api:card_token": door(lambda o: "/api/v1/me/card-token/", MEMBERS),
+    "offers_api:category_list": door(lambda o: "/api/v1/categories/", OPEN),
+    "offers_api:offer_list": door(lambda o: "/api/v1/offers/", OPEN),
+    "offers_api:offer_detail": door(lambda o: f"/api/v1/offers/{o.offer.pk}/", OPEN),
+    "pos:card_verify": door(lambda o: "/api/v1/cards/verify/", KEYS, "post", {"card_number": "1"}),
+    "pos:redemptions": door(lambda o: "/api/v1/redemptions/", KEYS),
+    "pos:redemption_void": door(
+        lambda o: f"/api/v1/redemptions/{o.redemption.pk}/void/", OWN_KEY, "post", {"reason": "错收"}
+    ),
+    "pos:me_redemptions": door(lambda o: "/api/v1/me/redemptions/", MEMBERS),
+    "stats_api:coverage": door(lambda o: "/api/v1/stats/coverage/?union=C1A", ABOVE),
+    "api-schema": door(lambda o: "/api/schema/", OPEN),
+    "api-docs": door(lambda o: "/api/docs/", OPEN),
+    "healthz": door(lambda o: "/healthz", OPEN),
+    "set_language": door(lambda o: "/i18n/setlang/", OPEN, "post", {"language": "en"}),
+}
+
+
+def resolver_doors() -> set[str]:
+    """Every URL pattern, by name (namespaced) or, when unnamed, by its full route."""
+    found: set[str] = set()
+
+    def walk(patterns, prefix="", namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = namespace
+                if pattern.namespace:
+                    ns = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+            elif isinstance(pattern, URLPattern):
+                if pattern.name:
+                    found.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+                else:
+                    found.add(prefix + str(pattern.pattern))
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_every_door_is_in_the_matrix():
+    doors = resolver_doors()
+    assert sorted(doors - DOORS.keys()) == [], "URLs without a row in the access matrix"
+    assert sorted(DOORS.keys() - doors) == [], "matrix rows for URLs that no longer exist"
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert registered == ADMIN_MODELS.keys()
+
+
+# --- Running the matrix ----------------------------------------------------------------------------
+
+SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/")
+
+
+def outcome(response, door_url: str) -> str:
+    """allowed or refused, as the outsider sees it."""
+    status = response.status_code
+    assert status < 500, f"{door_url}: server error {status}"
+    if status in (401, 403, 404):
+        return "refused"
+    if status in (301, 302, 303):
+        location = response["Location"]
+        if location.startswith(SIGN_IN_PATHS):
+            return "refused"
+        if door_url.startswith("/admin/") and location.rstrip("/") == "/admin":
+            return "refused"  # the admin's answer to an object outside the user's subtree
+        if door_url.startswith("/me/") and location.startswith("/me/consent/"):
+            return "allowed"
+    return "allowed"
+
+
+@pytest.fixture
+def objects(world, bank):
+    class Objects:
+        pass
+
+    o = Objects()
+    for name, value in vars(world).items():
+        setattr(o, name, value)
+    o.union = world.tree.C1A
+    o.bank = bank
+    o.category = world.merchant.category
+    o.api_key = ApiKey.objects.filter(merchant=world.merchant).first()
+    o.redemption = redemption_create(
+        merchant=world.merchant,
+        store_id=world.store.pk,
+        offer_id=world.offer.pk,
+        card_number=world.card.number,
+        amount=Decimal("100.00"),
+        idempotency_key="matrix-1",
+    )
+    batch = IssuanceBatch(
+        union=world.tree.C1A1, bank=bank, original_filename="申请.csv", uploaded_by=world.county_operator
+    )
+    batch.file.save("matrix.csv", ContentFile("姓名,身份证号\n".encode()), save=False)
+    batch.production_file.save("matrix-bank.csv", ContentFile(b"card,id\n"), save=False)
+    batch.status = IssuanceBatch.Status.COMPLETED
+    batch.save()
+    o.batch = batch
+    o.run = SnapshotRun.objects.create(day=timezone.localdate())
+    o.audit_event = audit_record(
+        actor=world.county_operator,
+        action=AuditEvent.Action.CARD_STATE_CHANGED,
+        target=world.card,
+        union_path=world.tree.C1A1.path,
+    )
+    o.group = Group.objects.first()
+    o.access_attempt = AccessAttempt.objects.create(
+        username="x", ip_address="10.0.0.1", user_agent="t", failures_since_start=1
+    )
+    o.access_log = AccessLog.objects.create(username="x", ip_address="10.0.0.1", user_agent="t")
+    o.access_failure_log = AccessFailureLog.objects.create(
+        username="x", ip_address="10.0.0.1", user_agent="t"
+    )
+    return o
+
+
+@pytest.fixture
+def bank(db):
+    return PartnerBankFactory()
+
+
+def clients(world) -> dict[str, tuple[Client, dict]]:
+    made: dict[str, tuple[Client, dict]] = {}
+    made[ANONYMOUS] = (Client(), {})
+    for role, member in ((MEMBER, world.member), (OTHER_MEMBER, world.other_member)):
+        member.consent_at = timezone.now()
+        member.save(update_fields=["consent_at"])
+        client = Client()
+        session = client.session
+        session[SESSION_KEY] = member.pk
+        session.save()
+        client.cookies["sessionid"] = session.session_key
+        made[role] = (client, {})
+    for role, user in (
+        (CASHIER, world.cashier.user),
+        (RIVAL_MANAGER, world.rival_manager.user),
+        (SIBLING_COUNTY, world.sibling_county_operator),
+        (CITY, world.city_operator),
+        (PROVINCE, world.province_admin),
+    ):
+        client = Client()
+        client.force_login(user)
+        made[role] = (client, {})
+    made[POS_KEY] = (Client(), {"HTTP_AUTHORIZATION": f"Api-Key {world.pos_key}"})
+    made[RIVAL_POS_KEY] = (Client(), {"HTTP_AUTHORIZATION": f"Api-Key {world.rival_key}"})
+    return made
+
+
+def test_each_party_enters_only_its_own_doors(objects, world, settings):
+    settings.POS_RATE_LIMIT_PER_MINUTE = 0
+    parties = clients(world)
+    wrong = []
+    for name, spec in sorted(DOORS.items()):
+        url = spec.url(objects)
+        for role in ROLES:
+            client, headers = parties[role]
+            session_cookie = client.cookies.get("sessionid")
+            # Each attempt leaves no trace for the next one (a void, a revoked key, a freeze...).
+            with transaction.atomic():
+                if spec.method == "post" and url.startswith("/api/"):
+                    response = client.post(url, spec.data or {}, content_type="application/json", **headers)
+                elif spec.method == "post":
+                    response = client.post(url, spec.data or {}, **headers)
+                else:
+                    response = client.get(url, **headers)
+                transaction.set_rollback(True)
+            if session_cookie is not None:  # a sign-out door was rolled back: keep the session
+                client.cookies["sessionid"] = session_cookie.value
+            got = outcome(response, url)
+            if spec.allowed is OPEN:
+                continue
+            expected = "allowed" if role in spec.allowed else "refused"
+            if got != expected:
+                wrong.append(f"{name} {url} as {role}: {got} ({response.status_code}), expected {expected}")
+    assert not wrong, "\n".join(wrong)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import Workbook
+
+from members import services, sms
+from members.models import IssuanceBatch
+from tests.factories import PartnerBankFactory, make_id_number
+
+HEADER = ["姓名", "身份证号", "手机号", "基层工会代码", "群体"]
+
+
+@pytest.fixture(autouse=True)
+def _media_and_sms(settings, tmp_path, monkeypatch):
+    """Uploaded and generated files go to a per-test folder (shared with a worker subprocess through
+    MEDIA_ROOT); text messages are kept in memory."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings.MEDIA_ROOT = str(media)
+    monkeypatch.setenv("MEDIA_ROOT", str(media))
+    settings.SMS_BACKEND = "members.sms.MemorySmsBackend"
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def bank(db):
+    return PartnerBankFactory()
+
+
+def applicant_id_number() -> str:
+    return make_id_number(region="130104")
+
+
+def applicant_rows(count: int, union_code: str, *, start: int = 0) -> list[list[str]]:
+    return [
+        [f"申请人{start + index}", applicant_id_number(), f"137{start + index:08d}", union_code, ""]
+        for index in range(count)
+    ]
+
+
+def csv_bytes(rows, *, encoding: str = "utf-8", header=HEADER) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows, header=HEADER) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(*, union, bank, user, content: bytes, filename: str = "申请表.csv") -> IssuanceBatch:
+    return services.batch_upload(
+        union=union, bank=bank, uploaded_file=SimpleUploadedFile(filename, content), uploaded_by=user
+    )
+
+
+def validated_batch(*, union, bank, user, rows, filename="申请表.csv", content=None) -> IssuanceBatch:
+    batch = upload(union=union, bank=bank, user=user, content=content or csv_bytes(rows), filename=filename)
+    services.batch_validate_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+def process_all(batch: IssuanceBatch, chunk_size: int = 50) -> None:
+    while services.batch_process_chunk(batch_id=batch.pk, chunk_size=chunk_size) == "more":
+        pass
+    services.batch_finish(batch_id=batch.pk)
+    batch.refresh_from_db()

@@ -1,0 +1,102 @@
+"""Faults the portal must survive: a dropped database connection, Redis down."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import BASE_DIR, database_url_for, wait_for
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the live test server
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db):
+    """The web as production runs it: gunicorn with persistent connections, on the test database."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "DB_CONN_MAX_AGE": "600",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _reachable(url), timeout=30, message="gunicorn to start")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        _get(f"{url}/healthz")
+        return True
+    except OSError:
+        return False
+
+
+def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):
+    """A PostgreSQL restart drops every connection; the web must reconnect on the next request,
+    without a restart of its own (CONN_HEALTH_CHECKS)."""
+    assert _get(f"{gunicorn_server}/healthz")[0] == 200
+    with psycopg.connect(database_url_for(connection.settings_dict), autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = '' AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' AND pid NOT IN (%s)",
+            [_own_pid()],
+        ).fetchall()
+    assert killed, "the web held no connection to drop"
+
+    status, body = _get(f"{gunicorn_server}/healthz")
+    assert status == 200, body
+    assert body["checks"]["database"] == "ok"
+
+
+def _own_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_pages_answer_with_security_headers(client):
+    response = client.get("/healthz")
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
