@@ -1,35 +1,31 @@
 """Settlement (对账): a merchant's monthly statement and the union subsidies report for staff.
 
 Totals are SQL sums of the same rows that are listed, so a statement reconciles to the fen with its
-redemptions. Exports are XLSX; text cells that a spreadsheet would read as a formula are neutralised."""
+redemptions. Exports are XLSX written by ``portal.xlsx``, which neutralises formula-looking text."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from discounts.models import Offer, Redemption
 from merchants.access import merchant_user_required
 from merchants.models import Merchant, MerchantUser
 from portal.scoping import scope_queryset, staff_union_path
+from portal.xlsx import workbook_bytes, xlsx_download
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- Months ----------------------------------------------------------------------------------------
@@ -115,32 +111,7 @@ def merchant_statement(*, merchant: Merchant, month: date) -> Statement:
     return Statement(merchant=merchant, month=month, rows=rows, by_offer=by_offer, **totals)
 
 
-def safe_cell(value):
-    """Text that a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _workbook_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _sheet(workbook: Workbook, title: str, header: list[str], rows, *, first: bool = False):
-    sheet = workbook.active if first else workbook.create_sheet()
-    sheet.title = title
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([safe_cell(value) for value in row])
-    return sheet
-
-
 def statement_xlsx(statement: Statement) -> bytes:
-    workbook = Workbook()
     header = [
         _("编号"), _("核销时间"), _("门店"), _("优惠"), _("卡号"), _("会员"), _("数量"),
         _("消费金额"), _("优惠金额"), _("实付金额"), _("工会补贴"), _("出资方"),
@@ -162,15 +133,11 @@ def statement_xlsx(statement: Statement) -> bytes:
         ]
         for r in statement.rows.iterator(chunk_size=2000)
     )
-    sheet = _sheet(workbook, _("核销明细"), header, rows, first=True)
-    sheet.append(
-        [
-            _("合计"), "", "", "", "", "", statement.units, statement.amount, statement.discount,
-            statement.payable, statement.union_subsidy, "",
-        ]
-    )  # fmt: skip
-    _sheet(
-        workbook,
+    total = [
+        _("合计"), "", "", "", "", "", statement.units, statement.amount, statement.discount,
+        statement.payable, statement.union_subsidy, "",
+    ]  # fmt: skip
+    by_offer = (
         _("按优惠汇总"),
         [_("优惠"), _("笔数"), _("数量"), _("消费金额"), _("优惠金额"), _("实付金额"), _("工会补贴")],
         (
@@ -186,7 +153,7 @@ def statement_xlsx(statement: Statement) -> bytes:
             for o in statement.by_offer
         ),
     )
-    return _workbook_bytes(workbook)
+    return workbook_bytes([(_("核销明细"), header, chain(rows, [total])), by_offer])
 
 
 @merchant_user_required(role=MerchantUser.Role.MANAGER)
@@ -194,9 +161,7 @@ def statement_page(request):
     month = parse_month(request.GET.get("month"))
     statement = merchant_statement(merchant=request.merchant, month=month)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(statement_xlsx(statement), content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="statement-{month:%Y-%m}.xlsx"'
-        return response
+        return xlsx_download(f"statement-{month:%Y-%m}.xlsx", statement_xlsx(statement))
     return render(
         request,
         "discounts/settlement_statement.html",
@@ -277,9 +242,7 @@ def subsidy_report(*, user, month: date) -> SubsidyReport:
 
 
 def subsidy_xlsx(report: SubsidyReport) -> bytes:
-    workbook = Workbook()
-    _sheet(
-        workbook,
+    by_union = (
         _("按工会"),
         [_("工会"), _("代码"), _("优惠数"), _("预算"), _("已用预算"), _("本月补贴"), _("含下级本月补贴")],
         (
@@ -294,10 +257,8 @@ def subsidy_xlsx(report: SubsidyReport) -> bytes:
             ]
             for row in report.unions
         ),
-        first=True,
     )
-    _sheet(
-        workbook,
+    by_offer = (
         _("按优惠"),
         [
             _("优惠"),
@@ -323,7 +284,7 @@ def subsidy_xlsx(report: SubsidyReport) -> bytes:
             for o in report.offers
         ),
     )
-    return _workbook_bytes(workbook)
+    return workbook_bytes([by_union, by_offer])
 
 
 @staff_member_required
@@ -333,9 +294,7 @@ def subsidies_page(request):
     month = parse_month(request.GET.get("month"))
     report = subsidy_report(user=request.user, month=month)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(subsidy_xlsx(report), content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="union-subsidies-{month:%Y-%m}.xlsx"'
-        return response
+        return xlsx_download(f"union-subsidies-{month:%Y-%m}.xlsx", subsidy_xlsx(report))
     for offer in report.offers:
         offer.budget_percent = min(int(offer.budget_used * 100 / offer.budget), 100) if offer.budget else None
     return render(

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -18,6 +16,7 @@ from members.models import Card, IssuanceBatch, Member, MemberGroup, MemberTrans
 from portal.admin import ScopedAdminMixin
 from portal.errors import ApplicationError, NotFound, PermissionDenied
 from portal.health import redis_is_up
+from portal.xlsx import xlsx_download
 
 WORKERS_UNREACHABLE = _("后台任务服务暂时不可用，处理将在服务恢复后开始；请稍后再试，或稍后点击“继续处理”。")
 
@@ -562,9 +561,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def template_view(self, request):
         if not self.has_view_or_change_permission(request):
             raise DjangoPermissionDenied
-        response = HttpResponse(issuance.template_workbook(), content_type=XLSX)
-        response["Content-Disposition"] = _attachment("发卡申请表模板.xlsx")
-        return response
+        return xlsx_download("发卡申请表模板.xlsx", issuance.template_workbook())
 
     def status_view(self, request, pk):
         batch = self._batch_or_404(request, pk)
@@ -572,11 +569,8 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def errors_view(self, request, pk):
         batch = self._batch_or_404(request, pk)
-        response = HttpResponse(
-            issuance.error_report_workbook(selectors.batch_error_rows(batch)), content_type=XLSX
-        )
-        response["Content-Disposition"] = _attachment(f"批次{batch.pk}错误明细.xlsx")
-        return response
+        report = issuance.error_report_workbook(selectors.batch_error_rows(batch))
+        return xlsx_download(f"批次{batch.pk}错误明细.xlsx", report)
 
     def source_view(self, request, pk):
         batch = self._batch_or_404(request, pk)
@@ -641,10 +635,3 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 raise services.BatchStateConflict(_("该批次没有需要继续的工作。"))
 
         return self._step(request, pk, resume, _("已重新排队，未完成的部分将继续处理。"))
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _attachment(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"

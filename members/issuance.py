@@ -3,8 +3,8 @@ the error report and the bank production file.
 
 A CSV may be UTF-8 (with or without the byte-order mark Excel writes) or GBK/GB18030 (what Excel
 saves on a Chinese Windows). Rows are streamed, never loaded whole, so a million-row file is read in
-constant memory. Every cell written to a spreadsheet or CSV passes through :func:`neutralise` so a
-name such as ``=HYPERLINK(...)`` is shown as text instead of being run as a formula."""
+constant memory. Every cell written to a spreadsheet or CSV passes through ``portal.xlsx``, so a name
+such as ``=HYPERLINK(...)`` is shown as text instead of being run as a formula."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from members import pii
 from members.models import Card, IssuanceRow, MemberGroup, Union
+from portal.xlsx import safe_text, workbook_bytes
 
 HEADER_NAME = "姓名"
 HEADER_ID = "身份证号"
@@ -44,18 +45,11 @@ HEADER_KEYS = {
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _GROUP_SPLIT = re.compile(r"[、,，;；/\s]+")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SNIFF_BLOCK = 1024 * 1024
 
 
 class FileProblem(Exception):
     """The file as a whole cannot be read; the message is shown to staff as it is."""
-
-
-def neutralise(value) -> str:
-    """Text for a spreadsheet cell that can never be taken for a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def normalize_phone(raw: str) -> str:
@@ -374,23 +368,12 @@ def template_workbook() -> bytes:
 
 
 def error_report_workbook(rows: Iterable[IssuanceRow]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("错误明细")
-    sheet.append(["行号", HEADER_NAME, "身份证号（已脱敏）", HEADER_PHONE, HEADER_UNION, "错误说明"])
-    for row in rows:
-        sheet.append(
-            [
-                row.row_number,
-                neutralise(row.name),
-                neutralise(row.id_number_masked),
-                neutralise(row.phone),
-                neutralise(row.union_code),
-                neutralise("；".join(row.errors)),
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    header = ["行号", HEADER_NAME, "身份证号（已脱敏）", HEADER_PHONE, HEADER_UNION, "错误说明"]
+    lines = (
+        [row.row_number, row.name, row.id_number_masked, row.phone, row.union_code, "；".join(row.errors)]
+        for row in rows
+    )
+    return workbook_bytes([("错误明细", header, lines)])
 
 
 PRODUCTION_HEADERS = ["卡号", "姓名", "身份证号", "手机号", "基层工会代码", "基层工会名称", "银行", "批次"]
@@ -406,11 +389,11 @@ def write_production_csv(cards: Iterable[tuple], out: IO[str], *, batch_id: int)
         writer.writerow(
             [
                 number,
-                neutralise(name),
+                safe_text(name),
                 pii.decrypt_id_number(encrypted),
                 phone,
                 union_code,
-                neutralise(union_name),
+                safe_text(union_name),
                 bank_name,
                 batch_id,
             ]

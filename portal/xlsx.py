@@ -1,5 +1,6 @@
-"""Spreadsheet exports. Every cell goes through :func:`safe_cell`, so text that a spreadsheet would
-run as a formula (=, +, -, @ at the start, also after tabs or line breaks) is shown as text instead."""
+"""Spreadsheet exports. Every cell goes through :func:`safe_cell` (CSV fields through :func:`safe_text`),
+so text that a spreadsheet would run as a formula (=, +, -, @ at the start, also after tabs or line
+breaks) is shown as text instead."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def safe_text(value) -> str:
+    """Text for a CSV field or spreadsheet cell that can never be taken for a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def safe_cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """A spreadsheet cell value: numbers, dates and blanks as they are, anything else as safe text."""
     if isinstance(value, datetime):
         return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
     if isinstance(value, Decimal | int | float | date) or value is None:
         return value
-    return str(value)
+    return safe_text(value)
 
 
 def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]) -> bytes:
@@ -48,9 +54,13 @@ def _header_cell(sheet, name: str) -> WriteOnlyCell:
     return cell
 
 
+def xlsx_download(filename: str, data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
 def xlsx_response(
     filename: str, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]]
 ) -> HttpResponse:
-    response = HttpResponse(workbook_bytes(sheets), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    return xlsx_download(filename, workbook_bytes(sheets))
