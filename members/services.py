@@ -1046,3 +1046,10 @@ def member_api_token_issue(*, member: Member) -> tuple[str, datetime]:
 def one_time_codes_purge(*, older_than: timedelta = OTP_RETENTION) -> int:
     deleted, _rows = OneTimeCode.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+def member_api_tokens_purge() -> int:
+    """Forget app tokens that can no longer sign anybody in (expired or revoked)."""
+    dead = Q(expires_at__lt=timezone.now()) | Q(revoked_at__isnull=False)
+    deleted, _rows = MemberApiToken.objects.filter(dead).delete()
+    return deleted

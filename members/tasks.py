@@ -51,3 +51,8 @@ def batch_process(self, batch_id: int, chunk_size: int = services.PROCESS_CHUNK_
 @shared_task
 def purge_one_time_codes() -> int:
     return services.one_time_codes_purge()
+
+
+@shared_task
+def purge_member_api_tokens() -> int:
+    return services.member_api_tokens_purge()

@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.purge_one_time_codes",
         "schedule": timedelta(hours=1),
     },
+    "purge-member-api-tokens": {
+        "task": "members.tasks.purge_member_api_tokens",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- Authentication -----------------------------------------------------------------------------

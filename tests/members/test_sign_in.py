@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from members import services, sms
-from members.models import Card, OneTimeCode
+from members.auth import hash_token
+from members.models import Card, MemberApiToken, OneTimeCode
 from members.tokens import card_token_card_id
 from portal.models import AuditEvent
 from tests.factories import CardFactory, MemberFactory
@@ -109,6 +110,19 @@ def test_purge_deletes_codes_older_than_a_day(member):
     OneTimeCode.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     assert tasks.purge_one_time_codes() == 1
     assert OneTimeCode.objects.count() == 1
+
+
+def test_purge_forgets_expired_and_revoked_app_tokens(member):
+    from members import tasks
+
+    live, _expires = services.member_api_token_issue(member=member)
+    for _ in range(2):
+        services.member_api_token_issue(member=member)
+    expired, revoked = MemberApiToken.objects.exclude(token_hash=hash_token(live))
+    MemberApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    MemberApiToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    assert tasks.purge_member_api_tokens() == 2
+    assert list(MemberApiToken.objects.values_list("token_hash", flat=True)) == [hash_token(live)]
 
 
 # --- Pages --------------------------------------------------------------------------------------------
