@@ -100,7 +100,7 @@ ADMIN_MODELS = {
     "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),
     "merchants.apikey": AdminModel("api_key", STAFF, STAFF, ABOVE, NOBODY),
-    "discounts.offer": AdminModel("offer", STAFF, NOBODY, ABOVE, NOBODY),
+    "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     "portal.auditevent": AdminModel("audit_event", PROVINCE_ONLY, NOBODY, PROVINCE_ONLY, NOBODY),
