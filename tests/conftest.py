@@ -89,6 +89,32 @@ def make_staff(roles):
     return make
 
 
+CLOSED_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Redis, the cache and the Celery broker point at a closed port: every call really tries to
+    connect and is refused, as when the Redis server is stopped."""
+    from discounts import pos_api
+    from portal.celery import app as celery_app
+
+    settings.REDIS_URL = CLOSED_REDIS
+    settings.CACHES = {"default": {**django_settings.CACHES["default"], "LOCATION": CLOSED_REDIS}}
+    previous_broker = celery_app.conf.broker_url
+    _point_celery_at(celery_app, CLOSED_REDIS)
+    yield
+    _point_celery_at(celery_app, previous_broker)  # later tests in this process reach Redis again
+    pos_api._redis_down_until = 0.0
+
+
+def _point_celery_at(celery_app, broker_url: str) -> None:
+    celery_app.conf.broker_url = broker_url
+    # Celery caches both the connection pool and the producer pool built on it: forget both.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

@@ -1,8 +1,8 @@
 """Redis down: pages and redemptions keep working (they never need it), work that goes to a worker
 says "try again shortly", and /healthz reports it.
 
-Redis, the cache and the Celery broker all point at a closed port for these tests: every call
-really tries to connect and is refused, as when the Redis server is stopped."""
+The ``redis_down`` fixture (tests/conftest.py) points Redis, the cache and the Celery broker at a
+closed port: every call really tries to connect and is refused."""
 
 from __future__ import annotations
 
@@ -11,30 +11,12 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from discounts import pos_api
 from discounts.models import Redemption
 from members.auth import SESSION_KEY
 from members.models import IssuanceBatch, SnapshotRun
-from portal.celery import app as celery_app
 from tests.factories import PartnerBankFactory
 
-CLOSED = "redis://127.0.0.1:1/0"
 TRY_AGAIN = "稍后再试"
-
-
-@pytest.fixture
-def redis_down(settings):
-    from django.conf import settings as live
-
-    settings.REDIS_URL = CLOSED
-    settings.CACHES = {"default": {**live.CACHES["default"], "LOCATION": CLOSED}}
-    previous_broker = celery_app.conf.broker_url
-    celery_app.conf.broker_url = CLOSED
-    celery_app._pool = None  # connections are made anew, to the closed port
-    yield
-    celery_app.conf.broker_url = previous_broker
-    celery_app._pool = None
-    pos_api._redis_down_until = 0.0  # later tests see Redis again at once
 
 
 @pytest.fixture
