@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from discounts import services
 from discounts.models import Offer, OfferLimitChange
-from members.models import MemberGroup, Union
-from merchants.forms import WEEKDAY_CHOICES, OfferFormMixin
+from members.models import Union
+from merchants.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
 from portal.errors import ApplicationError
@@ -22,21 +22,8 @@ from portal.scoping import scope_queryset
 
 
 class OfferAdminForm(OfferFormMixin, forms.ModelForm):
-    weekdays = forms.TypedMultipleChoiceField(
-        label=_lazy("适用星期"),
-        choices=WEEKDAY_CHOICES,
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_lazy("不选表示每天。"),
-    )
-    eligible_groups = forms.MultipleChoiceField(
-        label=_lazy("适用群体"),
-        choices=MemberGroup.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_lazy("不选表示所有会员。"),
-    )
+    weekdays = weekdays_field()
+    eligible_groups = eligible_groups_field()
 
     class Meta:
         model = Offer

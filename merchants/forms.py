@@ -125,6 +125,27 @@ WEEKDAY_CHOICES = [(index + 1, _(name)) for index, name in enumerate(WEEKDAY_NAM
 BUDGET_UNION_LEVELS = [Union.Level.PROVINCE, Union.Level.CITY, Union.Level.COUNTY]
 
 
+def weekdays_field() -> forms.Field:
+    return forms.TypedMultipleChoiceField(
+        label=_("适用星期"),
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示每天。"),
+    )
+
+
+def eligible_groups_field() -> forms.Field:
+    return forms.MultipleChoiceField(
+        label=_("适用群体"),
+        choices=MemberGroup.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示所有会员。"),
+    )
+
+
 class OfferFormMixin:
     """Shared by the merchant portal's offer form and the admin's: every rule is checked by
     offer_validate, whose messages land on the fields."""
@@ -149,21 +170,8 @@ class OfferFormMixin:
 
 
 class OfferForm(OfferFormMixin, forms.ModelForm):
-    weekdays = forms.TypedMultipleChoiceField(
-        label=_("适用星期"),
-        choices=WEEKDAY_CHOICES,
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("不选表示每天。"),
-    )
-    eligible_groups = forms.MultipleChoiceField(
-        label=_("适用群体"),
-        choices=MemberGroup.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("不选表示所有会员。"),
-    )
+    weekdays = weekdays_field()
+    eligible_groups = eligible_groups_field()
 
     class Meta:
         model = Offer
