@@ -96,6 +96,7 @@ def test_county_operator_issues_cards_from_a_file_and_sees_coverage_rise(new_pag
     # Upload the application file in the admin.
     page.goto("/admin/members/issuancebatch/add/")
     assert_page_basics(page)
+    switch_language_and_back(page)  # the admin has the same switch
     expect(page.get_by_label("上报工会")).to_have_value(str(Union.objects.get(code=COUNTY).pk))
     page.get_by_label("制卡银行").select_option(label="河北银行")
     content, bad_rows = application_file()

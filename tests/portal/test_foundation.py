@@ -86,3 +86,21 @@ def test_demo_staff_password_from_json_signs_in(client, capsys):
     )
     assert response.status_code == 302 and response.url == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/me/sign-in/", "/merchant/apply/", "/merchant/login/", "/admin/login/", "/admin/"]
+)
+def test_every_kind_of_page_has_the_language_switch_naming_each_language_in_itself(
+    client, tree, make_staff, path
+):
+    if path == "/admin/":
+        client.force_login(make_staff(tree.C1A))
+    response = client.get(path)
+    assert response.status_code == 200
+    chinese = response.content.decode()
+    assert 'action="/i18n/setlang/"' in chinese and ">English</button>" in chinese
+
+    client.post("/i18n/setlang/", {"language": "en", "next": path})
+    english = client.get(path).content.decode()
+    assert ">简体中文</button>" in english and ">English</button>" not in english
