@@ -15,7 +15,7 @@ COPY merchants ./merchants
 COPY discounts ./discounts
 COPY templates ./templates
 COPY locale ./locale
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir . \
     && mkdir -p /app/var/static /app/var/media && chown -R portal /app/var
 # collectstatic needs settings but no database or broker: give it throwaway values.
