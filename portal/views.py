@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from portal.health import redis_is_up
@@ -33,10 +34,15 @@ def _database_is_up() -> bool:
         return False
 
 
+@csrf_exempt  # a POST to an unknown API address is "not found", not a CSRF failure
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse({"error": {"code": "not_found", "message": _("未找到。")}}, status=404)
+
+
 def page_not_found(request, exception):
     # An API client gets the error envelope even for a URL that matches no route.
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": _("未找到。")}}, status=404)
+        return api_not_found(request)
     return render(request, "404.html", status=404)
 
 

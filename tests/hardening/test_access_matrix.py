@@ -265,6 +265,7 @@ DOORS: dict[str, Door] = {
     "stats_api:coverage": door(lambda o: "/api/v1/stats/coverage/?union=C1A", ABOVE),
     "api-schema": door(lambda o: "/api/schema/", OPEN),
     "api-docs": door(lambda o: "/api/docs/", OPEN),
+    "api-not-found": door(lambda o: "/api/v1/no-such-thing/", OPEN),
     "healthz": door(lambda o: "/healthz", OPEN),
     "set_language": door(lambda o: "/i18n/setlang/", OPEN, "post", {"language": "en"}),
 }

@@ -104,3 +104,18 @@ def test_a_nul_byte_is_refused_with_400_everywhere(parties):
     assert {url: r.status_code for url, r in answers.items()} == dict.fromkeys(NUL, 400)
     api = answers["/api/v1/offers/?q=%00"]
     assert api.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_api_address_answers_the_json_envelope_in_any_mode(db, settings, debug):
+    settings.DEBUG = debug  # Django's technical 404 page would otherwise answer in development
+    client = Client(enforce_csrf_checks=True)
+    for method, url in [
+        ("get", "/api/v1/offers/null,null/"),
+        ("post", "/api/v1/redemptions/null,null/void/"),
+        ("get", "/api/nothing"),
+    ]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
