@@ -34,7 +34,8 @@ class UnionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("parent",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(child_count=Count("children"))
+        # an explicit order: with the GROUP BY of the count, the model's default ordering no longer applies
+        return super().get_queryset(request).annotate(child_count=Count("children")).order_by("path")
 
     @admin.display(description="名称", ordering="path")
     def indented_name(self, obj):
