@@ -25,6 +25,7 @@ from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthe
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
 from portal.api import Pagination
 from portal.errors import NotFound, ValidationFailed
+from portal.health import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +55,8 @@ class RateLimited(exceptions.Throttled):
     extra_detail_singular = extra_detail_plural = "请在 {wait} 秒后重试。"
 
 
-_redis_clients: dict[str, redis.Redis] = {}
 _redis_down_until = 0.0
 REDIS_RETRY_AFTER_FAILURE = 10.0  # seconds without trying Redis after it failed once
-
-
-def _redis() -> redis.Redis:
-    client = _redis_clients.get(settings.REDIS_URL)
-    if client is None:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.2, socket_timeout=0.2)
-        _redis_clients[settings.REDIS_URL] = client
-    return client
 
 
 def rate_count(key: str, window_seconds: int) -> int | None:
@@ -77,7 +69,7 @@ def rate_count(key: str, window_seconds: int) -> int | None:
     if time.monotonic() < _redis_down_until:
         return None
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, window_seconds * 2)
         count, _expire = pipe.execute()
