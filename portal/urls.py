@@ -28,8 +28,9 @@ urlpatterns = [
     path("api/v1/", include("portal.stats_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Any other address under /api/ answers the JSON error envelope, in development (DEBUG) too.
-    re_path(r"^api/", views.api_not_found, name="api-not-found"),
+    # Any other address under /api/ answers the JSON error envelope, in development (DEBUG) too. It
+    # ends in a slash, so an address without one is still redirected to its slashed form first.
+    re_path(r"^api/.*/$", views.api_not_found, name="api-not-found"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -144,8 +144,9 @@ def demo(transactional_db):
 def assert_page_basics(page) -> None:
     """Accessibility and layout basics every page must meet: a title, one main heading, a label for
     every form field, no horizontal scrolling at the current width."""
+    page.wait_for_load_state()  # after a click that navigates, the new page may still be arriving
     assert page.title().strip(), "page has no title"
-    assert page.locator("h1").count() == 1, f"expected one h1 on {page.url}"
+    expect(page.locator("h1"), f"expected one h1 on {page.url}").to_have_count(1)
     unlabeled = page.evaluate(
         """() => Array.from(document.querySelectorAll('input, select, textarea'))
             .filter(el => !['hidden', 'submit', 'button'].includes(el.type))

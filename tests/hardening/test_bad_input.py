@@ -113,9 +113,11 @@ def test_an_unknown_api_address_answers_the_json_envelope_in_any_mode(db, settin
     for method, url in [
         ("get", "/api/v1/offers/null,null/"),
         ("post", "/api/v1/redemptions/null,null/void/"),
-        ("get", "/api/nothing"),
+        ("get", "/api/nothing/"),
     ]:
         response = getattr(client, method)(url)
         assert response.status_code == 404, url
         assert response["Content-Type"] == "application/json"
         assert response.json()["error"]["code"] == "not_found"
+    # without its slash, an address is redirected to the slashed form, as everywhere in Django
+    assert client.get("/api/v1/offers").headers["Location"] == "/api/v1/offers/"
