@@ -474,6 +474,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "validated_at",
         "approved_at",
         "completed_at",
+        "production_file_purged_at",
     )
     change_form_template = "admin/members/issuancebatch/change_form.html"
 

@@ -273,6 +273,7 @@ class IssuanceBatch(models.Model):
     processed_rows = models.PositiveIntegerField(_("已制卡行数"), default=0)
     cards_created = models.PositiveIntegerField(_("新制卡数"), default=0)
     production_file = models.FileField(_("制卡文件"), upload_to="bank-files/", blank=True, max_length=255)
+    production_file_purged_at = models.DateTimeField(_("制卡文件删除时间"), null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
     )

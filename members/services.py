@@ -915,6 +915,22 @@ def batch_finish(*, batch_id: int) -> bool:
     return True
 
 
+def bank_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the production files (full ID numbers) of batches completed longer ago than
+    ``settings.BANK_FILE_RETENTION``; the batch keeps when its file was deleted."""
+    now = now or timezone.now()
+    due = IssuanceBatch.objects.filter(
+        completed_at__lt=now - settings.BANK_FILE_RETENTION, production_file_purged_at__isnull=True
+    ).exclude(production_file="")
+    purged = 0
+    for batch_id, name in due.values_list("id", "production_file").iterator():
+        default_storage.delete(name)  # a file already gone is no error
+        purged += IssuanceBatch.objects.filter(pk=batch_id, production_file=name).update(
+            production_file="", production_file_purged_at=now
+        )
+    return purged
+
+
 def batch_mark_failed(*, batch_id: int, message: str) -> None:
     IssuanceBatch.objects.filter(
         pk=batch_id, status__in=[IssuanceBatch.Status.APPROVED, IssuanceBatch.Status.PROCESSING]
@@ -924,6 +940,11 @@ def batch_mark_failed(*, batch_id: int, message: str) -> None:
 def batch_bank_file_open(*, batch: IssuanceBatch, actor):
     """The production file (full ID numbers) for a user with the permission; the download is audited."""
     _batch_for_staff(batch, actor, "members.download_bank_file", _("您没有下载制卡文件的权限。"))
+    if batch.production_file_purged_at:
+        raise NotFound(
+            _("制卡文件已于%(day)s按保存期限删除。")
+            % {"day": f"{timezone.localtime(batch.production_file_purged_at):%Y-%m-%d}"}
+        )
     if not batch.production_file:
         raise NotFound(_("制卡文件尚未生成。"))
     handle = batch.production_file.open("rb")

@@ -54,5 +54,10 @@ def purge_one_time_codes() -> int:
 
 
 @shared_task
+def purge_bank_files() -> int:
+    return services.bank_files_purge()
+
+
+@shared_task
 def purge_member_api_tokens() -> int:
     return services.member_api_tokens_purge()

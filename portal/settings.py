@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.purge_one_time_codes",
         "schedule": timedelta(hours=1),
     },
+    "purge-bank-files": {
+        "task": "members.tasks.purge_bank_files",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "purge-member-api-tokens": {
         "task": "members.tasks.purge_member_api_tokens",
         "schedule": timedelta(hours=6),
@@ -259,6 +263,8 @@ OTP_PER_PHONE_PER_HOUR = env.int("OTP_PER_PHONE_PER_HOUR", default=5)
 OTP_PER_IP_PER_HOUR = env.int("OTP_PER_IP_PER_HOUR", default=30)
 CARD_TOKEN_TTL_SECONDS = 90  # the QR rotates every 60 s; a little slack for a slow till
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+# The bank production file holds full ID numbers: it is deleted this long after its batch completed.
+BANK_FILE_RETENTION = timedelta(days=env.int("BANK_FILE_RETENTION_DAYS", default=30))
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

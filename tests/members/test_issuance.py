@@ -181,6 +181,46 @@ def test_processing_creates_members_and_cards_in_chunks_and_writes_the_bank_file
     assert known_id in {line[2] for line in lines}
 
 
+def test_bank_files_are_deleted_after_their_retention_and_the_batch_says_so(
+    client, tree, bank, operator, make_staff, settings
+):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from members import tasks
+    from portal.errors import NotFound
+
+    settings.BANK_FILE_RETENTION = timedelta(days=30)
+    old, recent = (
+        validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(2, "C1A1", start=start))
+        for start in (0, 10)
+    )
+    for batch in (old, recent):
+        services.batch_approve(batch=batch, actor=operator)
+        process_all(batch)
+    IssuanceBatch.objects.filter(pk=old.pk).update(completed_at=timezone.now() - timedelta(days=31))
+    old_name = IssuanceBatch.objects.get(pk=old.pk).production_file.name
+
+    assert tasks.purge_bank_files() == 1
+    assert tasks.purge_bank_files() == 0  # nothing is due twice
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old.production_file and old.production_file_purged_at is not None
+    assert not default_storage.exists(old_name)
+    assert recent.production_file and default_storage.exists(recent.production_file.name)
+    admin = make_staff(tree.P, Role.PROVINCE_ADMIN)
+    with pytest.raises(NotFound, match="按保存期限删除"):
+        services.batch_bank_file_open(batch=old, actor=admin)
+    services.batch_bank_file_open(batch=recent, actor=admin).close()
+    assert Card.objects.filter(batch=old).count() == 2  # only the file goes, never the cards
+    client.force_login(admin)
+    page = client.get(f"/admin/members/issuancebatch/{old.pk}/change/").content.decode()
+    assert "按保存期限删除" in page and "下载制卡文件" not in page
+
+
 def test_a_failed_chunk_rolls_back_whole_and_a_rerun_completes_without_duplicates(tree, bank, operator):
     from members import tasks
 
