@@ -41,6 +41,7 @@ from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
+from portal.rows import fetch_instances, model_columns, select_list
 
 logger = logging.getLogger(__name__)
 
@@ -78,82 +79,60 @@ def _budget_exhausted() -> ApplicationError:
 
 
 # --- Identification ----------------------------------------------------------------------------
-# The card and the offer are read with one hand-written query each: they are on the path of every
-# redemption, and building the equivalent ORM queries (select_related over wide rows) cost more CPU
-# than the rest of the request. The rows become model instances through Model.from_db, so any
-# column not read here would still load on access.
+# The card, the offer and the store are read with one hand-written query each (``portal.rows``):
+# they are on the path of every redemption.
 
-
-def _in_model_order(model, names: set[str]) -> tuple[str, ...]:
-    # Model.from_db takes the values of a partial row in the order of the model's fields.
-    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
-
-
-_CARD_COLUMNS = _in_model_order(Card, {"id", "number", "status", "member_id"})
-_MEMBER_COLUMNS = _in_model_order(Member, {"id", "name", "status", "groups", "union_id"})
-_UNION_COLUMNS = _in_model_order(Union, {"id", "code", "name", "path"})
+_CARD_COLUMNS = model_columns(Card, {"id", "number", "status", "member_id"})
+_MEMBER_COLUMNS = model_columns(Member, {"id", "name", "status", "groups", "union_id"})
+_UNION_COLUMNS = model_columns(Union, {"id", "code", "name", "path"})
 _CARD_SELECT = (
     "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + ", ".join(
-        [f"c.{c}" for c in _CARD_COLUMNS]
-        + [f"m.{c}" for c in _MEMBER_COLUMNS]
-        + [f"u.{c}" for c in _UNION_COLUMNS]
-    )
+    + select_list(("c", _CARD_COLUMNS), ("m", _MEMBER_COLUMNS), ("u", _UNION_COLUMNS))
     + " FROM members_card c JOIN members_member m ON m.id = c.member_id"
     " JOIN members_union u ON u.id = m.union_id "
 )
+_CARD_PARTS = ((Card, _CARD_COLUMNS), (Member, _MEMBER_COLUMNS), (Union, _UNION_COLUMNS))
 _CARD_BY_NUMBER = _CARD_SELECT + "WHERE c.number = %s"
 _CARD_BY_ID = _CARD_SELECT + "WHERE c.id = %s"
-_OFFER_COLUMNS = tuple(f.attname for f in Offer._meta.concrete_fields)
+_OFFER_COLUMNS = model_columns(Offer)
 _OFFER_BY_ID = (
     "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + ", ".join([f"o.{c}" for c in _OFFER_COLUMNS] + [f"eu.{c}" for c in _UNION_COLUMNS])
+    + select_list(("o", _OFFER_COLUMNS), ("eu", _UNION_COLUMNS))
     + ", ARRAY(SELECT s.store_id FROM discounts_offer_stores s WHERE s.offer_id = o.id)"
     " FROM discounts_offer o LEFT JOIN members_union eu ON eu.id = o.eligible_union_id WHERE o.id = %s"
 )
-_STORE_COLUMNS = _in_model_order(Store, {"id", "merchant_id", "name", "is_active"})
+_STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "is_active"})
 _STORE_BY_ID = (
     "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + ", ".join(_STORE_COLUMNS)
-    + " FROM merchants_store WHERE id = %s"
+    + select_list(("s", _STORE_COLUMNS))
+    + " FROM merchants_store s WHERE s.id = %s"
 )
 
 
 def _card_lookup(sql: str, value) -> Card | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    if row is None:
+    found = fetch_instances(sql, [value], *_CARD_PARTS)
+    if found is None:
         return None
-    cut1, cut2 = len(_CARD_COLUMNS), len(_CARD_COLUMNS) + len(_MEMBER_COLUMNS)
-    card = Card.from_db(DEFAULT_DB_ALIAS, _CARD_COLUMNS, row[:cut1])
-    member = Member.from_db(DEFAULT_DB_ALIAS, _MEMBER_COLUMNS, row[cut1:cut2])
-    member.union = Union.from_db(DEFAULT_DB_ALIAS, _UNION_COLUMNS, row[cut2:])
+    card, member, union = found
+    member.union = union
     card.member = member
     return card
 
 
 def _offer_lookup(offer_id: int) -> Offer | None:
     """The offer with its eligible union and ``listed_store_ids`` (its store list)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OFFER_BY_ID, [offer_id])
-        row = cursor.fetchone()
-    if row is None:
+    found = fetch_instances(_OFFER_BY_ID, [offer_id], (Offer, _OFFER_COLUMNS), (Union, _UNION_COLUMNS))
+    if found is None:
         return None
-    cut1, cut2 = len(_OFFER_COLUMNS), len(_OFFER_COLUMNS) + len(_UNION_COLUMNS)
-    offer = Offer.from_db(DEFAULT_DB_ALIAS, _OFFER_COLUMNS, row[:cut1])
-    offer.eligible_union = (
-        Union.from_db(DEFAULT_DB_ALIAS, _UNION_COLUMNS, row[cut1:cut2]) if offer.eligible_union_id else None
-    )
-    offer.listed_store_ids = row[cut2] or []
+    offer, eligible_union, store_ids = found
+    offer.eligible_union = eligible_union if offer.eligible_union_id else None
+    offer.listed_store_ids = store_ids or []
     return offer
 
 
 def _store_lookup(store_id: int) -> Store | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_STORE_BY_ID, [store_id])
-        row = cursor.fetchone()
-    return Store.from_db(DEFAULT_DB_ALIAS, _STORE_COLUMNS, row) if row else None
+    found = fetch_instances(_STORE_BY_ID, [store_id], (Store, _STORE_COLUMNS))
+    return found[0] if found else None
 
 
 def normalize_card_number(raw: str) -> str:

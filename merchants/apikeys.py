@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -16,6 +16,7 @@ from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ValidationFailed
 from portal.models import AuditEvent
+from portal.rows import fetch_instances, model_columns, select_list
 
 KEY_PREFIX_LENGTH = 8
 LAST_USED_RESOLUTION_SECONDS = 60  # last_used_at is written at most once a minute per key
@@ -91,19 +92,14 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
 
 
 # Every POS request authenticates: the key, its merchant and its store are read with one
-# hand-written query (as the card and offer are in discounts.redemption), because compiling the
-# equivalent select_related queryset cost more CPU than all of a redemption's other reads. The rows
-# become model instances through Model.from_db.
-_KEY_COLUMNS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
-_MERCHANT_COLUMNS = tuple(f.attname for f in Merchant._meta.concrete_fields)
-_STORE_COLUMNS = tuple(f.attname for f in Store._meta.concrete_fields)
+# hand-written query (``portal.rows``).
+_KEY_COLUMNS = model_columns(ApiKey)
+_MERCHANT_COLUMNS = model_columns(Merchant)
+_STORE_COLUMNS = model_columns(Store)
+_KEY_PARTS = ((ApiKey, _KEY_COLUMNS), (Merchant, _MERCHANT_COLUMNS), (Store, _STORE_COLUMNS))
 _LIVE_KEY_BY_PREFIX = (
     "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + ", ".join(
-        [f"k.{c}" for c in _KEY_COLUMNS]
-        + [f"m.{c}" for c in _MERCHANT_COLUMNS]
-        + [f"s.{c}" for c in _STORE_COLUMNS]
-    )
+    + select_list(("k", _KEY_COLUMNS), ("m", _MERCHANT_COLUMNS), ("s", _STORE_COLUMNS))
     + " FROM merchants_apikey k JOIN merchants_merchant m ON m.id = k.merchant_id"
     " LEFT JOIN merchants_store s ON s.id = k.store_id"
     " WHERE k.prefix = %s AND k.revoked_at IS NULL"
@@ -111,15 +107,12 @@ _LIVE_KEY_BY_PREFIX = (
 
 
 def _live_key_by_prefix(prefix: str) -> ApiKey | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_LIVE_KEY_BY_PREFIX, [prefix])
-        row = cursor.fetchone()
-    if row is None:
+    found = fetch_instances(_LIVE_KEY_BY_PREFIX, [prefix], *_KEY_PARTS)
+    if found is None:
         return None
-    cut1, cut2 = len(_KEY_COLUMNS), len(_KEY_COLUMNS) + len(_MERCHANT_COLUMNS)
-    key = ApiKey.from_db(DEFAULT_DB_ALIAS, _KEY_COLUMNS, row[:cut1])
-    key.merchant = Merchant.from_db(DEFAULT_DB_ALIAS, _MERCHANT_COLUMNS, row[cut1:cut2])
-    key.store = Store.from_db(DEFAULT_DB_ALIAS, _STORE_COLUMNS, row[cut2:]) if key.store_id else None
+    key, merchant, store = found
+    key.merchant = merchant
+    key.store = store if key.store_id else None
     return key
 
 
