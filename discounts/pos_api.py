@@ -362,14 +362,14 @@ class RedemptionListCreateView(PosView):
             raise _invalid(serializer)
         data = serializer.validated_data
 
-        def redeem(record) -> tuple[int, dict]:
+        def redeem(recorder) -> tuple[int, dict]:
             answer = {}
 
-            def recorded(redemption: Redemption) -> None:
+            def answer_for(redemption: Redemption) -> dict:
                 answer.update(redemption_body(redemption))
-                record(201, answer)
+                return answer
 
-            redemption_create(
+            redemption = redemption_create(
                 merchant=principal.merchant,
                 store_id=data.get("store"),
                 offer_id=data["offer"],
@@ -379,12 +379,15 @@ class RedemptionListCreateView(PosView):
                 units=data["units"],
                 idempotency_key=key,
                 api_key=principal.key,
-                on_recorded=recorded,
+                recorder=recorder,
+                answer_for=answer_for,
             )
+            answer["id"] = redemption.pk
             return 201, answer
 
+        # The redemption and its stored answer are one statement: no transaction around it.
         outcome = idempotency.idempotent_call(
-            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem
+            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem, transactional=False
         )
         response = Response(outcome.body, status=outcome.status)
         if outcome.replayed:

@@ -11,8 +11,11 @@ count and deciding in Python, so they hold under any interleaving of concurrent 
 
 Every transaction that touches these rows takes them in one order — the redemption row, the member's
 day counter, the member's total counter, the offer's day counter, the offer row — so two writers can
-never wait for each other in a cycle. The hot rows (shared by every member of an offer) come last, so
-their row locks are held only for the end of the transaction."""
+never wait for each other in a cycle. A redemption is recorded by one statement: the insert of its row
+and ``discounts_redemption_take()`` (migration discounts 0006), which takes the limits inside the
+database. The hot rows (shared by every member of an offer) come last, so their row locks are held
+only for the end of that statement and its commit, which does not wait for the disk: the answer to
+the till does (``_await_durable``)."""
 
 from __future__ import annotations
 
@@ -23,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
-from discounts import rules
+from discounts import idempotency, rules
 from discounts.models import (
     MemberOfferDayCounter,
     MemberOfferTotalCounter,
@@ -237,44 +241,8 @@ def _clean_units(units) -> int:
 
 
 # --- Counters: one conditional statement each ----------------------------------------------------
-# A NULL limit means unlimited; COALESCE(limit >= wanted, TRUE) is "within the limit or no limit".
-# Limits are read from the offer row inside the statement, so a quota raised or lowered by staff a
-# moment ago is the one applied. The INSERT branch checks the limit too: a first redemption of more
-# units than the limit inserts nothing.
-
-_TAKE_MEMBER_DAY = """
-INSERT INTO discounts_memberofferdaycounter AS c (offer_id, member_id, day, used)
-SELECT %(offer)s, %(member)s, %(day)s, %(units)s
-FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.per_member_daily_limit >= %(units)s, TRUE)
-ON CONFLICT (offer_id, member_id, day) DO UPDATE SET used = c.used + EXCLUDED.used
-WHERE COALESCE(
-    (SELECT per_member_daily_limit FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
-RETURNING used
-"""
-
-_TAKE_MEMBER_TOTAL = """
-INSERT INTO discounts_memberoffertotalcounter AS c (offer_id, member_id, used)
-SELECT %(offer)s, %(member)s, %(units)s
-FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.per_member_total_limit >= %(units)s, TRUE)
-ON CONFLICT (offer_id, member_id) DO UPDATE SET used = c.used + EXCLUDED.used
-WHERE COALESCE(
-    (SELECT per_member_total_limit FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
-RETURNING used
-"""
-
-_TAKE_OFFER_DAY = """
-INSERT INTO discounts_offerdaycounter AS c (offer_id, day, used)
-SELECT %(offer)s, %(day)s, %(units)s
-FROM discounts_offer o WHERE o.id = %(offer)s AND COALESCE(o.daily_quota >= %(units)s, TRUE)
-ON CONFLICT (offer_id, day) DO UPDATE SET used = c.used + EXCLUDED.used
-WHERE COALESCE((SELECT daily_quota FROM discounts_offer WHERE id = %(offer)s) >= c.used + EXCLUDED.used, TRUE)
-RETURNING used
-"""
-
-_TAKE_BUDGET = """
-UPDATE discounts_offer SET budget_used = budget_used + %(subsidy)s
-WHERE id = %(offer)s AND (budget IS NULL OR budget_used + %(subsidy)s <= budget)
-"""
+# Taking: discounts_redemption_take() (migration discounts 0006), in the same statement as the insert
+# of the redemption row. Releasing (void) is rare and runs from here, in the same order.
 
 _RELEASE_MEMBER_DAY = """
 UPDATE discounts_memberofferdaycounter SET used = used - %(units)s
@@ -295,25 +263,59 @@ WHERE id = %(offer)s AND budget_used >= %(subsidy)s
 
 
 _REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
-_INSERT_REDEMPTION = (
-    f"INSERT INTO discounts_redemption ({', '.join(_REDEMPTION_COLUMNS)}) "  # noqa: S608 - model columns
-    f"VALUES ({', '.join(['%s'] * len(_REDEMPTION_COLUMNS))}) RETURNING id"
+
+# Redemption.save() as one plain INSERT (the ORM would compile the same statement anew for every
+# redemption, which costs more CPU than the database spends running it), with the limits taken by
+# discounts_redemption_take() in the same statement: it raises 'refused:<reason>' when a limit is
+# reached, and the statement, the inserted row included, is undone.
+_RECORD = (
+    "WITH r AS (INSERT INTO discounts_redemption "  # noqa: S608 - the column names come from the model
+    f"({', '.join(_REDEMPTION_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_REDEMPTION_COLUMNS))}) RETURNING id) "
+    "SELECT r.id, discounts_redemption_take(%s, %s, %s, %s, %s, r.id, %s, %s, %s) FROM r"
 )
 
+_REFUSED = "refused:"
+_REFUSALS = {
+    "member_daily_limit": _member_daily_limit,
+    "member_total_limit": _member_total_limit,
+    "quota_exhausted": _quota_exhausted,
+    "budget_exhausted": _budget_exhausted,
+    "claim_lost": idempotency.LostRace,
+}
 
-def _insert_redemption(cursor, redemption: Redemption) -> None:
-    """Redemption.save() as one plain INSERT: the ORM would compile the same statement anew for every
-    redemption, which costs more CPU than the database spends running it."""
-    cursor.execute(_INSERT_REDEMPTION, [getattr(redemption, column) for column in _REDEMPTION_COLUMNS])
-    redemption.pk = cursor.fetchone()[0]
-    redemption._state.adding = False
-    redemption._state.db = DEFAULT_DB_ALIAS
+
+def _refusal(error: DatabaseError) -> Exception | None:
+    """The refusal discounts_redemption_take() raised, or None for any other database error."""
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) != "P0001":
+        return None
+    message = cause.diag.message_primary or ""
+    make = _REFUSALS.get(message.removeprefix(_REFUSED)) if message.startswith(_REFUSED) else None
+    return make() if make else None
 
 
-def _take(cursor, sql: str, params: dict, refusal) -> None:
-    cursor.execute(sql, params)
-    if cursor.fetchone() is None:
-        raise refusal()
+def _await_durable() -> None:
+    """Return once every commit of this connection so far is flushed to disk.
+
+    A redemption commits without waiting for its WAL flush, so the offer's day counter row is free
+    for the next till at once. This short transaction commits with a flush (it takes a transaction
+    id, so its commit is written and waited for), which covers every earlier commit: only then is
+    the till answered. A crash in between loses the redemption and its answer together — the till
+    got no answer and retries with the same Idempotency-Key — and also every later redemption of the
+    same rows, since nothing after a lost WAL record survives either."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
+
+
+def _record(redemption: Redemption, params: list) -> None:
+    """Run the recording statement; in a transaction of the caller's, the caller's commit is the
+    one that is waited for (after it, see ``_await_durable``)."""
+    if connection.in_atomic_block:
+        transaction.on_commit(_await_durable)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD, params)
+        redemption.pk = cursor.fetchone()[0]
 
 
 def _release(cursor, sql: str, params: dict, what: str) -> None:
@@ -340,16 +342,18 @@ def redemption_create(
     api_key: ApiKey | None = None,
     created_by=None,
     now: datetime | None = None,
-    on_recorded: Callable[[Redemption], None] | None = None,
+    recorder: idempotency.Recorder | None = None,
+    answer_for: Callable[[Redemption], dict] | None = None,
 ) -> Redemption:
     """Redeem an offer for a member at one of the merchant's stores, or raise the refusal.
 
-    A refused redemption changes nothing: every counter statement runs in the same transaction as
-    the insert of the redemption row, and a refusal raises, which rolls all of it back.
+    A refused redemption changes nothing: the row is inserted and every limit is taken by one
+    statement, which a refusal undoes entirely.
 
-    ``on_recorded(redemption)`` runs in that transaction once the row and the member's counters are
-    written and before the offer-wide counters are taken: work that belongs to the same commit (the
-    idempotent API stores its response there) is then not done while holding their row locks."""
+    With ``recorder`` (an Idempotency-Key claim), ``answer_for(redemption)`` is the answer to store
+    in the claim in that same statement; the redemption's id is filled in by the database.
+    Called outside a transaction, the statement is the transaction: the function returns once it
+    is durable. Inside the caller's transaction, the caller's commit waits for the disk."""
     now = now or timezone.now()
     amount = _clean_amount(amount)
     units = _clean_units(units)
@@ -380,38 +384,46 @@ def redemption_create(
         "subsidy": amounts.union_subsidy,
     }
 
-    # With on_recorded the caller owns the transaction and rolls all of it back on a refusal: a
-    # savepoint would only cost two more round trips on every redemption.
-    with transaction.atomic(savepoint=on_recorded is None):
-        redemption = Redemption(
-            offer=offer,
-            merchant=merchant,
-            store=store,
-            card=card,
-            member=member,
-            units=units,
-            amount=amounts.amount,
-            discount=amounts.discount,
-            payable=amounts.payable,
-            union_subsidy=amounts.union_subsidy,
-            funder=offer.funder,
-            local_day=day,
-            idempotency_key=idempotency_key,
-            api_key=api_key,
-            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-            created_at=timezone.now(),
-        )
-        with connection.cursor() as cursor:
-            _insert_redemption(cursor, redemption)
-            _take(cursor, _TAKE_MEMBER_DAY, params, _member_daily_limit)
-            _take(cursor, _TAKE_MEMBER_TOTAL, params, _member_total_limit)
-            if on_recorded is not None:
-                on_recorded(redemption)
-            _take(cursor, _TAKE_OFFER_DAY, params, _quota_exhausted)
-            if amounts.union_subsidy > 0:
-                cursor.execute(_TAKE_BUDGET, params)
-                if cursor.rowcount != 1:
-                    raise _budget_exhausted()
+    redemption = Redemption(
+        offer=offer,
+        merchant=merchant,
+        store=store,
+        card=card,
+        member=member,
+        units=units,
+        amount=amounts.amount,
+        discount=amounts.discount,
+        payable=amounts.payable,
+        union_subsidy=amounts.union_subsidy,
+        funder=offer.funder,
+        local_day=day,
+        idempotency_key=idempotency_key,
+        api_key=api_key,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        created_at=timezone.now(),
+    )
+    answer = Jsonb(answer_for(redemption)) if recorder is not None else None
+    params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
+    params += [offer.pk, member.pk, day, units, amounts.union_subsidy]
+    params += [recorder.record_id if recorder else None, answer, True]
+    in_transaction = connection.in_atomic_block
+    try:
+        if in_transaction:
+            with transaction.atomic():  # a savepoint: a refusal leaves the caller's transaction usable
+                _record(redemption, params)
+        else:
+            _record(redemption, params)
+    except DatabaseError as error:
+        refusal = _refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from None
+    if not in_transaction:
+        _await_durable()
+    redemption._state.adding = False
+    redemption._state.db = DEFAULT_DB_ALIAS
+    if recorder is not None:
+        recorder.stored_by_sql()
     return redemption
 
 

@@ -174,7 +174,7 @@ def redeem(request):
         "units": request.POST.get("units", "1").strip() or "1",
     }
 
-    def handler(record):
+    def handler(recorder):
         redemption = redemption_create(
             merchant=request.merchant,
             store_id=store.pk,
@@ -184,7 +184,8 @@ def redeem(request):
             units=body["units"],
             idempotency_key=f"till-{nonce}",
             created_by=request.user,
-            on_recorded=lambda row: record(201, {"id": row.pk}),
+            recorder=recorder,
+            answer_for=lambda row: {"id": row.pk},
         )
         return 201, {"id": redemption.pk}
 
@@ -192,7 +193,11 @@ def redeem(request):
     # same receipt instead of a second redemption.
     try:
         outcome = idempotency.idempotent_call(
-            merchant_id=request.merchant.pk, key=f"till-{nonce}", body=body, handler=handler
+            merchant_id=request.merchant.pk,
+            key=f"till-{nonce}",
+            body=body,
+            handler=handler,
+            transactional=False,
         )
     except ApplicationError as error:
         if error.code == "idempotency_key_reused":  # the same form sent again with other values

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from discounts.models import IdempotencyRecord, Offer, OfferDayCounter, Redemption
@@ -439,6 +441,69 @@ def test_a_record_abandoned_by_a_killed_process_is_taken_over_after_a_while(
     response = redeem(api_client, shop, body, key="old")
     assert response.status_code == 201
     assert Redemption.objects.count() == 1
+
+
+def test_a_request_whose_claim_a_takeover_completed_first_records_nothing_and_replays_it(
+    shop, card, make_offer
+):
+    from discounts import idempotency
+
+    offer = make_offer()
+
+    def handler(recorder):
+        # The takeover of a stale claim answered first (see STALE_AFTER); this attempt must not commit.
+        IdempotencyRecord.objects.filter(pk=recorder.record_id).update(
+            state=IdempotencyRecord.State.COMPLETED, response_status=201, response_body={"id": 999}
+        )
+        redemption_create(
+            merchant=shop.merchant,
+            store_id=shop.store.pk,
+            offer_id=offer.pk,
+            card_number=card.number,
+            amount="10",
+            recorder=recorder,
+            answer_for=lambda row: {"id": row.pk},
+        )
+        return 201, {}
+
+    outcome = idempotency.idempotent_call(
+        merchant_id=shop.merchant.pk, key="race", body={"n": 1}, handler=handler, transactional=False
+    )
+    assert (outcome.status, outcome.body, outcome.replayed) == (201, {"id": 999}, True)
+    assert not Redemption.objects.exists()
+    assert not OfferDayCounter.objects.filter(used__gt=0).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_till_is_answered_only_after_the_committed_redemption_is_flushed(
+    api_client, shop, card, make_offer, monkeypatch
+):
+    from discounts import redemption as service
+
+    offer = make_offer()
+    seen = []
+    flush = service._await_durable
+
+    def watched_flush():
+        # By now the redemption and its stored answer have committed: another connection sees them.
+        def look():
+            seen.append(
+                (
+                    Redemption.objects.filter(idempotency_key="durable").count(),
+                    IdempotencyRecord.objects.filter(key="durable", state="completed").count(),
+                )
+            )
+            connections.close_all()
+
+        other = threading.Thread(target=look)
+        other.start()
+        other.join()
+        flush()
+
+    monkeypatch.setattr(service, "_await_durable", watched_flush)
+    response = redeem(api_client, shop, body_for(shop, offer, card), key="durable")
+    assert response.status_code == 201
+    assert seen == [(1, 1)]
 
 
 def test_purge_task_forgets_keys_older_than_the_retention(shop, settings):
