@@ -83,69 +83,83 @@ def _budget_exhausted() -> ApplicationError:
 
 
 # --- Identification ----------------------------------------------------------------------------
-# The card, the offer and the store are read with one hand-written query each (``portal.rows``):
-# they are on the path of every redemption.
+# The store, the offer and the card of a redemption are read with one hand-written query
+# (``portal.rows``): it is on the path of every redemption. A part not asked for (NULL) comes back empty.
 
+_STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "is_active"})
+_OFFER_COLUMNS = model_columns(Offer)
 _CARD_COLUMNS = model_columns(Card, {"id", "number", "status", "member_id"})
 _MEMBER_COLUMNS = model_columns(Member, {"id", "name", "status", "groups", "union_id"})
 _UNION_COLUMNS = model_columns(Union, {"id", "code", "name", "path"})
-_CARD_SELECT = (
-    "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + select_list(("c", _CARD_COLUMNS), ("m", _MEMBER_COLUMNS), ("u", _UNION_COLUMNS))
-    + " FROM members_card c JOIN members_member m ON m.id = c.member_id"
-    " JOIN members_union u ON u.id = m.union_id "
-)
-_CARD_PARTS = ((Card, _CARD_COLUMNS), (Member, _MEMBER_COLUMNS), (Union, _UNION_COLUMNS))
-_CARD_BY_NUMBER = _CARD_SELECT + "WHERE c.number = %s"
-_CARD_BY_ID = _CARD_SELECT + "WHERE c.id = %s"
-_OFFER_COLUMNS = model_columns(Offer)
-_OFFER_BY_ID = (
-    "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + select_list(("o", _OFFER_COLUMNS), ("eu", _UNION_COLUMNS))
-    + ", ARRAY(SELECT s.store_id FROM discounts_offer_stores s WHERE s.offer_id = o.id)"
-    " FROM discounts_offer o LEFT JOIN members_union eu ON eu.id = o.eligible_union_id WHERE o.id = %s"
-)
-_STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "is_active"})
-_STORE_BY_ID = (
-    "SELECT "  # noqa: S608 - the column names come from the models, never from input
-    + select_list(("s", _STORE_COLUMNS))
-    + " FROM merchants_store s WHERE s.id = %s"
+CardKey = tuple[str, str | int | None]  # ("number", digits) or ("id", card id)
+_PARTS = (
+    (Store, _STORE_COLUMNS),
+    (Offer, _OFFER_COLUMNS),
+    (Union, _UNION_COLUMNS),
+    (Card, _CARD_COLUMNS),
+    (Member, _MEMBER_COLUMNS),
+    (Union, _UNION_COLUMNS),
 )
 
 
-def _card_lookup(sql: str, value) -> Card | None:
-    found = fetch_instances(sql, [value], *_CARD_PARTS)
-    if found is None:
-        return None
-    card, member, union = found
-    member.union = union
-    card.member = member
-    return card
+def _rows_sql(card_column: str) -> str:
+    return (
+        "SELECT "  # noqa: S608 - column names from the models and the code, never from input
+        + select_list(
+            ("s", _STORE_COLUMNS),
+            ("o", _OFFER_COLUMNS),
+            ("eu", _UNION_COLUMNS),
+            ("c", _CARD_COLUMNS),
+            ("m", _MEMBER_COLUMNS),
+            ("u", _UNION_COLUMNS),
+        )
+        + ", ARRAY(SELECT os.store_id FROM discounts_offer_stores os WHERE os.offer_id = o.id)"  # noqa: S608
+        " FROM (SELECT 1) AS one"
+        " LEFT JOIN merchants_store s ON s.id = %(store)s"
+        " LEFT JOIN discounts_offer o ON o.id = %(offer)s"
+        " LEFT JOIN members_union eu ON eu.id = o.eligible_union_id"
+        f" LEFT JOIN members_card c ON c.{card_column} = %(card)s"
+        " LEFT JOIN members_member m ON m.id = c.member_id"
+        " LEFT JOIN members_union u ON u.id = m.union_id"
+    )
 
 
-def _offer_lookup(offer_id: int) -> Offer | None:
-    """The offer with its eligible union and ``listed_store_ids`` (its store list)."""
-    found = fetch_instances(_OFFER_BY_ID, [offer_id], (Offer, _OFFER_COLUMNS), (Union, _UNION_COLUMNS))
-    if found is None:
-        return None
-    offer, eligible_union, store_ids = found
-    offer.eligible_union = eligible_union if offer.eligible_union_id else None
-    offer.listed_store_ids = store_ids or []
-    return offer
+_ROWS_BY_CARD = {"number": _rows_sql("number"), "id": _rows_sql("id")}
 
 
-def _store_lookup(store_id: int) -> Store | None:
-    found = fetch_instances(_STORE_BY_ID, [store_id], (Store, _STORE_COLUMNS))
-    return found[0] if found else None
+def _rows(
+    *,
+    store_id: int | None = None,
+    offer_id: int | None = None,
+    card: CardKey = ("id", None),
+) -> tuple[Store | None, Offer | None, Card | None]:
+    """The store, the offer (with its eligible union and ``listed_store_ids``, its store list) and
+    the card (with its member and the member's union) named, each None when not asked for or not
+    found. ``card`` is ("number", digits) or ("id", card id)."""
+    column, value = card
+    params = {"store": store_id, "offer": offer_id, "card": value}
+    store, offer, eligible_union, found_card, member, union, store_ids = fetch_instances(
+        _ROWS_BY_CARD[column], params, *_PARTS
+    )
+    if offer.pk is not None:
+        offer.eligible_union = eligible_union if offer.eligible_union_id else None
+        offer.listed_store_ids = store_ids or []
+    if found_card.pk is not None:
+        member.union = union
+        found_card.member = member
+    return (
+        store if store.pk is not None else None,
+        offer if offer.pk is not None else None,
+        found_card if found_card.pk is not None else None,
+    )
 
 
 def normalize_card_number(raw: str) -> str:
     return re.sub(r"[\s-]", "", raw or "")
 
 
-def card_identify(*, card_number: str | None = None, member_token: str | None = None) -> Card:
-    """The card (with its member and the member's union) named by a card number or by the QR token
-    of the member's card page. An expired or forged token is an unknown card."""
+def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
+    """("number", digits) or ("id", the card id of a QR token; None when expired or forged)."""
     if bool(card_number) == bool(member_token):
         raise ValidationFailed(
             _("请提供卡号或会员二维码中的一项。"),
@@ -157,18 +171,25 @@ def card_identify(*, card_number: str | None = None, member_token: str | None = 
             raise ValidationFailed(
                 _("卡号格式不正确。"), fields={"card_number": [_("卡号应为 8–19 位数字。")]}
             )
-        card = _card_lookup(_CARD_BY_NUMBER, number)
-    else:
-        card_id = card_token_card_id(member_token.strip())
-        card = _card_lookup(_CARD_BY_ID, card_id) if card_id else None
+        return "number", number
+    return "id", card_token_card_id(member_token.strip())
+
+
+def _card_found(card: Card | None) -> Card:
     if card is None:
         raise _card_not_found()
     return card
 
 
-def store_for_redemption(*, merchant: Merchant, store_id: int | None, api_key: ApiKey | None = None) -> Store:
-    """The store a redemption happens at: one of the merchant's open stores, and the key's own store
-    when the key is pinned to one."""
+def card_identify(*, card_number: str | None = None, member_token: str | None = None) -> Card:
+    """The card (with its member and the member's union) named by a card number or by the QR token
+    of the member's card page. An expired or forged token is an unknown card."""
+    key = _card_key(card_number, member_token)
+    return _card_found(_rows(card=key)[2] if key[1] else None)
+
+
+def _store_id(*, store_id, api_key: ApiKey | None) -> int:
+    """The store id a redemption names, or the key's own store when the key is pinned to one."""
     pinned_id = api_key.store_id if api_key is not None else None
     if store_id in (None, ""):
         if pinned_id is None:
@@ -184,23 +205,41 @@ def store_for_redemption(*, merchant: Merchant, store_id: int | None, api_key: A
         raise _store_not_allowed()
     if not 0 < store_id <= MAX_ID:
         raise _store_not_allowed()
+    return store_id
+
+
+def _key_store(api_key: ApiKey | None, store_id: int) -> Store | None:
+    """The pinned key's store, already read with the key."""
     if api_key is not None and api_key.store is not None and api_key.store_id == store_id:
-        store = api_key.store
-    else:
-        store = _store_lookup(store_id)
+        return api_key.store
+    return None
+
+
+def _store_allowed(store: Store | None, merchant: Merchant) -> Store:
     if store is None or store.merchant_id != merchant.pk or not store.is_active:
         raise _store_not_allowed()
     return store
 
 
-def offer_for_redemption(*, merchant: Merchant, offer_id) -> Offer:
+def store_for_redemption(*, merchant: Merchant, store_id: int | None, api_key: ApiKey | None = None) -> Store:
+    """The store a redemption happens at: one of the merchant's open stores, and the key's own store
+    when the key is pinned to one."""
+    store_id = _store_id(store_id=store_id, api_key=api_key)
+    return _store_allowed(_key_store(api_key, store_id) or _rows(store_id=store_id)[0], merchant)
+
+
+def _offer_id(offer_id) -> int | None:
+    """The offer id as a number; None when no offer can have it."""
     try:
         offer_id = int(offer_id)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _("优惠编号不正确。"), fields={"offer": [_("请填写有效的优惠编号。")]}
         ) from None
-    offer = _offer_lookup(offer_id) if 0 < offer_id <= MAX_ID else None
+    return offer_id if 0 < offer_id <= MAX_ID else None
+
+
+def _offer_allowed(offer: Offer | None, merchant: Merchant) -> Offer:
     if offer is None:
         raise NotFound(_("未找到该优惠。"), code="offer_not_found")
     if offer.merchant_id != merchant.pk:
@@ -357,14 +396,18 @@ def redemption_create(
     now = now or timezone.now()
     amount = _clean_amount(amount)
     units = _clean_units(units)
-    if bool(card_number) == bool(member_token):
-        raise ValidationFailed(
-            _("请提供卡号或会员二维码中的一项。"),
-            fields={"card_number": [_("卡号与会员二维码必须且只能提供一项。")]},
-        )
-    store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
-    offer = offer_for_redemption(merchant=merchant, offer_id=offer_id)
-    card = card_identify(card_number=card_number, member_token=member_token)
+    store_id = _store_id(store_id=store_id, api_key=api_key)
+    offer_id = _offer_id(offer_id)
+    card_key = _card_key(card_number, member_token)
+    key_store = _key_store(api_key, store_id)
+    store, offer, card = _rows(
+        store_id=None if key_store else store_id,
+        offer_id=offer_id,
+        card=card_key if card_key[1] else ("id", None),
+    )
+    store = _store_allowed(key_store or store, merchant)
+    offer = _offer_allowed(offer, merchant)
+    card = _card_found(card)
     member = card.member
     refusal = (
         rules.member_refusal(member, card)

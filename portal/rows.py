@@ -7,7 +7,7 @@ model instances through ``Model.from_db``, so a column not read would still load
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
@@ -27,7 +27,7 @@ def select_list(*aliased: tuple[str, Sequence[str]]) -> str:
     return ", ".join(f"{alias}.{column}" for alias, columns in aliased for column in columns)
 
 
-def fetch_instances(sql: str, params: Sequence, *parts: Part) -> tuple | None:
+def fetch_instances(sql: str, params: Sequence | Mapping, *parts: Part) -> tuple | None:
     """The first row of ``sql`` cut into one instance per (model, columns) part, in order, followed
     by any values after the last part's columns; None when there is no row."""
     with connection.cursor() as cursor:
