@@ -3,6 +3,7 @@ the member's own redemption history. Views are thin: input serializer → servic
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import date
@@ -59,6 +60,21 @@ _redis_down_until = 0.0
 REDIS_RETRY_AFTER_FAILURE = 10.0  # seconds without trying Redis after it failed once
 
 
+# One command per request: INCR, and on a window's first request the expiry too (atomic in Redis).
+_COUNT_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
+@functools.cache
+def _counter_script(client: redis.Redis):
+    return client.register_script(_COUNT_IN_WINDOW)
+
+
 def rate_count(key: str, window_seconds: int) -> int | None:
     """Increment a fixed-window counter in Redis; None when Redis is unavailable.
 
@@ -69,11 +85,7 @@ def rate_count(key: str, window_seconds: int) -> int | None:
     if time.monotonic() < _redis_down_until:
         return None
     try:
-        pipe = redis_client().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, window_seconds * 2)
-        count, _expire = pipe.execute()
-        return int(count)
+        return int(_counter_script(redis_client())(keys=[key], args=[window_seconds * 2]))
     except (redis.RedisError, OSError):
         _redis_down_until = time.monotonic() + REDIS_RETRY_AFTER_FAILURE
         logger.warning("POS rate limit not applied: Redis unavailable")

@@ -104,6 +104,14 @@ else:
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
+# Parameters travel apart from the SQL (server-side binding), and a statement a connection has run
+# DB_PREPARE_THRESHOLD times is prepared: PostgreSQL stops parsing and planning the queries of every
+# POS request anew. Behind a pooler in transaction mode that cannot keep prepared statements
+# (PgBouncer before 1.21), set DB_PREPARE_THRESHOLD=0.
+DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+DATABASES["default"]["OPTIONS"].setdefault(
+    "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None
+)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 
 if env.str("REDIS_URL", default=""):

@@ -135,6 +135,20 @@ def test_rate_limit_per_key_is_429_with_retry_after(api_client, shop, settings):
     assert api_client.get(URL, **shop.headers(shop.pinned_key)).status_code == 200
 
 
+def test_rate_counters_expire_after_their_window(api_client, shop, settings):
+    from portal.health import redis_client
+
+    settings.POS_RATE_LIMIT_PER_MINUTE = 100
+    for _ in range(2):
+        assert api_client.get(URL, **shop.headers()).status_code == 200
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    key_id = ApiKey.objects.get(prefix=shop.key.split("_")[1]).pk
+    keys = list(redis_client().scan_iter(f"{prefix}:pos-rate:{key_id}:*"))
+    assert len(keys) == 1
+    assert int(redis_client().get(keys[0])) == 2
+    assert 60 <= redis_client().ttl(keys[0]) <= 120
+
+
 def test_redemption_works_when_redis_is_down(api_client, shop, card, make_offer, settings):
     from discounts import pos_api
 
