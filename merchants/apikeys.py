@@ -92,10 +92,11 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
 
 
 # Every POS request authenticates: the key, its merchant and its store are read with one
-# hand-written query (``portal.rows``).
+# hand-written query (``portal.rows``), the merchant and the store with the columns a POS request
+# uses (any other loads when first read).
 _KEY_COLUMNS = model_columns(ApiKey)
-_MERCHANT_COLUMNS = model_columns(Merchant)
-_STORE_COLUMNS = model_columns(Store)
+_MERCHANT_COLUMNS = model_columns(Merchant, {"id", "name", "status", "region_id", "category_id"})
+_STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "region_id", "is_active"})
 _KEY_PARTS = ((ApiKey, _KEY_COLUMNS), (Merchant, _MERCHANT_COLUMNS), (Store, _STORE_COLUMNS))
 _LIVE_KEY_BY_PREFIX = (
     "SELECT "  # noqa: S608 - the column names come from the models, never from input
@@ -131,6 +132,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(raw_key.strip())
         if key is None:
             raise exceptions.AuthenticationFailed("API 密钥无效或已吊销。")
+        if key.merchant.status != Merchant.Status.APPROVED:
+            # A suspended merchant's portal is closed (merchants.access); its tills stop with it.
+            raise exceptions.AuthenticationFailed("商家合作已暂停，API 密钥暂不可用。")
         return PosPrincipal(key), key
 
     def authenticate_header(self, request):

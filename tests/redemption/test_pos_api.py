@@ -119,6 +119,24 @@ def test_missing_unknown_and_revoked_keys_are_401(api_client, shop, card, make_o
     assert not Redemption.objects.exists()
 
 
+def test_a_suspended_merchants_keys_stop_working_until_it_is_signed_again(api_client, shop, card, make_offer):
+    from merchants.models import Merchant
+
+    offer = make_offer()
+    Merchant.objects.filter(pk=shop.merchant.pk).update(status=Merchant.Status.SUSPENDED)
+    response = redeem(api_client, shop, body_for(shop, offer, card), key="s-1")
+    assert response.status_code == 401
+    assert error_code(response) == "unauthenticated"
+    assert "暂停" in response.json()["error"]["message"]
+    assert (
+        api_client.post(VERIFY, {"card_number": card.number}, format="json", **shop.headers()).status_code
+        == 401
+    )
+    assert not Redemption.objects.exists()
+    Merchant.objects.filter(pk=shop.merchant.pk).update(status=Merchant.Status.APPROVED)
+    assert redeem(api_client, shop, body_for(shop, offer, card), key="s-2").status_code == 201
+
+
 def test_verify_and_list_also_require_a_key(api_client):
     assert api_client.post(VERIFY, {}, format="json").status_code == 401
     assert api_client.get(URL).status_code == 401
