@@ -76,8 +76,8 @@ def _in_progress() -> ApplicationError:
 
 # One statement in autocommit mode: it commits by itself. set_config(..., true) turns off waiting for
 # the WAL flush for this statement's transaction only: the claim need not survive a crash (no
-# redemption can exist without the later, durable commit that completes it, and that commit flushes
-# this one too), and not waiting halves the disk waits of every redemption.
+# answer is given before a later flush that covers this commit too — a redemption's, see
+# discounts.redemption._await_durable), and not waiting saves a disk wait on every request.
 _CLAIM = """
 INSERT INTO discounts_idempotencyrecord (merchant_id, key, request_hash, state, created_at)
 SELECT %s, %s, %s, 'in_progress', now() FROM (SELECT set_config('synchronous_commit', 'off', true)) AS cfg

@@ -154,7 +154,7 @@ def start_gunicorn(env: dict, args) -> tuple[subprocess.Popen, int]:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     command = [
         gunicorn, "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
+        "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
         "--keep-alive", "30", "--backlog", "2048", "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True)
@@ -329,6 +329,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--offers", type=int, default=200)
     parser.add_argument(
         "--scenarios",
@@ -349,7 +350,8 @@ def main() -> None:
     ensure_database(base_url, args.database, env)
     seedinfo = seed(env, max(args.clients), args.offers)
     print(
-        f"# {os.cpu_count()} CPUs; gunicorn {args.workers} workers x {args.threads} threads; "
+        f"# {os.cpu_count()} CPUs; gunicorn {args.workers} {args.worker_class} workers "
+        f"x {args.threads} threads; "
         f"{len(seedinfo['cards'])} cards; {len(seedinfo['many'])} offers in 'many'",
         flush=True,
     )
