@@ -419,13 +419,6 @@ def redemption_create(
         raise refusal
     amounts = rules.compute_amounts(offer, amount=amount, units=units)
     day = rules.local_day(now)
-    params = {
-        "offer": offer.pk,
-        "member": member.pk,
-        "day": day,
-        "units": units,
-        "subsidy": amounts.union_subsidy,
-    }
 
     redemption = Redemption(
         offer=offer,
@@ -445,7 +438,7 @@ def redemption_create(
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         created_at=timezone.now(),
     )
-    answer = Jsonb(answer_for(redemption)) if recorder is not None else None
+    answer = Jsonb(answer_for(redemption) if answer_for else {}) if recorder is not None else None
     params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
     params += [offer.pk, member.pk, day, units, amounts.union_subsidy]
     params += [recorder.record_id if recorder else None, answer, True]
