@@ -474,6 +474,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "validated_at",
         "approved_at",
         "completed_at",
+        "file_purged_at",
         "production_file_purged_at",
     )
     change_form_template = "admin/members/issuancebatch/change_form.html"
@@ -557,6 +558,8 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 or (batch.status == IssuanceBatch.Status.FAILED and batch.approved_at is not None),
                 can_download_bank_file=request.user.has_perm("members.download_bank_file")
                 and bool(batch.production_file),
+                can_download_application_file=request.user.has_perm("members.download_bank_file")
+                and bool(batch.file),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -577,8 +580,10 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def source_view(self, request, pk):
         batch = self._batch_or_404(request, pk)
         try:
-            handle = batch.file.open("rb")
-        except FileNotFoundError:
+            handle = services.batch_application_file_open(batch=batch, actor=request.user)
+        except PermissionDenied:
+            raise DjangoPermissionDenied from None
+        except NotFound:
             raise Http404 from None
         return FileResponse(handle, as_attachment=True, filename=batch.original_filename)
 

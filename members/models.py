@@ -264,6 +264,7 @@ class IssuanceBatch(models.Model):
     )
     bank = models.ForeignKey(PartnerBank, verbose_name=_("制卡银行"), on_delete=models.PROTECT)
     file = models.FileField(_("申请文件"), upload_to=batch_upload_path, max_length=255)
+    file_purged_at = models.DateTimeField(_("申请文件删除时间"), null=True, blank=True)
     original_filename = models.CharField(_("文件名"), max_length=255)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
     status_message = models.CharField(_("说明"), max_length=500, blank=True)
@@ -296,7 +297,7 @@ class IssuanceBatch(models.Model):
         ordering = ["-created_at"]
         permissions = [
             ("approve_issuancebatch", _("可以批准发卡批次")),
-            ("download_bank_file", _("可以下载含完整身份证号的制卡文件")),
+            ("download_bank_file", _("可以下载含完整身份证号的文件（申请原文件、制卡文件）")),
         ]
 
     def __str__(self) -> str:

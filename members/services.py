@@ -915,20 +915,39 @@ def batch_finish(*, batch_id: int) -> bool:
     return True
 
 
+def _purge_files(due, field: str, purged_field: str, now: datetime) -> int:
+    """Delete the stored file in ``field`` of every batch in ``due``; each batch keeps when its file
+    was deleted in ``purged_field``."""
+    purged = 0
+    for batch_id, name in due.exclude(**{field: ""}).values_list("id", field).iterator():
+        default_storage.delete(name)  # a file already gone is no error
+        purged += IssuanceBatch.objects.filter(pk=batch_id, **{field: name}).update(
+            **{field: "", purged_field: now}
+        )
+    return purged
+
+
 def bank_files_purge(*, now: datetime | None = None) -> int:
     """Delete the production files (full ID numbers) of batches completed longer ago than
     ``settings.BANK_FILE_RETENTION``; the batch keeps when its file was deleted."""
     now = now or timezone.now()
     due = IssuanceBatch.objects.filter(
         completed_at__lt=now - settings.BANK_FILE_RETENTION, production_file_purged_at__isnull=True
-    ).exclude(production_file="")
-    purged = 0
-    for batch_id, name in due.values_list("id", "production_file").iterator():
-        default_storage.delete(name)  # a file already gone is no error
-        purged += IssuanceBatch.objects.filter(pk=batch_id, production_file=name).update(
-            production_file="", production_file_purged_at=now
-        )
-    return purged
+    )
+    return _purge_files(due, "production_file", "production_file_purged_at", now)
+
+
+def application_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the uploaded application files (full ID numbers, as the union sent them) once nothing
+    will read them again: ``settings.APPLICATION_FILE_RETENTION`` after the batch completed, or after
+    it was uploaded when it was rejected. Every applicant's row stays, with its ID number encrypted."""
+    now = now or timezone.now()
+    cutoff = now - settings.APPLICATION_FILE_RETENTION
+    due = IssuanceBatch.objects.filter(file_purged_at__isnull=True).filter(
+        Q(status=IssuanceBatch.Status.COMPLETED, completed_at__lt=cutoff)
+        | Q(status=IssuanceBatch.Status.REJECTED, created_at__lt=cutoff)
+    )
+    return _purge_files(due, "file", "file_purged_at", now)
 
 
 def batch_mark_failed(*, batch_id: int, message: str) -> None:
@@ -937,25 +956,54 @@ def batch_mark_failed(*, batch_id: int, message: str) -> None:
     ).update(status=IssuanceBatch.Status.FAILED, status_message=message[:500])
 
 
-def batch_bank_file_open(*, batch: IssuanceBatch, actor):
-    """The production file (full ID numbers) for a user with the permission; the download is audited."""
-    _batch_for_staff(batch, actor, "members.download_bank_file", _("您没有下载制卡文件的权限。"))
-    if batch.production_file_purged_at:
-        raise NotFound(
-            _("制卡文件已于%(day)s按保存期限删除。")
-            % {"day": f"{timezone.localtime(batch.production_file_purged_at):%Y-%m-%d}"}
-        )
-    if not batch.production_file:
-        raise NotFound(_("制卡文件尚未生成。"))
-    handle = batch.production_file.open("rb")
+def _id_file_open(batch: IssuanceBatch, actor, *, file, purged_at, purged: str, missing: str, action: str):
+    """A file of the batch with full ID numbers, for a user with the permission; audited.
+    ``purged`` (with ``%(day)s``) and ``missing`` say why there is no file."""
+    _batch_for_staff(batch, actor, "members.download_bank_file", _("您没有下载含完整身份证号的文件的权限。"))
+    if purged_at:
+        raise NotFound(purged % {"day": f"{timezone.localtime(purged_at):%Y-%m-%d}"})
+    if not file:
+        raise NotFound(missing)
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError:
+        raise NotFound(missing) from None
     audit_record(
         actor=actor,
-        action=AuditEvent.Action.BANK_FILE_DOWNLOADED,
+        action=action,
         target=batch,
+        label=str(batch),
         union_path=batch.union.path,
-        data={"cards": batch.cards_created},
+        data={"rows": batch.total_rows, "cards": batch.cards_created},
     )
     return handle
+
+
+def batch_bank_file_open(*, batch: IssuanceBatch, actor):
+    """The production file (full ID numbers) for a user with the permission; the download is audited."""
+    return _id_file_open(
+        batch,
+        actor,
+        file=batch.production_file,
+        purged_at=batch.production_file_purged_at,
+        purged=_("制卡文件已于%(day)s按保存期限删除。"),
+        missing=_("制卡文件尚未生成。"),
+        action=AuditEvent.Action.BANK_FILE_DOWNLOADED,
+    )
+
+
+def batch_application_file_open(*, batch: IssuanceBatch, actor):
+    """The file the union uploaded (full ID numbers, as sent) for a user with the same permission
+    as the production file; the download is audited."""
+    return _id_file_open(
+        batch,
+        actor,
+        file=batch.file,
+        purged_at=batch.file_purged_at,
+        purged=_("申请原文件已于%(day)s按保存期限删除。"),
+        missing=_("申请原文件已不在存储中，请联系平台管理员。"),
+        action=AuditEvent.Action.APPLICATION_FILE_DOWNLOADED,
+    )
 
 
 # --- Sign-in with a one-time code ----------------------------------------------------------------------

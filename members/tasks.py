@@ -59,5 +59,10 @@ def purge_bank_files() -> int:
 
 
 @shared_task
+def purge_application_files() -> int:
+    return services.application_files_purge()
+
+
+@shared_task
 def purge_member_api_tokens() -> int:
     return services.member_api_tokens_purge()

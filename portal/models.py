@@ -37,6 +37,7 @@ class AuditEvent(models.Model):
         CARD_STATE_CHANGED = "card_state_changed", _("卡状态变更")
         BATCH_APPROVED = "batch_approved", _("批准发卡批次")
         BANK_FILE_DOWNLOADED = "bank_file_downloaded", _("下载制卡文件")
+        APPLICATION_FILE_DOWNLOADED = "application_file_downloaded", _("下载发卡申请原文件")
         OFFER_REVIEWED = "offer_reviewed", _("优惠审核")
         OFFER_LIMIT_CHANGED = "offer_limit_changed", _("修改名额或预算")
         MERCHANT_REVIEWED = "merchant_reviewed", _("商家审核")

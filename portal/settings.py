@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.purge_bank_files",
         "schedule": crontab(hour=2, minute=30),
     },
+    "purge-application-files": {
+        "task": "members.tasks.purge_application_files",
+        "schedule": crontab(hour=2, minute=40),
+    },
     "purge-member-api-tokens": {
         "task": "members.tasks.purge_member_api_tokens",
         "schedule": timedelta(hours=6),
@@ -273,6 +277,9 @@ CARD_TOKEN_TTL_SECONDS = 90  # the QR rotates every 60 s; a little slack for a s
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # The bank production file holds full ID numbers: it is deleted this long after its batch completed.
 BANK_FILE_RETENTION = timedelta(days=env.int("BANK_FILE_RETENTION_DAYS", default=30))
+# So does the application file a union uploads: deleted this long after its batch completed (or after
+# upload, for a rejected batch). Every applicant's row stays, with the ID number encrypted.
+APPLICATION_FILE_RETENTION = timedelta(days=env.int("APPLICATION_FILE_RETENTION_DAYS", default=30))
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

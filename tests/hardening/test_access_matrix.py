@@ -226,7 +226,7 @@ DOORS: dict[str, Door] = {
     ),
     "admin:members_issuancebatch_status": door(_batch("status"), ABOVE),
     "admin:members_issuancebatch_errors": door(_batch("errors"), ABOVE),
-    "admin:members_issuancebatch_source": door(_batch("source"), ABOVE),
+    "admin:members_issuancebatch_source": door(_batch("source"), PROVINCE_ONLY),
     "admin:members_issuancebatch_bank_file": door(_batch("bank_file"), PROVINCE_ONLY),
     "admin:members_issuancebatch_approve": door(_batch("approve"), ABOVE, "post"),
     "admin:members_issuancebatch_reject": door(_batch("reject"), ABOVE, "post", {"reason": "x"}),

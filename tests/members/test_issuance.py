@@ -336,6 +336,62 @@ def test_admin_approve_and_download_files(client, tree, bank, operator, make_sta
     assert client.get("/admin/members/issuancebatch/template.xlsx").status_code == 200
 
 
+def test_the_uploaded_file_is_for_the_id_file_permission_only_audited_and_deleted_after_its_retention(
+    client, tree, bank, operator, make_staff, settings
+):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from members import tasks
+    from portal.errors import NotFound
+
+    settings.APPLICATION_FILE_RETENTION = timedelta(days=30)
+    done, fresh, rejected, pending = (
+        validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(1, "C1A1", start=start))
+        for start in (0, 10, 20, 30)
+    )
+    for batch in (done, fresh):
+        services.batch_approve(batch=batch, actor=operator)
+        process_all(batch)
+    services.batch_reject(batch=rejected, actor=operator, reason="重复上报")
+    month_ago = timezone.now() - timedelta(days=31)
+    IssuanceBatch.objects.filter(pk=done.pk).update(completed_at=month_ago)
+    IssuanceBatch.objects.filter(pk__in=[rejected.pk, pending.pk]).update(created_at=month_ago)
+
+    # The uploader's own operator sees the batch but not the full ID numbers of its file.
+    client.force_login(operator)
+    page = client.get(f"/admin/members/issuancebatch/{done.pk}/change/").content.decode()
+    assert "下载申请原文件" not in page
+    assert client.get(f"/admin/members/issuancebatch/{done.pk}/source/").status_code == 403
+    admin = make_staff(tree.P, Role.PROVINCE_ADMIN)
+    client.force_login(admin)
+    response = client.get(f"/admin/members/issuancebatch/{pending.pk}/source/")
+    assert response.status_code == 200
+    with default_storage.open(IssuanceBatch.objects.get(pk=pending.pk).file.name) as stored:
+        assert b"".join(response.streaming_content) == stored.read()
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.APPLICATION_FILE_DOWNLOADED, actor=admin, target_id=str(pending.pk)
+    ).exists()
+
+    names = {b.pk: IssuanceBatch.objects.get(pk=b.pk).file.name for b in (done, fresh, rejected, pending)}
+    assert tasks.purge_application_files() == 2  # the completed and the rejected batch of a month ago
+    assert tasks.purge_application_files() == 0
+    for batch, kept in ((done, False), (rejected, False), (fresh, True), (pending, True)):
+        batch.refresh_from_db()
+        assert bool(batch.file) is kept and (batch.file_purged_at is None) is kept
+        assert default_storage.exists(names[batch.pk]) is kept
+    assert done.valid_rows == 1 and Card.objects.filter(batch=done).count() == 1  # only the file goes
+    with pytest.raises(NotFound, match="按保存期限删除"):
+        services.batch_application_file_open(batch=done, actor=admin)
+    page = client.get(f"/admin/members/issuancebatch/{done.pk}/change/").content.decode()
+    assert "申请原文件含完整身份证号，已于" in page and "下载申请原文件" not in page
+    assert client.get(f"/admin/members/issuancebatch/{done.pk}/source/").status_code == 404
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"members.tasks.purge_application_files", "members.tasks.purge_bank_files"} <= schedule
+
+
 def test_batches_of_a_sibling_county_are_invisible(client, tree, bank, operator, make_staff):
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(1, "C1A1"))
     sibling = make_staff(tree.C1B, Role.COUNTY_OPERATOR)
