@@ -139,6 +139,7 @@ def _batch(action: str):
 DOORS: dict[str, Door] = {
     # Member pages.
     "discounts:offer_list": door(lambda o: "/", OPEN),
+    "discounts:offers_redirect": door(lambda o: "/offers/", OPEN),
     "discounts:offer_detail": door(lambda o: reverse("discounts:offer_detail", args=[o.offer.pk]), OPEN),
     "discounts:offer_claim_code": door(
         lambda o: reverse("discounts:offer_claim_code", args=[o.offer.pk]), MEMBERS, "post"

@@ -40,6 +40,12 @@ def test_home_page_lists_published_offers_only(client, make_offer, today):
     assert listed_titles(client) == ["周末观影"]
 
 
+def test_the_offers_address_leads_to_the_list_with_its_filters(client):
+    response = client.get("/offers/?q=%E7%94%B5%E5%BD%B1")  # as a browser sends 电影
+    assert response.status_code == 302
+    assert response["Location"] == "/?q=%E7%94%B5%E5%BD%B1"
+
+
 def test_category_tab_filters_by_merchant_category(client, make_offer):
     dining = Category.objects.get(code="dining")
     make_offer(title="观影")
