@@ -27,8 +27,9 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 @pytest.fixture
-def gunicorn_server(transactional_db):
-    """The web as production runs it: gunicorn with persistent connections, on the test database."""
+def gunicorn_server(transactional_db, tmp_path):
+    """The web as production runs it: gunicorn with persistent connections, on the test database.
+    What it writes goes to ``server.log`` beside the test."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -38,6 +39,7 @@ def gunicorn_server(transactional_db):
         "REDIS_URL": settings.REDIS_URL,
         "DB_CONN_MAX_AGE": "600",
     }
+    log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -48,17 +50,20 @@ def gunicorn_server(transactional_db):
             f"127.0.0.1:{port}",
             "--workers",
             "1",
+            "--access-logfile",
+            "-",
         ],
         cwd=BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _reachable(url), timeout=30, message="gunicorn to start")
     yield url
     process.terminate()
     process.wait(10)
+    log.close()
 
 
 def _reachable(url: str) -> bool:
@@ -100,3 +105,14 @@ def test_pages_answer_with_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_every_line_the_web_server_writes_is_a_json_log_record(gunicorn_server, tmp_path):
+    assert _get(f"{gunicorn_server}/healthz")[0] == 200
+    log = tmp_path / "server.log"
+    wait_for(lambda: b"GET /healthz" in log.read_bytes(), timeout=10, message="the access log line")
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {"timestamp", "levelname", "name", "message"} <= set(records[0])
+    names = {record["name"] for record in records}
+    assert {"gunicorn.error", "gunicorn.access"} <= names
+    assert any(record["message"].startswith("Listening at") for record in records)
