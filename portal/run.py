@@ -98,6 +98,7 @@ def main() -> int:
             "celery",
             "-A",
             "portal",
+            "--quiet",  # no start-up banner: every line is a JSON log record
             "worker",
             "-l",
             "INFO",
@@ -110,6 +111,7 @@ def main() -> int:
             "celery",
             "-A",
             "portal",
+            "--quiet",  # no start-up banner: every line is a JSON log record
             "beat",
             "-l",
             "INFO",
