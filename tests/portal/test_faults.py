@@ -109,10 +109,11 @@ def test_pages_answer_with_security_headers(client):
 
 def test_every_line_the_web_server_writes_is_a_json_log_record(gunicorn_server, tmp_path):
     assert _get(f"{gunicorn_server}/healthz")[0] == 200
+    assert _get(f"{gunicorn_server}/api/v1/redemptions/")[0] == 401  # Django logs a warning for it
     log = tmp_path / "server.log"
-    wait_for(lambda: b"GET /healthz" in log.read_bytes(), timeout=10, message="the access log line")
+    wait_for(lambda: b"GET /api/v1/redemptions/" in log.read_bytes(), timeout=10, message="the access log")
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert {"timestamp", "levelname", "name", "message"} <= set(records[0])
     names = {record["name"] for record in records}
-    assert {"gunicorn.error", "gunicorn.access"} <= names
+    assert {"gunicorn.error", "gunicorn.access", "django.request"} <= names
     assert any(record["message"].startswith("Listening at") for record in records)
