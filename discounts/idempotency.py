@@ -3,10 +3,10 @@
 1. The first request inserts an ``in_progress`` record (``INSERT … ON CONFLICT DO NOTHING``) in its
    own committed transaction, so concurrent duplicates see it at once and get 409. (Call
    ``idempotent_call`` outside any transaction, as the API views do.)
-2. The work and the storing of its response commit together or not at all — in one transaction
-   that ends with a guarded UPDATE of the record, or, for a redemption, in the one statement that
-   records it (``discounts_redemption_take`` stores the response). A process killed in between
-   leaves neither a redemption nor an answer, only an ``in_progress`` record.
+2. The work and the storing of its response commit together or not at all: a redemption is
+   recorded by one statement, and ``discounts_redemption_take`` stores the response in it with a
+   guarded UPDATE of the record. A process killed in between leaves neither a redemption nor an
+   answer, only an ``in_progress`` record.
 3. A refusal (a 4xx ApplicationError) is stored too, in a short transaction after the rollback, and
    replayed as the same status and body.
 4. Any other failure deletes the ``in_progress`` record so that a retry can proceed. A record left
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
@@ -131,76 +131,53 @@ def _complete(record_id: int, status: int, body: dict) -> int:
         return cursor.rowcount
 
 
-class Recorder:
-    """Stores the answer in the claimed record: ``recorder(status, body)`` inside the transaction of
-    the work. Work done by SQL that stores the answer itself (``discounts_redemption_take``) is given
-    ``record_id`` and calls ``stored_by_sql()`` once that has committed."""
+@dataclass
+class Claim:
+    """This request's ``in_progress`` record. The handler's work stores its answer in the record in
+    the same commit (the recording statement of a redemption does, given ``record_id``) and then
+    sets ``answered``."""
 
-    def __init__(self, record_id: int):
-        self.record_id = record_id
-        self.done = False
-
-    def __call__(self, status: int, body: dict) -> None:
-        # Guarded: of an original request and a takeover racing (see STALE_AFTER) only the one
-        # that completes the record first commits; the other rolls back its work and replays.
-        if _complete(self.record_id, status, body) != 1:
-            raise LostRace
-        self.done = True
-
-    def stored_by_sql(self) -> None:
-        self.done = True
+    record_id: int
+    answered: bool = False
 
 
 class LostRace(Exception):
-    """Another attempt at the same request completed the record first: roll back and replay it."""
+    """Another attempt at the same request completed the record first: its work rolled back, and the
+    other attempt's answer is replayed."""
 
 
 def idempotent_call(
-    *,
-    merchant_id: int,
-    key: str,
-    body,
-    handler: Callable[[Recorder], tuple[int, dict]],
-    transactional: bool = True,
+    *, merchant_id: int, key: str, body, handler: Callable[[Claim], tuple[int, dict]]
 ) -> Outcome:
     """Run ``handler`` at most once for this merchant and key; later calls with the same body get the
-    stored outcome. ``handler(recorder)`` returns the status and JSON body, or raises
-    ApplicationError; its answer must be stored in the same commit as its work: ``recorder(status,
-    body)`` inside its transaction, at the moment that suits it, or by SQL given
-    ``recorder.record_id``.
-
-    The handler runs in a transaction of its own, unless ``transactional`` is False: then it must
-    commit its work and its answer together itself (the POS redemption does both in one statement)."""
+    stored outcome. ``handler(claim)`` returns the status and JSON body, or raises ApplicationError
+    (or LostRace); it runs outside any transaction and must commit its work together with its
+    answer in the claimed record (a guarded write: of an original request and a takeover racing, see
+    ``STALE_AFTER``, only the one that completes the record first commits)."""
     body_hash = request_hash(body)
     claimed = _claim(merchant_id=merchant_id, key=key, body_hash=body_hash)
     if isinstance(claimed, Outcome):
         return claimed
-    recorder = Recorder(claimed)
+    claim = Claim(claimed)
 
     try:
-        if transactional:
-            with transaction.atomic():
-                status, response = handler(recorder)
-                if not recorder.done:
-                    recorder(status, response)
-        else:
-            status, response = handler(recorder)
-            if not recorder.done:
-                raise RuntimeError("the handler did not store its answer")
+        status, response = handler(claim)
+        if not claim.answered:
+            raise RuntimeError("the handler did not store its answer")
         return Outcome(status, response)
     except LostRace:
         pass
     except ApplicationError as exc:
         if exc.status >= 500:
-            _abandon(recorder.record_id)
+            _abandon(claim.record_id)
             raise
         body = exc.as_envelope()
-        if _complete(recorder.record_id, exc.status, body) == 1:
+        if _complete(claim.record_id, exc.status, body) == 1:
             return Outcome(exc.status, body)
     except BaseException:
-        _abandon(recorder.record_id)
+        _abandon(claim.record_id)
         raise
-    outcome = _stored(recorder.record_id)
+    outcome = _stored(claim.record_id)
     if outcome is None:
         raise _in_progress()
     return outcome

@@ -374,7 +374,7 @@ class RedemptionListCreateView(PosView):
             raise _invalid(serializer)
         data = serializer.validated_data
 
-        def redeem(recorder) -> tuple[int, dict]:
+        def redeem(claim) -> tuple[int, dict]:
             answer = {}
 
             def answer_for(redemption: Redemption) -> dict:
@@ -391,15 +391,15 @@ class RedemptionListCreateView(PosView):
                 units=data["units"],
                 idempotency_key=key,
                 api_key=principal.key,
-                recorder=recorder,
+                claim=claim,
                 answer_for=answer_for,
             )
             answer["id"] = redemption.pk
             return 201, answer
 
-        # The redemption and its stored answer are one statement: no transaction around it.
+        # The redemption and its stored answer are one statement (see redemption_create).
         outcome = idempotency.idempotent_call(
-            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem, transactional=False
+            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem
         )
         response = Response(outcome.body, status=outcome.status)
         if outcome.replayed:

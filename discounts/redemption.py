@@ -381,7 +381,7 @@ def redemption_create(
     api_key: ApiKey | None = None,
     created_by=None,
     now: datetime | None = None,
-    recorder: idempotency.Recorder | None = None,
+    claim: idempotency.Claim | None = None,
     answer_for: Callable[[Redemption], dict] | None = None,
 ) -> Redemption:
     """Redeem an offer for a member at one of the merchant's stores, or raise the refusal.
@@ -389,8 +389,8 @@ def redemption_create(
     A refused redemption changes nothing: the row is inserted and every limit is taken by one
     statement, which a refusal undoes entirely.
 
-    With ``recorder`` (an Idempotency-Key claim), ``answer_for(redemption)`` is the answer to store
-    in the claim in that same statement; the redemption's id is filled in by the database.
+    With ``claim`` (of an Idempotency-Key), ``answer_for(redemption)`` is the answer to store in the
+    claimed record in that same statement; the redemption's id is filled in by the database.
     Called outside a transaction, the statement is the transaction: the function returns once it
     is durable. Inside the caller's transaction, the caller's commit waits for the disk."""
     now = now or timezone.now()
@@ -438,10 +438,10 @@ def redemption_create(
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         created_at=timezone.now(),
     )
-    answer = Jsonb(answer_for(redemption) if answer_for else {}) if recorder is not None else None
+    answer = Jsonb(answer_for(redemption) if answer_for else {}) if claim is not None else None
     params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
     params += [offer.pk, member.pk, day, units, amounts.union_subsidy]
-    params += [recorder.record_id if recorder else None, answer, True]
+    params += [claim.record_id if claim else None, answer, True]
     in_transaction = connection.in_atomic_block
     try:
         if in_transaction:
@@ -458,8 +458,8 @@ def redemption_create(
         _await_durable()
     redemption._state.adding = False
     redemption._state.db = DEFAULT_DB_ALIAS
-    if recorder is not None:
-        recorder.stored_by_sql()
+    if claim is not None:
+        claim.answered = True
     return redemption
 
 

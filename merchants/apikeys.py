@@ -134,7 +134,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("API 密钥无效或已吊销。")
         if key.merchant.status != Merchant.Status.APPROVED:
             # A suspended merchant's portal is closed (merchants.access); its tills stop with it.
-            raise exceptions.AuthenticationFailed("商家合作已暂停，API 密钥暂不可用。")
+            raise exceptions.AuthenticationFailed("商家不在合作期内（未签约或已暂停），API 密钥暂不可用。")
         return PosPrincipal(key), key
 
     def authenticate_header(self, request):

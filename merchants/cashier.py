@@ -174,7 +174,7 @@ def redeem(request):
         "units": request.POST.get("units", "1").strip() or "1",
     }
 
-    def handler(recorder):
+    def handler(claim):
         redemption = redemption_create(
             merchant=request.merchant,
             store_id=store.pk,
@@ -184,7 +184,7 @@ def redeem(request):
             units=body["units"],
             idempotency_key=f"till-{nonce}",
             created_by=request.user,
-            recorder=recorder,
+            claim=claim,
             answer_for=lambda row: {"id": row.pk},
         )
         return 201, {"id": redemption.pk}
@@ -197,7 +197,6 @@ def redeem(request):
             key=f"till-{nonce}",
             body=body,
             handler=handler,
-            transactional=False,
         )
     except ApplicationError as error:
         if error.code == "idempotency_key_reused":  # the same form sent again with other values

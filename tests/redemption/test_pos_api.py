@@ -482,9 +482,9 @@ def test_a_request_whose_claim_a_takeover_completed_first_records_nothing_and_re
 
     offer = make_offer()
 
-    def handler(recorder):
+    def handler(claim):
         # The takeover of a stale claim answered first (see STALE_AFTER); this attempt must not commit.
-        IdempotencyRecord.objects.filter(pk=recorder.record_id).update(
+        IdempotencyRecord.objects.filter(pk=claim.record_id).update(
             state=IdempotencyRecord.State.COMPLETED, response_status=201, response_body={"id": 999}
         )
         redemption_create(
@@ -493,13 +493,13 @@ def test_a_request_whose_claim_a_takeover_completed_first_records_nothing_and_re
             offer_id=offer.pk,
             card_number=card.number,
             amount="10",
-            recorder=recorder,
+            claim=claim,
             answer_for=lambda row: {"id": row.pk},
         )
         return 201, {}
 
     outcome = idempotency.idempotent_call(
-        merchant_id=shop.merchant.pk, key="race", body={"n": 1}, handler=handler, transactional=False
+        merchant_id=shop.merchant.pk, key="race", body={"n": 1}, handler=handler
     )
     assert (outcome.status, outcome.body, outcome.replayed) == (201, {"id": 999}, True)
     assert not Redemption.objects.exists()
