@@ -438,10 +438,11 @@ def redemption_create(
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         created_at=timezone.now(),
     )
-    answer = Jsonb(answer_for(redemption) if answer_for else {}) if claim is not None else None
+    claim_id = answer = None
+    if claim is not None:
+        claim_id, answer = claim.record_id, Jsonb(answer_for(redemption) if answer_for else {})
     params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
-    params += [offer.pk, member.pk, day, units, amounts.union_subsidy]
-    params += [claim.record_id if claim else None, answer, True]
+    params += [offer.pk, member.pk, day, units, amounts.union_subsidy, claim_id, answer, True]
     in_transaction = connection.in_atomic_block
     try:
         if in_transaction:
