@@ -117,3 +117,24 @@ def test_every_line_the_web_server_writes_is_a_json_log_record(gunicorn_server, 
     names = {record["name"] for record in records}
     assert {"gunicorn.error", "gunicorn.access", "django.request"} <= names
     assert any(record["message"].startswith("Listening at") for record in records)
+
+
+def test_python_warnings_are_json_log_records_too(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "import warnings; warnings.warn('disk nearly full', RuntimeWarning)",
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "disk nearly full" in line]
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["name"] == "py.warnings"
+    assert record["levelname"] == "WARNING"
