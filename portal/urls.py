@@ -10,6 +10,11 @@ admin.site.site_title = settings.PORTAL_NAME
 admin.site.index_title = "工会工作台"
 
 urlpatterns = [
+    # APIs first: every till's request is resolved here, so the POS API is tried before anything else.
+    path("api/v1/", include("discounts.pos_urls")),
+    path("api/v1/", include("members.api_urls")),
+    path("api/v1/", include("discounts.api_urls")),
+    path("api/v1/", include("portal.stats_urls")),
     # Member-facing pages: the offer list is the home page.
     path("", include("discounts.urls")),
     path("me/", include("members.urls")),
@@ -21,11 +26,6 @@ urlpatterns = [
     path("staff/", include("portal.staff_urls")),
     path("staff/subsidies/", include("discounts.staff_urls")),
     path("admin/", admin.site.urls),
-    # APIs.
-    path("api/v1/", include("members.api_urls")),
-    path("api/v1/", include("discounts.api_urls")),
-    path("api/v1/", include("discounts.pos_urls")),
-    path("api/v1/", include("portal.stats_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Any other address under /api/ answers the JSON error envelope, in development (DEBUG) too. It
