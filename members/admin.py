@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -424,6 +425,12 @@ class IssuanceBatchUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "bank" in self.fields:
             self.fields["bank"].queryset = PartnerBank.objects.filter(is_active=True)
+        if "file" in self.fields:
+            limits = _("每个文件最多 %(rows)s 行、%(size)d MB。") % {
+                "rows": f"{settings.ISSUANCE_UPLOAD_MAX_ROWS:,}",
+                "size": settings.ISSUANCE_UPLOAD_MAX_BYTES // (1024 * 1024),
+            }
+            self.fields["file"].help_text = f"{self.fields['file'].help_text} {limits}"
 
     def clean_file(self):
         uploaded = self.cleaned_data.get("file")

@@ -109,6 +109,11 @@ def test_row_limit_is_enforced_with_a_clear_error(tree, bank, operator, settings
     assert not batch.rows.exists()
 
 
+def test_a_batch_of_the_most_rows_allowed_fits_under_the_size_limit(settings):
+    long_row = "欧阳明华,13010419850101001X,13600000000,610102001001,退役军人\r\n".encode()
+    assert len(long_row) * settings.ISSUANCE_UPLOAD_MAX_ROWS <= settings.ISSUANCE_UPLOAD_MAX_BYTES
+
+
 def test_size_limit_and_file_type_are_enforced_at_upload(tree, bank, operator, settings):
     settings.ISSUANCE_UPLOAD_MAX_BYTES = 100
     with pytest.raises(services.ValidationFailed) as info:
@@ -281,7 +286,8 @@ def test_template_has_the_chinese_headers():
 
 def test_admin_upload_stores_the_file_and_shows_the_status_page(client, tree, bank, operator):
     client.force_login(operator)
-    assert client.get("/admin/members/issuancebatch/add/").status_code == 200
+    form = client.get("/admin/members/issuancebatch/add/")
+    assert form.status_code == 200 and "每个文件最多 1,000,000 行、100 MB" in form.content.decode()
     content = csv_bytes(applicant_rows(2, "C1A1"), encoding="gbk")
     response = client.post(
         "/admin/members/issuancebatch/add/",
