@@ -245,8 +245,11 @@ def test_a_failed_chunk_rolls_back_whole_and_a_rerun_completes_without_duplicate
     Card.objects.filter(pk=blocker.pk).update(serial=999_999_999)
     assert tasks.batch_process(batch.pk, chunk_size=2) == "more"
     assert tasks.batch_process(batch.pk, chunk_size=2) == "more"
-    assert tasks.batch_process(batch.pk, chunk_size=2) == "finish"
-    assert tasks.batch_process(batch.pk, chunk_size=2) == "idle"  # a redelivered task finds nothing
+    assert tasks.batch_process(batch.pk, chunk_size=2) == "finish"  # and queues the bank file
+    assert tasks.batch_process(batch.pk, chunk_size=2) == "finish"  # a redelivered task: nothing new
+    assert tasks.batch_finish(batch.pk) is True
+    assert tasks.batch_finish(batch.pk) is False  # redelivered: the file is written once
+    assert tasks.batch_process(batch.pk, chunk_size=2) == "idle"
     batch.refresh_from_db()
     assert batch.status == "completed" and batch.cards_created == 5
     serials = sorted(Card.objects.filter(batch=batch).values_list("serial", flat=True))
