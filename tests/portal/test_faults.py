@@ -119,7 +119,7 @@ def test_every_line_the_web_server_writes_is_a_json_log_record(gunicorn_server, 
     assert any(record["message"].startswith("Listening at") for record in records)
 
 
-def test_python_warnings_are_json_log_records_too(tmp_path):
+def test_python_warnings_are_json_log_records_too():
     out = subprocess.run(
         [
             sys.executable,
