@@ -233,7 +233,7 @@ if DEBUG:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# A batch of the most rows allowed must fit: a million-row CSV of the template is 55–70 MB.
+# A batch of the most rows allowed must fit: a million-row CSV of the template is 55–75 MB.
 ISSUANCE_UPLOAD_MAX_BYTES = env.int("ISSUANCE_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
 ISSUANCE_UPLOAD_MAX_ROWS = env.int("ISSUANCE_UPLOAD_MAX_ROWS", default=1_000_000)
 
