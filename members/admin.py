@@ -551,6 +551,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         extra_context = extra_context or {}
         batch = self.get_queryset(request).filter(pk=object_id).select_related("union").first()
         if batch is not None:
+            may_download_id_files = request.user.has_perm("members.download_bank_file")
             extra_context.update(
                 batch_status=selectors.batch_status(batch),
                 error_preview=selectors.batch_error_preview(batch),
@@ -563,10 +564,8 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     IssuanceBatch.Status.PROCESSING,
                 )
                 or (batch.status == IssuanceBatch.Status.FAILED and batch.approved_at is not None),
-                can_download_bank_file=request.user.has_perm("members.download_bank_file")
-                and bool(batch.production_file),
-                can_download_application_file=request.user.has_perm("members.download_bank_file")
-                and bool(batch.file),
+                can_download_bank_file=may_download_id_files and bool(batch.production_file),
+                can_download_application_file=may_download_id_files and bool(batch.file),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -584,25 +583,26 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         report = issuance.error_report_workbook(selectors.batch_error_rows(batch))
         return xlsx_download(f"批次{batch.pk}错误明细.xlsx", report)
 
-    def source_view(self, request, pk):
+    def _id_file_download(self, request, pk, open_file, filename_of) -> FileResponse:
+        """A file of the batch with full ID numbers, opened (permission, audit) by the service."""
         batch = self._batch_or_404(request, pk)
         try:
-            handle = services.batch_application_file_open(batch=batch, actor=request.user)
+            handle = open_file(batch=batch, actor=request.user)
         except PermissionDenied:
             raise DjangoPermissionDenied from None
         except NotFound:
             raise Http404 from None
-        return FileResponse(handle, as_attachment=True, filename=batch.original_filename)
+        return FileResponse(handle, as_attachment=True, filename=filename_of(batch))
+
+    def source_view(self, request, pk):
+        return self._id_file_download(
+            request, pk, services.batch_application_file_open, lambda batch: batch.original_filename
+        )
 
     def bank_file_view(self, request, pk):
-        batch = self._batch_or_404(request, pk)
-        try:
-            handle = services.batch_bank_file_open(batch=batch, actor=request.user)
-        except PermissionDenied:
-            raise DjangoPermissionDenied from None
-        except NotFound:
-            raise Http404 from None
-        return FileResponse(handle, as_attachment=True, filename=f"制卡文件-批次{batch.pk}.csv")
+        return self._id_file_download(
+            request, pk, services.batch_bank_file_open, lambda batch: f"制卡文件-批次{batch.pk}.csv"
+        )
 
     def _step(self, request, pk, step, success, queues_work=True):
         batch = self._batch_or_404(request, pk)

@@ -193,10 +193,7 @@ def redeem(request):
     # same receipt instead of a second redemption.
     try:
         outcome = idempotency.idempotent_call(
-            merchant_id=request.merchant.pk,
-            key=f"till-{nonce}",
-            body=body,
-            handler=handler,
+            merchant_id=request.merchant.pk, key=f"till-{nonce}", body=body, handler=handler
         )
     except ApplicationError as error:
         if error.code == "idempotency_key_reused":  # the same form sent again with other values
