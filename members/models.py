@@ -41,6 +41,13 @@ class Union(models.Model):
     )
     path = models.CharField(max_length=255, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(editable=False)
+    single_person_approval = models.BooleanField(
+        _("允许创建人自行审批"),
+        default=False,
+        help_text=_(
+            "仅适用于只有一名工作人员的工会：本工会的工作人员可以批准自己创建的事项，每次都记入审计日志。"
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = UnionQuerySet.as_manager()

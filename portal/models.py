@@ -46,6 +46,11 @@ class AuditEvent(models.Model):
         REDEMPTION_VOIDED = "redemption_voided", _("撤销核销")
         MEMBER_DATA_EXPORTED = "member_data_exported", _("导出个人数据")
         MEMBER_TRANSFERRED = "member_transferred", _("会员转会")
+        MEMBER_CHANGED = "member_changed", _("会员信息变更")
+        SELF_APPROVED = "self_approved", _("创建人自行批准")
+        USER_ROLES_CHANGED = "user_roles_changed", _("修改用户角色或权限")
+        OFFER_CHANGED = "offer_changed", _("修改优惠")
+        UNION_SETTINGS_CHANGED = "union_settings_changed", _("修改工会设置")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
