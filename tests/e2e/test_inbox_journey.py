@@ -10,20 +10,11 @@ from playwright.sync_api import expect
 
 from notifications import services
 from notifications.models import NotificationPreference, Topic
-from tests.e2e import conftest as e2e
-from tests.e2e.conftest import PHONE, assert_page_basics, chromium_path, member_sign_in
+from notifications.recipients import Recipient
+from tests.e2e.conftest import PHONE, assert_page_basics, member_sign_in
 from tests.factories import MemberFactory
-from tests.notifications.conftest import of
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not chromium_path(), reason="no Chromium: apt-get install chromium"),
-]
-# The browser journeys' fixtures, used here by name.
-browser = e2e.browser
-new_page = e2e.new_page
-sms_outbox = e2e.sms_outbox
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = os.environ.get("NOTIFICATIONS_SCREENSHOT")  # a path, to look at the page by hand
 
 
@@ -34,7 +25,7 @@ def test_member_reads_notices_on_a_phone_and_turns_off_a_topics_texts(new_page, 
         ("card:1", "会员卡已制作完成", ""),
     ):
         services.notify(
-            recipient=of(member),
+            recipient=Recipient.member(member.pk),
             topic=Topic.CLAIM_PAID if key.startswith("claim") else Topic.CARD_READY,
             title=title,
             body=f"{title}。详情请查看。",
