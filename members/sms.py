@@ -1,51 +1,29 @@
-"""Sending text messages through a pluggable backend (``settings.SMS_BACKEND``, a dotted class path).
+"""Texting a one-time sign-in code, through the portal's one SMS backend (``settings.SMS_BACKEND``).
 
-The console backend writes the message to the log and to standard error, which is how a developer
-reads a one-time code; the memory backend keeps messages in ``outbox`` for tests and browser journeys.
-A production backend subclasses :class:`BaseSmsBackend` and talks to the carrier's gateway."""
+The backends live in :mod:`notifications.backends.sms` (console, file, memory, the HTTP gateway); the
+names below stay importable from here because settings and tests name them by this path."""
 
 from __future__ import annotations
 
 import logging
-import sys
-from dataclasses import dataclass
 
-from django.conf import settings
-from django.utils.module_loading import import_string
+from notifications.backends import DeliveryError, SmsMessage, get_sms_backend, mask_phone
+from notifications.backends.sms import BaseSmsBackend, ConsoleSmsBackend, MemorySmsBackend, outbox
+
+__all__ = ["BaseSmsBackend", "ConsoleSmsBackend", "MemorySmsBackend", "SmsMessage", "outbox", "send_sms"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SmsMessage:
-    phone: str
-    text: str
+def send_sms(*, phone: str, text: str) -> bool:
+    """Hand the text to the SMS backend now; False when the gateway refused it or did not answer.
 
-
-class BaseSmsBackend:
-    def send(self, message: SmsMessage) -> None:
-        raise NotImplementedError
-
-
-class ConsoleSmsBackend(BaseSmsBackend):
-    def send(self, message: SmsMessage) -> None:
-        logger.info("sms to %s: %s", message.phone, message.text)
-        print(f"[SMS] {message.phone}: {message.text}", file=sys.stderr, flush=True)
-
-
-outbox: list[SmsMessage] = []
-
-
-class MemorySmsBackend(BaseSmsBackend):
-    """Keeps every message in ``members.sms.outbox`` (cleared by tests between runs)."""
-
-    def send(self, message: SmsMessage) -> None:
-        outbox.append(message)
-
-
-def get_backend() -> BaseSmsBackend:
-    return import_string(settings.SMS_BACKEND)()
-
-
-def send_sms(*, phone: str, text: str) -> None:
-    get_backend().send(SmsMessage(phone=phone, text=text))
+    A failure is logged, not raised: the sign-in page answers the same whether or not the phone is a
+    member's, and an error only for members would tell a stranger which phones are. The member asks
+    for a new code, as after a text the carrier lost."""
+    try:
+        get_sms_backend().send(SmsMessage(phone=phone, text=text))
+    except DeliveryError as exc:
+        logger.warning("sign-in code to %s not sent: %s", mask_phone(phone), exc)
+        return False
+    return True

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "members.apps.MembersConfig",
     "merchants.apps.MerchantsConfig",
     "discounts.apps.DiscountsConfig",
+    "notifications.apps.NotificationsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -179,6 +181,14 @@ CELERY_BEAT_SCHEDULE = {
     "purge-member-api-tokens": {
         "task": "members.tasks.purge_member_api_tokens",
         "schedule": timedelta(hours=6),
+    },
+    "notifications-resend-stalled": {
+        "task": "notifications.tasks.resend_stalled_deliveries",
+        "schedule": timedelta(minutes=10),
+    },
+    "notifications-purge-read": {
+        "task": "notifications.tasks.purge_read_notifications",
+        "schedule": crontab(hour=3, minute=10),
     },
 }
 
@@ -272,7 +282,7 @@ SPECTACULAR_SETTINGS = {
 POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
 
 # --- Members' one-time codes and card tokens -----------------------------------------------------
-SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.ConsoleSmsBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.sms.ConsoleSmsBackend")
 OTP_TTL = timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
 OTP_PER_PHONE_PER_HOUR = env.int("OTP_PER_PHONE_PER_HOUR", default=5)
@@ -284,6 +294,37 @@ BANK_FILE_RETENTION = timedelta(days=env.int("BANK_FILE_RETENTION_DAYS", default
 # So does the application file a union uploads: deleted this long after its batch completed (or after
 # upload, for a rejected batch). Every applicant's row stays, with the ID number encrypted.
 APPLICATION_FILE_RETENTION = timedelta(days=env.int("APPLICATION_FILE_RETENTION_DAYS", default=30))
+
+# --- Notifications (docs/notifications.md) -------------------------------------------------------
+# SMS_BACKEND (above) texts one-time codes and notices alike. The HTTP gateway's address and key:
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_API_KEY = env.str("SMS_HTTP_API_KEY", default="")
+SMS_HTTP_SIGN_NAME = env.str("SMS_HTTP_SIGN_NAME", default="工会会员卡")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
+WECHAT_BACKEND = env.str("WECHAT_BACKEND", default="notifications.backends.wechat.ConsoleWechatBackend")
+WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
+WECHAT_APP_ID = env.str("WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env.str("WECHAT_APP_SECRET", default="")
+WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=10.0)
+# Per topic: {"card_ready": {"template_id": "…", "data": {"thing1": "{title}", "time2": "{created_at}"}}}
+WECHAT_TEMPLATES = env.json("WECHAT_TEMPLATES", default={})
+NOTIFICATIONS_FILE_DIR = Path(env.str("NOTIFICATIONS_FILE_DIR", default=str(BASE_DIR / "var" / "messages")))
+# The site's address, for links in WeChat messages (which must be absolute), e.g. https://portal.example.org
+NOTIFICATIONS_LINK_BASE_URL = env.str("NOTIFICATIONS_LINK_BASE_URL", default="")
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BACKOFF_SECONDS = env.float("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=30.0)
+NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=180))
+# notifications sits below members: its pages and API recognise a member with the members app's own
+# helpers, named here rather than imported.
+NOTIFICATIONS_MEMBER_AUTH = {
+    "current_member": "members.auth.current_member",
+    "member_required": "members.auth.member_required",
+    "api_authentication": [
+        "members.auth.MemberTokenAuthentication",
+        "members.auth.MemberSessionAuthentication",
+    ],
+    "api_permission": "members.auth.IsMember",
+}
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

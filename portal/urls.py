@@ -15,10 +15,13 @@ urlpatterns = [
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("discounts.api_urls")),
     path("api/v1/", include("portal.stats_urls")),
+    path("api/v1/", include("notifications.api_urls")),
     # Member-facing pages: the offer list is the home page.
     path("", include("discounts.urls")),
     path("me/", include("members.urls")),
     path("me/", include("discounts.history_urls")),
+    # Inboxes: the member's under /me/notifications/, a signed-in user's under /inbox/.
+    path("", include("notifications.urls")),
     # Merchant portal and the cashier screen.
     path("merchant/", include("merchants.urls")),
     path("merchant/till/", include("merchants.cashier_urls")),

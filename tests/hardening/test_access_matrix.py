@@ -25,6 +25,9 @@ from discounts.redemption import redemption_create
 from members.auth import SESSION_KEY
 from members.models import IssuanceBatch, SnapshotRun
 from merchants.models import ApiKey
+from notifications.models import Topic
+from notifications.recipients import Recipient
+from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from tests.factories import PartnerBankFactory
@@ -153,6 +156,22 @@ DOORS: dict[str, Door] = {
     "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
     "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
+    # Inboxes: the member's notice and the cashier's belong to them alone.
+    "notifications:member_inbox": door(lambda o: reverse("notifications:member_inbox"), MEMBERS),
+    "notifications:member_mark_read": door(
+        lambda o: reverse("notifications:member_mark_read", args=[o.member_notice.pk]), {MEMBER}, "post"
+    ),
+    "notifications:member_mark_all_read": door(
+        lambda o: reverse("notifications:member_mark_all_read"), MEMBERS, "post"
+    ),
+    "notifications:member_preferences": door(lambda o: reverse("notifications:member_preferences"), MEMBERS),
+    "notifications:user_inbox": door(lambda o: reverse("notifications:user_inbox"), MERCHANT_USERS | STAFF),
+    "notifications:user_mark_read": door(
+        lambda o: reverse("notifications:user_mark_read", args=[o.user_notice.pk]), OWN_MERCHANT, "post"
+    ),
+    "notifications:user_mark_all_read": door(
+        lambda o: reverse("notifications:user_mark_all_read"), MERCHANT_USERS | STAFF, "post"
+    ),
     # Merchant portal: object ids belong to the cashier's merchant, never the rival's.
     "merchants:home": door(lambda o: reverse("merchants:home"), MERCHANT_USERS),
     "merchants:apply": door(lambda o: reverse("merchants:apply"), OPEN),
@@ -262,6 +281,11 @@ DOORS: dict[str, Door] = {
         lambda o: f"/api/v1/redemptions/{o.redemption.pk}/void/", OWN_KEY, "post", {"reason": "错收"}
     ),
     "pos:me_redemptions": door(lambda o: "/api/v1/me/redemptions/", MEMBERS),
+    "notifications_api:list": door(lambda o: "/api/v1/me/notifications/", MEMBERS),
+    "notifications_api:read": door(
+        lambda o: f"/api/v1/me/notifications/{o.member_notice.pk}/read/", {MEMBER}, "post"
+    ),
+    "notifications_api:read_all": door(lambda o: "/api/v1/me/notifications/read-all/", MEMBERS, "post"),
     "stats_api:coverage": door(lambda o: "/api/v1/stats/coverage/?union=C1A", ABOVE),
     "api-schema": door(lambda o: "/api/schema/", OPEN),
     "api-docs": door(lambda o: "/api/docs/", OPEN),
@@ -358,6 +382,20 @@ def objects(world, bank):
         union_path=world.tree.C1A1.path,
     )
     o.group = Group.objects.first()
+    o.member_notice = notify(
+        recipient=Recipient.member(world.member.pk),
+        topic=Topic.CARD_READY,
+        title="会员卡已制作完成",
+        body="请到所在基层工会领取。",
+        dedup_key="matrix-member",
+    )
+    o.user_notice = notify(
+        recipient=Recipient.user(world.cashier.user.pk),
+        topic=Topic.STATEMENT_READY,
+        title="月度结算单已生成",
+        body="请核对本月结算单。",
+        dedup_key="matrix-user",
+    )
     o.access_attempt = AccessAttempt.objects.create(
         username="x", ip_address="10.0.0.1", user_agent="t", failures_since_start=1
     )

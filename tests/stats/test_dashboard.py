@@ -154,11 +154,11 @@ def test_dashboard_renders_in_a_fixed_number_of_queries(
     SnapshotRun.objects.create(day=DAY, status=SnapshotRun.Status.DONE)
     client.force_login(make_staff(tree.P, Role.PROVINCE_ADMIN))
     # session, user, the user's union, permissions (2), snapshot days, latest run, snapshot rows,
-    # trend, breadcrumbs
-    with django_assert_num_queries(10):
+    # trend, breadcrumbs, the unread notices in the header
+    with django_assert_num_queries(11):
         assert client.get("/staff/").status_code == 200
     # ... and the unit opened
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get("/staff/union/C1A/").status_code == 200
 
 
