@@ -41,6 +41,7 @@ from discounts.models import (
 )
 from members.models import Card, Member, Union
 from members.tokens import card_token_card_id
+from merchants.access import ensure_merchant_open
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -392,8 +393,13 @@ def redemption_create(
     With ``claim`` (of an Idempotency-Key), ``answer_for(redemption)`` is the answer to store in the
     claimed record in that same statement; the redemption's id is filled in by the database.
     Called outside a transaction, the statement is the transaction: the function returns once it
-    is durable. Inside the caller's transaction, the caller's commit waits for the disk."""
+    is durable. Inside the caller's transaction, the caller's commit waits for the disk.
+
+    The merchant must be open on the local day (``merchant.closed_by``: status and contract dates,
+    which the POS key lookup reads with the key, so the check costs no query)."""
     now = now or timezone.now()
+    day = rules.local_day(now)
+    ensure_merchant_open(merchant, day)
     amount = _clean_amount(amount)
     units = _clean_units(units)
     store_id = _store_id(store_id=store_id, api_key=api_key)
@@ -418,7 +424,6 @@ def redemption_create(
     if refusal is not None:
         raise refusal
     amounts = rules.compute_amounts(offer, amount=amount, units=units)
-    day = rules.local_day(now)
 
     redemption = Redemption(
         offer=offer,
@@ -579,14 +584,16 @@ def redemption_verify(
     now: datetime | None = None,
 ) -> Verification:
     """Who the card belongs to (masked by the callers) and which of the merchant's offers the member
-    can use now, with what is left of each offer's daily quota. A read: nothing is reserved."""
+    can use now, with what is left of each offer's daily quota. A read: nothing is reserved. A merchant
+    that is not open today verifies nothing."""
     now = now or timezone.now()
+    day = rules.local_day(now)
+    ensure_merchant_open(merchant, day)
     store = None
     if store_id not in (None, "") or (api_key is not None and api_key.store_id):
         store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
     card = card_identify(card_number=card_number, member_token=member_token)
     member = card.member
-    day = rules.local_day(now)
     offers = list(usable_offers(merchant, day))
     ids = [offer.pk for offer in offers]
     used_today = dict(

@@ -16,7 +16,6 @@ from discounts.models import Offer, OfferLimitChange, VoucherCode
 from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
 from members.models import Member, MemberGroup
 from merchants.models import Merchant, MerchantUser, Store
-from merchants.selectors import merchant_in_contract_q
 from portal.audit import audit_record
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
@@ -597,7 +596,8 @@ def voucher_claim(*, offer: Offer, member: Member) -> VoucherCode:
 
 
 def _merchant_open(offer: Offer) -> bool:
-    return Merchant.objects.filter(merchant_in_contract_q(local_day()), pk=offer.merchant_id).exists()
+    """The offer's merchant is open today, read afresh (the one rule, ``Merchant.objects.open_on``)."""
+    return Merchant.objects.open_on(local_day()).filter(pk=offer.merchant_id).exists()
 
 
 def _lock_key(value: int) -> int:

@@ -82,7 +82,7 @@ def _today_redemptions(request, stores: list[Store]):
 
 
 @require_GET
-@merchant_user_required()
+@merchant_user_required(till=True)
 def till_page(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -110,7 +110,7 @@ def till_page(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def choose_store(request):
     stores = _stores(request)
     try:
@@ -125,7 +125,7 @@ def choose_store(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def identify(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -147,14 +147,14 @@ def identify(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def clear(request):
     request.session.pop(SESSION_CARD, None)
     return redirect("cashier:till")
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def redeem(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -225,7 +225,7 @@ def _own_redemption(request, pk: int) -> Redemption:
 
 
 @require_GET
-@merchant_user_required()
+@merchant_user_required(till=True)
 def receipt(request, pk: int):
     redemption = _own_redemption(request, pk)
     can_void = redemption.status == Redemption.Status.COMPLETED and redemption.local_day == local_day()
@@ -233,7 +233,7 @@ def receipt(request, pk: int):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def void(request, pk: int):
     redemption = _own_redemption(request, pk)
     try:
