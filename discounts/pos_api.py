@@ -21,7 +21,13 @@ from rest_framework.views import APIView
 from discounts import idempotency
 from discounts.history import member_redemptions, member_total_saved
 from discounts.models import Redemption
-from discounts.redemption import MAX_ID, redemption_create, redemption_verify, redemption_void
+from discounts.redemption import (
+    MAX_ID,
+    redemption_create,
+    redemption_verify,
+    redemption_void,
+    redemptions_visible,
+)
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
 from portal.api import Pagination
@@ -423,9 +429,10 @@ class RedemptionListCreateView(PosView):
         },
     )
     def get(self, request):
-        queryset = Redemption.objects.filter(merchant=request.user.merchant).select_related(
-            "offer", "store", "card", "member"
-        )
+        principal = request.user
+        queryset = redemptions_visible(
+            merchant=principal.merchant, store_id=principal.key.store_id
+        ).select_related("offer", "store", "card", "member")
         raw_day = request.query_params.get("date")
         if raw_day:
             try:
@@ -454,14 +461,18 @@ class RedemptionVoidView(PosView):
             200: RedemptionSerializer,
             400: _errors("Invalid input", ["validation_error"]),
             **_AUTH_ERRORS,
-            404: _errors("Unknown redemption, or another merchant's", ["not_found"]),
+            404: _errors(
+                "Unknown redemption, another merchant's, or another store's for a pinned key", ["not_found"]
+            ),
             409: _errors("Already voided, or not of today", ["already_voided", "void_window_closed"]),
         },
     )
     def post(self, request, pk: int):
+        principal = request.user
         redemption = (
-            Redemption.objects.select_related("offer", "store", "card", "member")
-            .filter(pk=pk, merchant=request.user.merchant)
+            redemptions_visible(merchant=principal.merchant, store_id=principal.key.store_id)
+            .select_related("offer", "store", "card", "member")
+            .filter(pk=pk)
             .first()
             if pk <= MAX_ID
             else None

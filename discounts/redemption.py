@@ -27,6 +27,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
@@ -467,6 +468,19 @@ def redemption_create(
     if claim is not None:
         claim.answered = True
     return redemption
+
+
+# --- Which redemptions a till may see and void ---------------------------------------------------
+
+
+def redemptions_visible(*, merchant: Merchant, store_id: int | None) -> QuerySet[Redemption]:
+    """The redemptions a till may list, open and void: its merchant's, and only its own store's when
+    the till is pinned to one (a store-pinned POS key, a cashier pinned to a store). The POS list and
+    void and the cashier screen's list, receipt and void all start from here."""
+    queryset = Redemption.objects.filter(merchant=merchant)
+    if store_id is not None:
+        queryset = queryset.filter(store_id=store_id)
+    return queryset
 
 
 # --- Void --------------------------------------------------------------------------------------

@@ -222,6 +222,27 @@ class MerchantUserAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("merchants.change_merchant")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "store" in form.base_fields:
+            # A cashier's till may be pinned only to one of its own merchant's stores.
+            own = Store.objects.filter(merchant_id=obj.merchant_id) if obj else Store.objects.none()
+            form.base_fields["store"].queryset = own.order_by("id")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Only role and store are editable (user and merchant are read-only); both go through the
+        # service, which checks the store and writes the audit log.
+        try:
+            services.merchant_user_update(
+                merchant_user=obj,
+                role=form.cleaned_data["role"],
+                store=form.cleaned_data.get("store"),
+                changed_by=request.user,
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+
     def add_view(self, request, form_url="", extra_context=None):
         form = MerchantUserAddForm(request.POST or None)
         form.fields["merchant"].queryset = scope_queryset(

@@ -19,7 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discounts import idempotency
 from discounts.models import Redemption
-from discounts.redemption import MAX_ID, redemption_create, redemption_verify, redemption_void
+from discounts.redemption import (
+    MAX_ID,
+    redemption_create,
+    redemption_verify,
+    redemption_void,
+    redemptions_visible,
+)
 from discounts.rules import local_day
 from members.models import mask_card_number
 from merchants.access import merchant_user_required
@@ -71,11 +77,15 @@ def _split_card_input(raw: str) -> dict:
     return {"member_token": raw}
 
 
+def _visible(request):
+    """What this cashier may see and void: the one rule of every till (a pinned cashier: its store)."""
+    return redemptions_visible(merchant=request.merchant, store_id=request.merchant_user.store_id)
+
+
 def _today_redemptions(request, stores: list[Store]):
     return (
-        Redemption.objects.filter(
-            merchant=request.merchant, local_day=local_day(), store__in=[s.pk for s in stores]
-        )
+        _visible(request)
+        .filter(local_day=local_day(), store__in=[s.pk for s in stores])
         .select_related("offer", "store", "card", "member")
         .order_by("-created_at", "-id")[:TODAY_LIST_SIZE]
     )
@@ -214,12 +224,12 @@ def _own_redemption(request, pk: int) -> Redemption:
     if pk > MAX_ID:
         raise Http404
     redemption = (
-        Redemption.objects.select_related("offer", "store", "card", "member", "created_by", "voided_by")
-        .filter(pk=pk, merchant=request.merchant)
+        _visible(request)
+        .select_related("offer", "store", "card", "member", "created_by", "voided_by")
+        .filter(pk=pk)
         .first()
     )
-    pinned = request.merchant_user.store_id
-    if redemption is None or (pinned is not None and redemption.store_id != pinned):
+    if redemption is None:
         raise Http404
     return redemption
 

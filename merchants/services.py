@@ -242,8 +242,7 @@ def merchant_user_create(
         raise _fail("username", _("请填写用户名。"))
     if role not in MerchantUser.Role.values:
         raise _fail("role", _("角色无效。"))
-    if store is not None and store.merchant_id != merchant.pk:
-        raise _fail("store", _("门店不属于该商家。"))
+    _ensure_own_store(merchant, store)
     if user_model.objects.filter(username__iexact=username).exists():
         raise _fail("username", _("该用户名已被使用。"))
     user = user_model(username=username, first_name=display_name.strip(), is_staff=False)
@@ -254,6 +253,45 @@ def merchant_user_create(
     user.set_password(password)
     user.save()
     return MerchantUser.objects.create(user=user, merchant=merchant, role=role, store=store)
+
+
+def _ensure_own_store(merchant: Merchant, store: Store | None) -> None:
+    """A merchant user's store (the one a cashier's till is pinned to) is one of its own merchant's."""
+    if store is not None and store.merchant_id != merchant.pk:
+        raise _fail("store", _("门店不属于该商家。"))
+
+
+@transaction.atomic
+def merchant_user_update(
+    *, merchant_user: MerchantUser, role: str, store: Store | None, changed_by
+) -> MerchantUser:
+    """Change a merchant user's role or store (staff, in the admin). Only the merchant's own stores;
+    the change is in the audit log."""
+    if role not in MerchantUser.Role.values:
+        raise _fail("role", _("角色无效。"))
+    locked = (
+        MerchantUser.objects.select_for_update().select_related("merchant__region").get(pk=merchant_user.pk)
+    )
+    _ensure_own_store(locked.merchant, store)
+    changes = {}
+    if locked.role != role:
+        changes["role"] = {"old": locked.role, "new": role}
+    if locked.store_id != (store.pk if store else None):
+        changes["store"] = {"old": locked.store_id, "new": store.pk if store else None}
+    if not changes:
+        return locked
+    MerchantUser.objects.filter(pk=locked.pk).update(role=role, store=store)
+    locked.role, locked.store = role, store
+    audit_record(
+        actor=changed_by,
+        action=AuditEvent.Action.USER_ROLES_CHANGED,
+        target=locked,
+        label=f"{locked.merchant.name} · {locked.user.username}",
+        union_path=locked.merchant.region.path,
+        data=changes,
+    )
+    merchant_user.role, merchant_user.store = role, store
+    return locked
 
 
 @transaction.atomic
