@@ -16,6 +16,7 @@ from discounts.models import Offer, OfferLimitChange, VoucherCode
 from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
 from members.models import Member, MemberGroup
 from merchants.models import Merchant, MerchantUser, Store
+from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
@@ -333,7 +334,9 @@ def offer_submit(*, offer: Offer, submitted_by) -> Offer:
 
 @transaction.atomic
 def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
+    """By a reviewer other than whoever drafted the offer (staff draft the union's own offers)."""
     ensure_offer_reviewer(reviewed_by, offer)
+    ensure_second_person(actor=reviewed_by, creator_id=offer.created_by_id, target=offer, what=_("批准优惠"))
     offer_validate(offer, stores=list(offer.stores.all()))
     return _offer_transition(
         offer=offer,

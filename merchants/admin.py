@@ -94,9 +94,42 @@ class MerchantReviewForm(forms.Form):
     )
 
 
+DETAIL_FIELDS = (
+    "name",
+    "category",
+    "region",
+    "licence_number",
+    "description",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+)
+
+
+class MerchantAdminForm(forms.ModelForm):
+    """The merchant's details, checked by the same rules as the public application."""
+
+    class Meta:
+        model = Merchant
+        fields = DETAIL_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned.update(
+                services.merchant_details_clean(**{name: cleaned.get(name) or "" for name in DETAIL_FIELDS})
+            )
+        except ValidationFailed as error:
+            add_service_errors(self, error)
+        return cleaned
+
+
 @admin.register(Merchant)
 class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_path_field = "region__path"
+    form = MerchantAdminForm
     list_display = (
         "name",
         "category",
@@ -116,6 +149,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "contract_end",
         "reviewed_by",
         "reviewed_at",
+        "created_by",
     )
     fieldsets = (
         (None, {"fields": ("name", "category", "region", "licence_number", "description")}),
@@ -130,6 +164,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     "contract_end",
                     "reviewed_by",
                     "reviewed_at",
+                    "created_by",
                 )
             },
         ),
@@ -140,6 +175,18 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_lazy("状态"), ordering="status")
     def status_label(self, merchant: Merchant) -> str:
         return merchant_contract_state(merchant, local_day())
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A merchant entered by staff is an application like a public one, with its creator
+        # recorded (so someone else signs it). The admin saves the store rows on ``obj`` next,
+        # so ``obj`` becomes the row the service created.
+        created = services.merchant_apply(
+            created_by=request.user, **{name: form.cleaned_data[name] for name in DETAIL_FIELDS}
+        )
+        obj.__dict__.update(created.__dict__)
 
     def get_urls(self):
         return [

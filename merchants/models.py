@@ -86,6 +86,15 @@ class Merchant(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("录入该商家的工作人员；公开申请的商家为空。批准签约须由录入人以外的人完成。"),
+    )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
 
     objects = MerchantQuerySet.as_manager()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Union
 from merchants.models import Category, Merchant, MerchantUser, Store
+from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
@@ -26,7 +27,7 @@ def _fail(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, fields={field: [message]})
 
 
-def merchant_apply(
+def merchant_details_clean(
     *,
     name: str,
     category: Category,
@@ -36,8 +37,9 @@ def merchant_apply(
     licence_number: str = "",
     contact_email: str = "",
     description: str = "",
-) -> Merchant:
-    """A public "become a partner" application: a merchant waiting for review by the region's staff."""
+) -> dict:
+    """The rules of a merchant's details, for the public application and the admin alike: the
+    cleaned values, or ValidationFailed on the first field that breaks one."""
     name = name.strip()
     if not name:
         raise _fail("name", _("请填写商家名称。"))
@@ -49,17 +51,25 @@ def merchant_apply(
     licence_number = licence_number.strip().upper()
     if licence_number and (len(licence_number) != 18 or not licence_number.isalnum()):
         raise _fail("licence_number", _("统一社会信用代码应为18位数字或字母。"))
-    return Merchant.objects.create(
-        name=name,
-        category=category,
-        region=region,
-        licence_number=licence_number,
-        contact_name=contact_name.strip(),
-        contact_phone=phone,
-        contact_email=contact_email.strip(),
-        description=description.strip(),
-        status=Merchant.Status.APPLIED,
-    )
+    return {
+        "name": name,
+        "category": category,
+        "region": region,
+        "licence_number": licence_number,
+        "contact_name": contact_name.strip(),
+        "contact_phone": phone,
+        "contact_email": contact_email.strip(),
+        "description": description.strip(),
+    }
+
+
+def merchant_apply(*, created_by=None, **details) -> Merchant:
+    """A merchant waiting for review by the region's staff: a public "become a partner" application
+    (``created_by`` None), or entered by staff, who are then recorded as its creator so that someone
+    else signs it (``merchant_approve``)."""
+    values = merchant_details_clean(**details)
+    creator = created_by if getattr(created_by, "is_authenticated", False) else None
+    return Merchant.objects.create(**values, status=Merchant.Status.APPLIED, created_by=creator)
 
 
 def ensure_merchant_reviewer(user, merchant: Merchant) -> None:
@@ -107,11 +117,16 @@ def _transition(
 def merchant_approve(
     *, merchant: Merchant, reviewed_by, contract_start: date | None, contract_end: date | None
 ) -> Merchant:
-    """Sign the merchant (an application, a rejected or a suspended one) for the contract period."""
+    """Sign the merchant (an application, a rejected or a suspended one) for the contract period; by
+    someone other than the staff member who entered it."""
     if contract_start is None or contract_end is None:
         raise _fail("contract_end", _("批准签约时须填写合作开始和结束日期。"))
     if contract_end < contract_start:
         raise _fail("contract_end", _("合作结束日期不能早于开始日期。"))
+    ensure_merchant_reviewer(reviewed_by, merchant)
+    ensure_second_person(
+        actor=reviewed_by, creator_id=merchant.created_by_id, target=merchant, what=_("批准商家签约")
+    )
     return _transition(
         merchant=merchant,
         reviewed_by=reviewed_by,
