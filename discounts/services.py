@@ -243,8 +243,54 @@ def ensure_offer_editor(user, merchant: Merchant) -> None:
     raise PermissionDenied(_("您不能编辑该商家的优惠。"))
 
 
+def offer_editable_fields(offer: Offer) -> frozenset[str]:
+    """What may still change of a saved offer, by its status: every drafted field (and its stores)
+    of a draft or a rejected offer (``offer_update``); only the limits of a live one
+    (``offer_change_limits``); nothing while it is under review or once it has ended. An offer never
+    moves to another merchant. The admin locks the rest; the services enforce it."""
+    if offer.status in EDITABLE_STATUSES:
+        return frozenset((*OFFER_FIELDS, "stores"))
+    if offer.status in LIVE_STATUSES:
+        return frozenset(LIMIT_FIELDS)
+    return frozenset()
+
+
+def offer_locked_reason(offer: Offer) -> str:
+    """Why the fields outside ``offer_editable_fields`` cannot change, in words for the page."""
+    if offer.status in EDITABLE_STATUSES:
+        return _("优惠不能改到其他商家名下；如属其他商家，请在该商家下另建优惠。")
+    if offer.status in LIVE_STATUSES:
+        return _(
+            "优惠已审核通过（%(status)s），只能调整名额、每人限用次数和补贴预算；类型、价格、适用范围、"
+            "商家等内容不能修改。如需改动，请结束此优惠后另建新优惠。"
+        ) % {"status": offer.get_status_display()}
+    if offer.status == Offer.Status.PENDING:
+        return _("优惠正在审核中，不能修改；如需改动请先驳回。")
+    return _("优惠已结束，不能修改。")
+
+
+def _audit_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, set)):
+        return ",".join(str(item) for item in sorted(value, key=str))
+    return str(value)
+
+
+def _offer_snapshot(offer_id: int) -> dict[str, str]:
+    """The drafted fields and the stores of an offer as stored, as text for the audit log."""
+    columns = [Offer._meta.get_field(name).attname for name in OFFER_FIELDS]
+    row = Offer.objects.filter(pk=offer_id).values(*columns).get()
+    snapshot = {name: _audit_text(row[column]) for name, column in zip(OFFER_FIELDS, columns, strict=True)}
+    stores = Offer.stores.through.objects.filter(offer_id=offer_id).values_list("store_id", flat=True)
+    snapshot["stores"] = _audit_text(list(stores))
+    return snapshot
+
+
 @transaction.atomic
 def offer_create(*, merchant: Merchant, created_by, stores: Iterable[Store] = (), **values) -> Offer:
+    """A draft offer of ``merchant``, by its manager or by staff (the union's own offers); in the
+    audit log."""
     ensure_offer_editor(created_by, merchant)
     unknown = set(values) - set(OFFER_FIELDS)
     if unknown:
@@ -254,12 +300,20 @@ def offer_create(*, merchant: Merchant, created_by, stores: Iterable[Store] = ()
     offer_validate(offer, stores=stores)
     offer.save()
     offer.stores.set(stores)
+    audit_record(
+        actor=created_by,
+        action=AuditEvent.Action.OFFER_CHANGED,
+        target=offer,
+        union_path=merchant.region.path,
+        data={"action": "create", "status": offer.status},
+    )
     return offer
 
 
 @transaction.atomic
 def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = None, **values) -> Offer:
-    """Edit a draft or a rejected offer. A live offer's limits change through offer_change_limits."""
+    """Edit a draft or a rejected offer; what changed (old and new) goes to the audit log. A live
+    offer's limits change through offer_change_limits."""
     ensure_offer_editor(updated_by, offer.merchant)
     unknown = set(values) - set(OFFER_FIELDS)
     if unknown:
@@ -267,6 +321,7 @@ def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = N
     locked = Offer.objects.select_for_update().get(pk=offer.pk)
     if locked.status not in EDITABLE_STATUSES:
         raise Conflict(_("只有草稿或被驳回的优惠可以修改。"))
+    before = _offer_snapshot(locked.pk)
     for field, value in values.items():
         setattr(locked, field, value)
     stores = list(stores) if stores is not None else None
@@ -275,6 +330,18 @@ def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = N
     locked.save(update_fields=[*OFFER_FIELDS, "updated_at"])
     if stores is not None:
         locked.stores.set(stores)
+    after = _offer_snapshot(locked.pk)
+    changes = {
+        name: {"old": before[name], "new": after[name]} for name in after if before[name] != after[name]
+    }
+    if changes:
+        audit_record(
+            actor=updated_by,
+            action=AuditEvent.Action.OFFER_CHANGED,
+            target=locked,
+            union_path=offer.merchant.region.path,
+            data=changes,
+        )
     return locked
 
 
