@@ -1,6 +1,7 @@
 """The one redemption service (核销): verify a card, redeem an offer, void a redemption.
 
-Every door calls these functions: the POS API, the cashier screen and the admin.
+Every door calls these functions: the POS API, the cashier screen and the admin. A claimed code of an
+online offer is a use too: ``limits_take`` takes the same limits with the same database function.
 
 Limits are enforced by counter rows changed with one conditional SQL statement each, never by reading a
 count and deciding in Python, so they hold under any interleaving of concurrent transactions:
@@ -357,6 +358,25 @@ def _record(redemption: Redemption, params: list) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_RECORD, params)
         redemption.pk = cursor.fetchone()[0]
+
+
+_TAKE = "SELECT discounts_redemption_take(%s, %s, %s, %s, %s, NULL, NULL, NULL, false)"
+
+
+def limits_take(*, offer_id: int, member_id: int, day: date, units: int, subsidy: Decimal) -> None:
+    """Take ``units`` of an offer's limits for a use that is not a till's redemption (a claimed code
+    of an online offer): the member's day and total counters, the offer's day counter and the budget,
+    by the same database function and in the same order as ``redemption_create``, or raise its
+    refusal. Call it inside the transaction that records the use, so a refusal of anything after it
+    gives the units back."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_TAKE, [offer_id, member_id, day, units, subsidy])
+    except DatabaseError as error:
+        refusal = _refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from None
 
 
 def _release(cursor, sql: str, params: dict, what: str) -> None:
