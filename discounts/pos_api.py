@@ -24,6 +24,7 @@ from discounts.models import Redemption
 from discounts.redemption import (
     MAX_ID,
     redemption_create,
+    redemption_request,
     redemption_verify,
     redemption_void,
     redemptions_visible,
@@ -353,7 +354,9 @@ class RedemptionListCreateView(PosView):
                 OpenApiParameter.HEADER,
                 required=True,
                 description="1–255 printable ASCII characters. A retry with the same key and body within "
-                "24 h returns the first response with header `Idempotent-Replayed: true`.",
+                "24 h returns the first response with header `Idempotent-Replayed: true`. Bodies are "
+                'compared by meaning: `100`, `100.0` and `"100.00"` are one amount, a card number '
+                "with or without spaces one card.",
             )
         ],
         request=RedemptionCreateSerializer,
@@ -403,9 +406,19 @@ class RedemptionListCreateView(PosView):
             answer["id"] = redemption.pk
             return 201, answer
 
-        # The redemption and its stored answer are one statement (see redemption_create).
+        # The redemption and its stored answer are one statement (see redemption_create). A retry
+        # is recognised by what it asks for, however it spells it (redemption_request).
+        request_meaning = redemption_request(
+            offer=data["offer"],
+            store=data.get("store"),
+            amount=data["amount"],
+            units=data["units"],
+            card_number=data.get("card_number"),
+            member_token=data.get("member_token"),
+            api_key=principal.key,
+        )
         outcome = idempotency.idempotent_call(
-            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem
+            merchant_id=principal.merchant.pk, key=key, body=request_meaning, handler=redeem
         )
         response = Response(outcome.body, status=outcome.status)
         if outcome.replayed:

@@ -282,6 +282,56 @@ def _clean_units(units) -> int:
     return value
 
 
+# --- What a request means, for its Idempotency-Key ------------------------------------------------
+
+
+def _as_int(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip() if value is not None else ""
+    return int(text) if re.fullmatch(r"-?\d{1,20}", text) else value
+
+
+def _as_money(value):
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        return value
+    if not amount.is_finite() or amount != rules.to_fen(amount):
+        return str(value)
+    return format(rules.to_fen(amount), "f")
+
+
+def redemption_request(
+    *,
+    offer,
+    store,
+    amount,
+    units=1,
+    card_number: str | None = None,
+    member_token: str | None = None,
+    api_key: ApiKey | None = None,
+) -> dict:
+    """A redemption request as its Idempotency-Key compares it: by what it means, not how it is
+    written — ids and units as numbers, the card number without spaces or dashes, the amount to the
+    fen (100, 100.0 and "100.00" are one amount; 100.01 is another), the store a pinned key names
+    by itself. A value that does not parse stays as sent, so a malformed request sent again replays
+    its refusal. The POS API and the cashier screen both hash this."""
+    pinned = api_key.store_id if api_key is not None else None
+    return {
+        "offer": _as_int(offer),
+        "store": _as_int(store) if store not in (None, "") else pinned,
+        "card_number": normalize_card_number(card_number) if card_number else None,
+        "member_token": (member_token or "").strip() or None,
+        "amount": _as_money(amount),
+        "units": _as_int(units),
+    }
+
+
 # --- Counters: one conditional statement each ----------------------------------------------------
 # Taking: discounts_redemption_take() (migration discounts 0006), in the same statement as the insert
 # of the redemption row. Releasing (void) is rare and runs from here, in the same order.

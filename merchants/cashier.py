@@ -22,6 +22,7 @@ from discounts.models import Redemption
 from discounts.redemption import (
     MAX_ID,
     redemption_create,
+    redemption_request,
     redemption_verify,
     redemption_void,
     redemptions_visible,
@@ -203,7 +204,10 @@ def redeem(request):
     # same receipt instead of a second redemption.
     try:
         outcome = idempotency.idempotent_call(
-            merchant_id=request.merchant.pk, key=f"till-{nonce}", body=body, handler=handler
+            merchant_id=request.merchant.pk,
+            key=f"till-{nonce}",
+            body=redemption_request(**body),
+            handler=handler,
         )
     except ApplicationError as error:
         if error.code == "idempotency_key_reused":  # the same form sent again with other values
