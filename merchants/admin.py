@@ -245,7 +245,11 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 class MerchantUserAddForm(forms.Form):
     merchant = forms.ModelChoiceField(label=_lazy("商家"), queryset=Merchant.objects.none())
-    username = forms.CharField(label=_lazy("用户名"), max_length=150)
+    username = forms.CharField(
+        label=_lazy("登录名"),
+        max_length=120,
+        help_text=_lazy("账号会加上商家前缀（如 m12-li），登录时输入完整账号。"),
+    )
     display_name = forms.CharField(label=_lazy("姓名"), max_length=60, required=False)
     password = forms.CharField(label=_lazy("初始密码"), widget=forms.PasswordInput)
     role = forms.ChoiceField(label=_lazy("角色"), choices=MerchantUser.Role.choices)
@@ -304,6 +308,7 @@ class MerchantUserAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     password=data["password"],
                     role=data["role"],
                     display_name=data["display_name"],
+                    created_by=request.user,
                 )
             except ValidationFailed as error:
                 add_service_errors(form, error)

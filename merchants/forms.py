@@ -105,7 +105,11 @@ class StoreForm(forms.Form):
 
 
 class MerchantUserForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150)
+    username = forms.CharField(
+        label=_("登录名"),
+        max_length=120,
+        help_text=_("账号会加上本商家前缀（如 m12-li），登录时请输入完整账号。"),
+    )
     display_name = forms.CharField(label=_("姓名"), max_length=60, required=False)
     password = forms.CharField(
         label=_("初始密码"),

@@ -41,7 +41,7 @@ def test_staff_open_the_first_manager_account(client, tree, make_staff, merchant
         {"merchant": merchant.pk, "username": "xingguang", "password": "Cinema-Manager-1", "role": "manager"},
     )
     assert response.status_code == 302
-    link = MerchantUser.objects.get(user__username="xingguang")
+    link = MerchantUser.objects.get(user__username=f"m{merchant.pk}-xingguang")  # the merchant's prefix
     assert link.merchant == merchant and link.role == "manager" and not link.user.is_staff
 
 
