@@ -1,7 +1,14 @@
 """Staff side of offers: review workflow (approve, reject with a reason, publish, pause, end), live
-limit changes with their audit trail shown inline, and the code pool of online offers."""
+limit changes with their audit trail shown inline, and the code pool of online offers.
+
+The admin writes nothing itself: a new offer is made by ``offer_create``, a draft changed by
+``offer_update``, a live offer's limits by ``offer_change_limits``; what an offer's status no longer
+lets change (``offer_editable_fields``) is shown locked, and a request that changes it anyway is
+refused with the reason."""
 
 from __future__ import annotations
+
+import copy
 
 from django import forms
 from django.contrib import admin, messages
@@ -38,6 +45,37 @@ class OfferAdminForm(OfferFormMixin, forms.ModelForm):
             current = getattr(self.instance, f"{name}_id", None)
             if field is not None and current is not None:
                 field.queryset = (field.queryset | Union.objects.filter(pk=current)).distinct()
+        self.locked = set()
+        if self.instance.pk is not None:
+            self.locked = set(self.fields) - services.offer_editable_fields(self.instance)
+            for name in self.locked:
+                self.fields[name].disabled = True  # shown, and never taken from the request
+
+    def _tampered(self) -> list[str]:
+        """Locked fields the request sends with a value other than the stored one: a browser never
+        sends a disabled field, so somebody is trying to change what may not change."""
+        found = []
+        for name in sorted(self.locked):
+            if self.add_prefix(name) not in self.data:
+                continue
+            field = self.fields[name]
+            sent = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            probe = copy.copy(field)
+            probe.disabled = False
+            if probe.has_changed(self.get_initial_for_field(field, name), sent):
+                found.append(str(field.label))
+        return found
+
+    def clean(self):
+        cleaned = super().clean()
+        tampered = self._tampered()
+        if tampered:
+            raise forms.ValidationError(
+                _("%(reason)s（未保存：%(fields)s）")
+                % {"reason": services.offer_locked_reason(self.instance), "fields": "、".join(tampered)},
+                code="offer_locked",
+            )
+        return cleaned
 
 
 class OfferLimitChangeInline(admin.TabularInline):
@@ -135,29 +173,55 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "left": total - claimed,
         }
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "voucher_form": VoucherUploadForm()}
+        offer = self.get_object(request, object_id)
+        if offer is not None:
+            locked = set(services.OFFER_FIELDS) - services.offer_editable_fields(offer)
+            extra_context["locked_reason"] = services.offer_locked_reason(offer) if locked else ""
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-            obj.status = Offer.Status.DRAFT
-            obj.save()
-            return
-        changed = [name for name in form.changed_data if name in services.OFFER_FIELDS or name == "merchant"]
-        limit_changes = {}
-        if obj.status in services.LIVE_STATUSES:
-            limit_changes = {
-                name: form.cleaned_data[name] for name in changed if name in services.LIMIT_FIELDS
-            }
-            changed = [name for name in changed if name not in services.LIMIT_FIELDS]
-        if changed:
-            # update_fields: budget_used moves with every redemption; never write back a stale copy
-            obj.save(update_fields=[*changed, "updated_at"])
-        if limit_changes:
-            try:
-                services.offer_change_limits(offer=obj, changed_by=request.user, **limit_changes)
-            except ApplicationError as error:
-                self.message_user(request, error.message, messages.ERROR)
+        """Every write goes through a service; what the service refuses is said on the page."""
+        values = {name: form.cleaned_data.get(name) for name in services.OFFER_FIELDS}
+        stores = list(form.cleaned_data.get("stores") or [])
+        try:
+            if not change:
+                created = services.offer_create(
+                    merchant=form.cleaned_data["merchant"], created_by=request.user, stores=stores, **values
+                )
+                # The admin logs and redirects with ``obj``: make it the row the service created.
+                obj.__dict__.update(created.__dict__)
+            elif obj.status in services.EDITABLE_STATUSES:
+                services.offer_update(offer=obj, updated_by=request.user, stores=stores, **values)
             else:
-                self.message_user(request, _("名额/预算已修改，变更已记录。"), messages.SUCCESS)
+                limits = {name: values[name] for name in form.changed_data if name in services.LIMIT_FIELDS}
+                if limits:
+                    services.offer_change_limits(offer=obj, changed_by=request.user, **limits)
+                    self.message_user(request, _("名额/预算已修改，变更已记录。"), messages.SUCCESS)
+        except ApplicationError as error:
+            request._offer_refused = True
+            self.message_user(request, error.message, messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        # The services set the stores; the only inline (the limit trail) is read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:
+            return super().log_addition(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_offer_refused", False):
+            return redirect(reverse("admin:discounts_offer_changelist"))
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_offer_refused", False):
+            return redirect(reverse("admin:discounts_offer_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     # --- workflow --------------------------------------------------------------------------------
 
@@ -226,10 +290,6 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "voucher_form": VoucherUploadForm()}
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def workflow_view(self, request, object_id):
         if request.method != "POST":

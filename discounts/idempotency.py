@@ -59,7 +59,9 @@ def clean_key(raw: str | None) -> str:
 
 
 def request_hash(body) -> str:
-    """SHA-256 of the canonical JSON of the request body (keys sorted, no whitespace)."""
+    """SHA-256 of the canonical JSON of the request (keys sorted, no whitespace). Callers pass the
+    request as it is meant, not as it was spelled (``discounts.redemption.redemption_request``), so
+    a retry that writes the same amount otherwise is still the same request."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -21,7 +21,14 @@ from rest_framework.views import APIView
 from discounts import idempotency
 from discounts.history import member_redemptions, member_total_saved
 from discounts.models import Redemption
-from discounts.redemption import MAX_ID, redemption_create, redemption_verify, redemption_void
+from discounts.redemption import (
+    MAX_ID,
+    redemption_create,
+    redemption_request,
+    redemption_verify,
+    redemption_void,
+    redemptions_visible,
+)
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
 from portal.api import Pagination
@@ -347,7 +354,9 @@ class RedemptionListCreateView(PosView):
                 OpenApiParameter.HEADER,
                 required=True,
                 description="1–255 printable ASCII characters. A retry with the same key and body within "
-                "24 h returns the first response with header `Idempotent-Replayed: true`.",
+                "24 h returns the first response with header `Idempotent-Replayed: true`. Bodies are "
+                'compared by meaning: `100`, `100.0` and `"100.00"` are one amount, a card number '
+                "with or without spaces one card.",
             )
         ],
         request=RedemptionCreateSerializer,
@@ -397,9 +406,19 @@ class RedemptionListCreateView(PosView):
             answer["id"] = redemption.pk
             return 201, answer
 
-        # The redemption and its stored answer are one statement (see redemption_create).
+        # The redemption and its stored answer are one statement (see redemption_create). A retry
+        # is recognised by what it asks for, however it spells it (redemption_request).
+        request_meaning = redemption_request(
+            offer=data["offer"],
+            store=data.get("store"),
+            amount=data["amount"],
+            units=data["units"],
+            card_number=data.get("card_number"),
+            member_token=data.get("member_token"),
+            api_key=principal.key,
+        )
         outcome = idempotency.idempotent_call(
-            merchant_id=principal.merchant.pk, key=key, body=body, handler=redeem
+            merchant_id=principal.merchant.pk, key=key, body=request_meaning, handler=redeem
         )
         response = Response(outcome.body, status=outcome.status)
         if outcome.replayed:
@@ -423,9 +442,10 @@ class RedemptionListCreateView(PosView):
         },
     )
     def get(self, request):
-        queryset = Redemption.objects.filter(merchant=request.user.merchant).select_related(
-            "offer", "store", "card", "member"
-        )
+        principal = request.user
+        queryset = redemptions_visible(
+            merchant=principal.merchant, store_id=principal.key.store_id
+        ).select_related("offer", "store", "card", "member")
         raw_day = request.query_params.get("date")
         if raw_day:
             try:
@@ -454,14 +474,18 @@ class RedemptionVoidView(PosView):
             200: RedemptionSerializer,
             400: _errors("Invalid input", ["validation_error"]),
             **_AUTH_ERRORS,
-            404: _errors("Unknown redemption, or another merchant's", ["not_found"]),
+            404: _errors(
+                "Unknown redemption, another merchant's, or another store's for a pinned key", ["not_found"]
+            ),
             409: _errors("Already voided, or not of today", ["already_voided", "void_window_closed"]),
         },
     )
     def post(self, request, pk: int):
+        principal = request.user
         redemption = (
-            Redemption.objects.select_related("offer", "store", "card", "member")
-            .filter(pk=pk, merchant=request.user.merchant)
+            redemptions_visible(merchant=principal.merchant, store_id=principal.key.store_id)
+            .select_related("offer", "store", "card", "member")
+            .filter(pk=pk)
             .first()
             if pk <= MAX_ID
             else None

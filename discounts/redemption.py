@@ -1,6 +1,7 @@
 """The one redemption service (核销): verify a card, redeem an offer, void a redemption.
 
-Every door calls these functions: the POS API, the cashier screen and the admin.
+Every door calls these functions: the POS API, the cashier screen and the admin. A claimed code of an
+online offer is a use too: ``limits_take`` takes the same limits with the same database function.
 
 Limits are enforced by counter rows changed with one conditional SQL statement each, never by reading a
 count and deciding in Python, so they hold under any interleaving of concurrent transactions:
@@ -27,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
@@ -41,6 +43,7 @@ from discounts.models import (
 )
 from members.models import Card, Member, Union
 from members.tokens import card_token_card_id
+from merchants.access import ensure_merchant_open
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -279,6 +282,56 @@ def _clean_units(units) -> int:
     return value
 
 
+# --- What a request means, for its Idempotency-Key ------------------------------------------------
+
+
+def _as_int(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip() if value is not None else ""
+    return int(text) if re.fullmatch(r"-?\d{1,20}", text) else value
+
+
+def _as_money(value):
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        return value
+    if not amount.is_finite() or amount != rules.to_fen(amount):
+        return str(value)
+    return format(rules.to_fen(amount), "f")
+
+
+def redemption_request(
+    *,
+    offer,
+    store,
+    amount,
+    units=1,
+    card_number: str | None = None,
+    member_token: str | None = None,
+    api_key: ApiKey | None = None,
+) -> dict:
+    """A redemption request as its Idempotency-Key compares it: by what it means, not how it is
+    written — ids and units as numbers, the card number without spaces or dashes, the amount to the
+    fen (100, 100.0 and "100.00" are one amount; 100.01 is another), the store a pinned key names
+    by itself. A value that does not parse stays as sent, so a malformed request sent again replays
+    its refusal. The POS API and the cashier screen both hash this."""
+    pinned = api_key.store_id if api_key is not None else None
+    return {
+        "offer": _as_int(offer),
+        "store": _as_int(store) if store not in (None, "") else pinned,
+        "card_number": normalize_card_number(card_number) if card_number else None,
+        "member_token": (member_token or "").strip() or None,
+        "amount": _as_money(amount),
+        "units": _as_int(units),
+    }
+
+
 # --- Counters: one conditional statement each ----------------------------------------------------
 # Taking: discounts_redemption_take() (migration discounts 0006), in the same statement as the insert
 # of the redemption row. Releasing (void) is rare and runs from here, in the same order.
@@ -357,6 +410,25 @@ def _record(redemption: Redemption, params: list) -> None:
         redemption.pk = cursor.fetchone()[0]
 
 
+_TAKE = "SELECT discounts_redemption_take(%s, %s, %s, %s, %s, NULL, NULL, NULL, false)"
+
+
+def limits_take(*, offer_id: int, member_id: int, day: date, units: int, subsidy: Decimal) -> None:
+    """Take ``units`` of an offer's limits for a use that is not a till's redemption (a claimed code
+    of an online offer): the member's day and total counters, the offer's day counter and the budget,
+    by the same database function and in the same order as ``redemption_create``, or raise its
+    refusal. Call it inside the transaction that records the use, so a refusal of anything after it
+    gives the units back."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_TAKE, [offer_id, member_id, day, units, subsidy])
+    except DatabaseError as error:
+        refusal = _refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
 def _release(cursor, sql: str, params: dict, what: str) -> None:
     cursor.execute(sql, params)
     if cursor.rowcount != 1:
@@ -392,8 +464,13 @@ def redemption_create(
     With ``claim`` (of an Idempotency-Key), ``answer_for(redemption)`` is the answer to store in the
     claimed record in that same statement; the redemption's id is filled in by the database.
     Called outside a transaction, the statement is the transaction: the function returns once it
-    is durable. Inside the caller's transaction, the caller's commit waits for the disk."""
+    is durable. Inside the caller's transaction, the caller's commit waits for the disk.
+
+    The merchant must be open on the local day (``merchant.closed_by``: status and contract dates,
+    which the POS key lookup reads with the key, so the check costs no query)."""
     now = now or timezone.now()
+    day = rules.local_day(now)
+    ensure_merchant_open(merchant, day)
     amount = _clean_amount(amount)
     units = _clean_units(units)
     store_id = _store_id(store_id=store_id, api_key=api_key)
@@ -418,7 +495,6 @@ def redemption_create(
     if refusal is not None:
         raise refusal
     amounts = rules.compute_amounts(offer, amount=amount, units=units)
-    day = rules.local_day(now)
 
     redemption = Redemption(
         offer=offer,
@@ -462,6 +538,19 @@ def redemption_create(
     if claim is not None:
         claim.answered = True
     return redemption
+
+
+# --- Which redemptions a till may see and void ---------------------------------------------------
+
+
+def redemptions_visible(*, merchant: Merchant, store_id: int | None) -> QuerySet[Redemption]:
+    """The redemptions a till may list, open and void: its merchant's, and only its own store's when
+    the till is pinned to one (a store-pinned POS key, a cashier pinned to a store). The POS list and
+    void and the cashier screen's list, receipt and void all start from here."""
+    queryset = Redemption.objects.filter(merchant=merchant)
+    if store_id is not None:
+        queryset = queryset.filter(store_id=store_id)
+    return queryset
 
 
 # --- Void --------------------------------------------------------------------------------------
@@ -579,14 +668,16 @@ def redemption_verify(
     now: datetime | None = None,
 ) -> Verification:
     """Who the card belongs to (masked by the callers) and which of the merchant's offers the member
-    can use now, with what is left of each offer's daily quota. A read: nothing is reserved."""
+    can use now, with what is left of each offer's daily quota. A read: nothing is reserved. A merchant
+    that is not open today verifies nothing."""
     now = now or timezone.now()
+    day = rules.local_day(now)
+    ensure_merchant_open(merchant, day)
     store = None
     if store_id not in (None, "") or (api_key is not None and api_key.store_id):
         store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
     card = card_identify(card_number=card_number, member_token=member_token)
     member = card.member
-    day = rules.local_day(now)
     offers = list(usable_offers(merchant, day))
     ids = [offer.pk for offer in offers]
     used_today = dict(

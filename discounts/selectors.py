@@ -28,8 +28,7 @@ from django.utils.translation import gettext as _
 from discounts.models import Offer, OfferDayCounter, VoucherCode
 from discounts.rules import WEEKDAY_NAMES, local_day
 from members.models import Member, MemberGroup, Union
-from merchants.models import Category, Store
-from merchants.selectors import merchant_in_contract_q
+from merchants.models import Category, Merchant, Store
 from portal.errors import NotFound, ValidationFailed
 
 EARTH_RADIUS_KM = 6371.0
@@ -138,9 +137,10 @@ def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilt
 
 
 def listed_offer_q(today: date) -> Q:
-    """What members see: published, inside the validity dates, of an approved in-contract merchant."""
+    """What members see: published, inside the validity dates, of a merchant open today (the one
+    merchant-open rule, ``Merchant.open_q``)."""
     return Q(status=Offer.Status.PUBLISHED, valid_from__lte=today, valid_until__gte=today) & (
-        merchant_in_contract_q(today, prefix="merchant__")
+        Merchant.open_q(today, prefix="merchant__")
     )
 
 

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from discounts.models import Offer, OfferLimitChange, VoucherCode
+from discounts.redemption import limits_take
 from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
 from members.models import Member, MemberGroup
 from merchants.models import Merchant, MerchantUser, Store
-from merchants.selectors import merchant_in_contract_q
+from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
@@ -158,6 +159,13 @@ def offer_validate(offer: Offer, *, stores: Iterable[Store] | None = None) -> No
         errors.add("budget", _("补贴预算不能低于已用预算%(used)s元。") % {"used": offer.budget_used})
     if offer.channel not in Offer.Channel.values:
         errors.add("channel", _("请选择使用渠道。"))
+    elif (
+        offer.channel == Offer.Channel.ONLINE
+        and offer.funder == Offer.Funder.UNION
+        and offer.kind in (Offer.Kind.PERCENT_OFF, Offer.Kind.FIXED_PRICE)
+    ):
+        # A claimed code takes its face value from the budget (voucher_claim_subsidy): it must have one.
+        errors.add("kind", _("工会出资的线上券须为满减或补贴，领取时按面额计入预算。"))
 
     if offer.valid_from is None:
         errors.add("valid_from", _("请填写开始日期。"))
@@ -243,8 +251,54 @@ def ensure_offer_editor(user, merchant: Merchant) -> None:
     raise PermissionDenied(_("您不能编辑该商家的优惠。"))
 
 
+def offer_editable_fields(offer: Offer) -> frozenset[str]:
+    """What may still change of a saved offer, by its status: every drafted field (and its stores)
+    of a draft or a rejected offer (``offer_update``); only the limits of a live one
+    (``offer_change_limits``); nothing while it is under review or once it has ended. An offer never
+    moves to another merchant. The admin locks the rest; the services enforce it."""
+    if offer.status in EDITABLE_STATUSES:
+        return frozenset((*OFFER_FIELDS, "stores"))
+    if offer.status in LIVE_STATUSES:
+        return frozenset(LIMIT_FIELDS)
+    return frozenset()
+
+
+def offer_locked_reason(offer: Offer) -> str:
+    """Why the fields outside ``offer_editable_fields`` cannot change, in words for the page."""
+    if offer.status in EDITABLE_STATUSES:
+        return _("优惠不能改到其他商家名下；如属其他商家，请在该商家下另建优惠。")
+    if offer.status in LIVE_STATUSES:
+        return _(
+            "优惠已审核通过（%(status)s），只能调整名额、每人限用次数和补贴预算；类型、价格、适用范围、"
+            "商家等内容不能修改。如需改动，请结束此优惠后另建新优惠。"
+        ) % {"status": offer.get_status_display()}
+    if offer.status == Offer.Status.PENDING:
+        return _("优惠正在审核中，不能修改；如需改动请先驳回。")
+    return _("优惠已结束，不能修改。")
+
+
+def _audit_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, set)):
+        return ",".join(str(item) for item in sorted(value, key=str))
+    return str(value)
+
+
+def _offer_snapshot(offer_id: int) -> dict[str, str]:
+    """The drafted fields and the stores of an offer as stored, as text for the audit log."""
+    columns = [Offer._meta.get_field(name).attname for name in OFFER_FIELDS]
+    row = Offer.objects.filter(pk=offer_id).values(*columns).get()
+    snapshot = {name: _audit_text(row[column]) for name, column in zip(OFFER_FIELDS, columns, strict=True)}
+    stores = Offer.stores.through.objects.filter(offer_id=offer_id).values_list("store_id", flat=True)
+    snapshot["stores"] = _audit_text(list(stores))
+    return snapshot
+
+
 @transaction.atomic
 def offer_create(*, merchant: Merchant, created_by, stores: Iterable[Store] = (), **values) -> Offer:
+    """A draft offer of ``merchant``, by its manager or by staff (the union's own offers); in the
+    audit log."""
     ensure_offer_editor(created_by, merchant)
     unknown = set(values) - set(OFFER_FIELDS)
     if unknown:
@@ -254,12 +308,20 @@ def offer_create(*, merchant: Merchant, created_by, stores: Iterable[Store] = ()
     offer_validate(offer, stores=stores)
     offer.save()
     offer.stores.set(stores)
+    audit_record(
+        actor=created_by,
+        action=AuditEvent.Action.OFFER_CHANGED,
+        target=offer,
+        union_path=merchant.region.path,
+        data={"action": "create", "status": offer.status},
+    )
     return offer
 
 
 @transaction.atomic
 def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = None, **values) -> Offer:
-    """Edit a draft or a rejected offer. A live offer's limits change through offer_change_limits."""
+    """Edit a draft or a rejected offer; what changed (old and new) goes to the audit log. A live
+    offer's limits change through offer_change_limits."""
     ensure_offer_editor(updated_by, offer.merchant)
     unknown = set(values) - set(OFFER_FIELDS)
     if unknown:
@@ -267,6 +329,7 @@ def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = N
     locked = Offer.objects.select_for_update().get(pk=offer.pk)
     if locked.status not in EDITABLE_STATUSES:
         raise Conflict(_("只有草稿或被驳回的优惠可以修改。"))
+    before = _offer_snapshot(locked.pk)
     for field, value in values.items():
         setattr(locked, field, value)
     stores = list(stores) if stores is not None else None
@@ -275,6 +338,18 @@ def offer_update(*, offer: Offer, updated_by, stores: Iterable[Store] | None = N
     locked.save(update_fields=[*OFFER_FIELDS, "updated_at"])
     if stores is not None:
         locked.stores.set(stores)
+    after = _offer_snapshot(locked.pk)
+    changes = {
+        name: {"old": before[name], "new": after[name]} for name in after if before[name] != after[name]
+    }
+    if changes:
+        audit_record(
+            actor=updated_by,
+            action=AuditEvent.Action.OFFER_CHANGED,
+            target=locked,
+            union_path=offer.merchant.region.path,
+            data=changes,
+        )
     return locked
 
 
@@ -334,7 +409,9 @@ def offer_submit(*, offer: Offer, submitted_by) -> Offer:
 
 @transaction.atomic
 def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
+    """By a reviewer other than whoever drafted the offer (staff draft the union's own offers)."""
     ensure_offer_reviewer(reviewed_by, offer)
+    ensure_second_person(actor=reviewed_by, creator_id=offer.created_by_id, target=offer, what=_("批准优惠"))
     offer_validate(offer, stores=list(offer.stores.all()))
     return _offer_transition(
         offer=offer,
@@ -560,36 +637,69 @@ WHERE id = (
 )
 RETURNING id
 """
+# Codes one member may hold when the offer sets no total limit.
+ONLINE_CODES_PER_MEMBER = 1
+# The member's codes of the offer, read under the row lock this transaction took on the counter.
+_MEMBER_TOTAL_SQL = """
+SELECT used FROM discounts_memberoffertotalcounter WHERE offer_id = %s AND member_id = %s
+"""
+
+
+def voucher_claim_subsidy(offer: Offer) -> Decimal:
+    """What one code may cost the union's budget, taken when it is claimed: its face value (the
+    allowance of one unit, or the amount off of a union-funded voucher); nothing for a code the
+    merchant or a bank pays for. ``offer_validate`` keeps union-funded codes to those two kinds."""
+    if offer.kind == Offer.Kind.ALLOWANCE:
+        return offer.allowance_per_unit
+    if offer.funder == Offer.Funder.UNION and offer.kind == Offer.Kind.AMOUNT_OFF:
+        return offer.amount_off
+    return Decimal("0.00")
 
 
 @transaction.atomic
-def voucher_claim(*, offer: Offer, member: Member) -> VoucherCode:
-    """Hand the member one unclaimed code of an online offer, up to their total limit (default 1).
+def voucher_claim(*, offer: Offer, member: Member, now=None) -> VoucherCode:
+    """Hand the member one unclaimed code of an online offer.
 
-    Two claims of one member are serialised by a transaction-scoped advisory lock on (offer, member),
-    so the count of their codes cannot be read twice before either claims. Claims of different members
-    never wait for each other: each takes the first unclaimed row nobody else has locked (SKIP LOCKED),
-    so no code is ever handed out twice."""
+    A code is a use of the offer: in this one transaction the claim takes the same limits as a
+    redemption (``discounts.redemption.limits_take``: the member's daily and total limits, the
+    offer's daily quota, the budget at the code's face value), each with one conditional statement,
+    then takes the first unclaimed code nobody else has locked (SKIP LOCKED, so no code is ever
+    handed out twice and claims of different members never wait for each other). A refusal at any
+    step, "no code left" included, rolls every counter back. Without a total limit a member holds
+    ``ONLINE_CODES_PER_MEMBER`` codes, checked on the counter row the take has locked."""
     if offer.channel != Offer.Channel.ONLINE:
         raise Refusal(_("该优惠需到店使用，无需领取券码。"), code="validation_error", status=400)
+    moment = now or timezone.now()
     refusal = (
-        offer_open_refusal(offer)
+        offer_open_refusal(offer, moment)
         or (None if _merchant_open(offer) else Refusal(_("该商家暂未开放优惠。"), code="offer_not_active"))
         or member_refusal(member)
         or eligibility_refusal(offer, member)
     )
     if refusal is not None:
         raise refusal
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_lock_key(offer.pk), _lock_key(member.pk)])
-    limit = offer.per_member_total_limit or 1
-    claimed = VoucherCode.objects.filter(offer=offer, member=member).count()
-    if claimed >= limit:
-        raise Refusal(
-            _("每人限领%(limit)d个券码，您已领取。") % {"limit": limit}, code="member_limit_reached"
+    limit = offer.per_member_total_limit or ONLINE_CODES_PER_MEMBER
+    over_limit = Refusal(
+        _("每人限领%(limit)d个券码，您已领取。") % {"limit": limit}, code="member_limit_reached"
+    )
+    try:
+        limits_take(
+            offer_id=offer.pk,
+            member_id=member.pk,
+            day=local_day(moment),
+            units=1,
+            subsidy=voucher_claim_subsidy(offer),
         )
+    except Refusal as taken:
+        if taken.code == "member_limit_reached" and offer.per_member_daily_limit is None:
+            raise over_limit from None
+        raise
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [member.pk, timezone.now(), offer.pk])
+        if offer.per_member_total_limit is None:
+            cursor.execute(_MEMBER_TOTAL_SQL, [offer.pk, member.pk])
+            if cursor.fetchone()[0] > ONLINE_CODES_PER_MEMBER:
+                raise over_limit
+        cursor.execute(_CLAIM_SQL, [member.pk, moment, offer.pk])
         row = cursor.fetchone()
     if row is None:
         raise Refusal(_("券码已领完。"), code="quota_exhausted")
@@ -597,10 +707,5 @@ def voucher_claim(*, offer: Offer, member: Member) -> VoucherCode:
 
 
 def _merchant_open(offer: Offer) -> bool:
-    return Merchant.objects.filter(merchant_in_contract_q(local_day()), pk=offer.merchant_id).exists()
-
-
-def _lock_key(value: int) -> int:
-    """pg_advisory_xact_lock(int, int) takes 32-bit keys; ids beyond that wrap (a collision only
-    makes two unrelated claims wait for each other, never breaks a limit)."""
-    return (value % 2**32) - 2**31
+    """The offer's merchant is open today, read afresh (the one rule, ``Merchant.objects.open_on``)."""
+    return Merchant.objects.open_on(local_day()).filter(pk=offer.merchant_id).exists()

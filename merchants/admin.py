@@ -94,9 +94,42 @@ class MerchantReviewForm(forms.Form):
     )
 
 
+DETAIL_FIELDS = (
+    "name",
+    "category",
+    "region",
+    "licence_number",
+    "description",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+)
+
+
+class MerchantAdminForm(forms.ModelForm):
+    """The merchant's details, checked by the same rules as the public application."""
+
+    class Meta:
+        model = Merchant
+        fields = DETAIL_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned.update(
+                services.merchant_details_clean(**{name: cleaned.get(name) or "" for name in DETAIL_FIELDS})
+            )
+        except ValidationFailed as error:
+            add_service_errors(self, error)
+        return cleaned
+
+
 @admin.register(Merchant)
 class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_path_field = "region__path"
+    form = MerchantAdminForm
     list_display = (
         "name",
         "category",
@@ -116,6 +149,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "contract_end",
         "reviewed_by",
         "reviewed_at",
+        "created_by",
     )
     fieldsets = (
         (None, {"fields": ("name", "category", "region", "licence_number", "description")}),
@@ -130,6 +164,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     "contract_end",
                     "reviewed_by",
                     "reviewed_at",
+                    "created_by",
                 )
             },
         ),
@@ -140,6 +175,18 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_lazy("状态"), ordering="status")
     def status_label(self, merchant: Merchant) -> str:
         return merchant_contract_state(merchant, local_day())
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A merchant entered by staff is an application like a public one, with its creator
+        # recorded (so someone else signs it). The admin saves the store rows on ``obj`` next,
+        # so ``obj`` becomes the row the service created.
+        created = services.merchant_apply(
+            created_by=request.user, **{name: form.cleaned_data[name] for name in DETAIL_FIELDS}
+        )
+        obj.__dict__.update(created.__dict__)
 
     def get_urls(self):
         return [
@@ -198,7 +245,11 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 class MerchantUserAddForm(forms.Form):
     merchant = forms.ModelChoiceField(label=_lazy("商家"), queryset=Merchant.objects.none())
-    username = forms.CharField(label=_lazy("用户名"), max_length=150)
+    username = forms.CharField(
+        label=_lazy("登录名"),
+        max_length=120,
+        help_text=_lazy("账号会加上商家前缀（如 m12-li），登录时输入完整账号。"),
+    )
     display_name = forms.CharField(label=_lazy("姓名"), max_length=60, required=False)
     password = forms.CharField(label=_lazy("初始密码"), widget=forms.PasswordInput)
     role = forms.ChoiceField(label=_lazy("角色"), choices=MerchantUser.Role.choices)
@@ -222,6 +273,27 @@ class MerchantUserAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("merchants.change_merchant")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "store" in form.base_fields:
+            # A cashier's till may be pinned only to one of its own merchant's stores.
+            own = Store.objects.filter(merchant_id=obj.merchant_id) if obj else Store.objects.none()
+            form.base_fields["store"].queryset = own.order_by("id")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Only role and store are editable (user and merchant are read-only); both go through the
+        # service, which checks the store and writes the audit log.
+        try:
+            services.merchant_user_update(
+                merchant_user=obj,
+                role=form.cleaned_data["role"],
+                store=form.cleaned_data.get("store"),
+                changed_by=request.user,
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+
     def add_view(self, request, form_url="", extra_context=None):
         form = MerchantUserAddForm(request.POST or None)
         form.fields["merchant"].queryset = scope_queryset(
@@ -236,6 +308,7 @@ class MerchantUserAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     password=data["password"],
                     role=data["role"],
                     display_name=data["display_name"],
+                    created_by=request.user,
                 )
             except ValidationFailed as error:
                 add_service_errors(form, error)

@@ -10,8 +10,10 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions
 
+from merchants.access import merchant_closed_reason
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ValidationFailed
@@ -93,9 +95,12 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
 
 # Every POS request authenticates: the key, its merchant and its store are read with one
 # hand-written query (``portal.rows``), the merchant and the store with the columns a POS request
-# uses (any other loads when first read).
+# uses (any other loads when first read) — the merchant's with its status and contract dates, which
+# the merchant-open rule reads.
 _KEY_COLUMNS = model_columns(ApiKey)
-_MERCHANT_COLUMNS = model_columns(Merchant, {"id", "name", "status", "region_id", "category_id"})
+_MERCHANT_COLUMNS = model_columns(
+    Merchant, {"id", "name", "status", "region_id", "category_id", "contract_start", "contract_end"}
+)
 _STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "region_id", "is_active"})
 _KEY_PARTS = ((ApiKey, _KEY_COLUMNS), (Merchant, _MERCHANT_COLUMNS), (Store, _STORE_COLUMNS))
 _LIVE_KEY_BY_PREFIX = (
@@ -132,9 +137,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(raw_key.strip())
         if key is None:
             raise exceptions.AuthenticationFailed("API 密钥无效或已吊销。")
-        if key.merchant.status != Merchant.Status.APPROVED:
-            # A suspended merchant's portal is closed (merchants.access); its tills stop with it.
-            raise exceptions.AuthenticationFailed("商家不在合作期内（未签约或已暂停），API 密钥暂不可用。")
+        reason = merchant_closed_reason(key.merchant)
+        if reason is not None:
+            # The merchant-open rule of every door that redeems: its tills stop with it.
+            message = gettext("%(reason)s，API 密钥暂不可用。") % {"reason": reason}
+            raise exceptions.AuthenticationFailed(message)
         return PosPrincipal(key), key
 
     def authenticate_header(self, request):

@@ -19,7 +19,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discounts import idempotency
 from discounts.models import Redemption
-from discounts.redemption import MAX_ID, redemption_create, redemption_verify, redemption_void
+from discounts.redemption import (
+    MAX_ID,
+    redemption_create,
+    redemption_request,
+    redemption_verify,
+    redemption_void,
+    redemptions_visible,
+)
 from discounts.rules import local_day
 from members.models import mask_card_number
 from merchants.access import merchant_user_required
@@ -71,18 +78,22 @@ def _split_card_input(raw: str) -> dict:
     return {"member_token": raw}
 
 
+def _visible(request):
+    """What this cashier may see and void: the one rule of every till (a pinned cashier: its store)."""
+    return redemptions_visible(merchant=request.merchant, store_id=request.merchant_user.store_id)
+
+
 def _today_redemptions(request, stores: list[Store]):
     return (
-        Redemption.objects.filter(
-            merchant=request.merchant, local_day=local_day(), store__in=[s.pk for s in stores]
-        )
+        _visible(request)
+        .filter(local_day=local_day(), store__in=[s.pk for s in stores])
         .select_related("offer", "store", "card", "member")
         .order_by("-created_at", "-id")[:TODAY_LIST_SIZE]
     )
 
 
 @require_GET
-@merchant_user_required()
+@merchant_user_required(till=True)
 def till_page(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -110,7 +121,7 @@ def till_page(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def choose_store(request):
     stores = _stores(request)
     try:
@@ -125,7 +136,7 @@ def choose_store(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def identify(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -147,14 +158,14 @@ def identify(request):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def clear(request):
     request.session.pop(SESSION_CARD, None)
     return redirect("cashier:till")
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def redeem(request):
     stores = _stores(request)
     store = _current_store(request, stores)
@@ -193,7 +204,10 @@ def redeem(request):
     # same receipt instead of a second redemption.
     try:
         outcome = idempotency.idempotent_call(
-            merchant_id=request.merchant.pk, key=f"till-{nonce}", body=body, handler=handler
+            merchant_id=request.merchant.pk,
+            key=f"till-{nonce}",
+            body=redemption_request(**body),
+            handler=handler,
         )
     except ApplicationError as error:
         if error.code == "idempotency_key_reused":  # the same form sent again with other values
@@ -214,18 +228,18 @@ def _own_redemption(request, pk: int) -> Redemption:
     if pk > MAX_ID:
         raise Http404
     redemption = (
-        Redemption.objects.select_related("offer", "store", "card", "member", "created_by", "voided_by")
-        .filter(pk=pk, merchant=request.merchant)
+        _visible(request)
+        .select_related("offer", "store", "card", "member", "created_by", "voided_by")
+        .filter(pk=pk)
         .first()
     )
-    pinned = request.merchant_user.store_id
-    if redemption is None or (pinned is not None and redemption.store_id != pinned):
+    if redemption is None:
         raise Http404
     return redemption
 
 
 @require_GET
-@merchant_user_required()
+@merchant_user_required(till=True)
 def receipt(request, pk: int):
     redemption = _own_redemption(request, pk)
     can_void = redemption.status == Redemption.Status.COMPLETED and redemption.local_day == local_day()
@@ -233,7 +247,7 @@ def receipt(request, pk: int):
 
 
 @require_POST
-@merchant_user_required()
+@merchant_user_required(till=True)
 def void(request, pk: int):
     redemption = _own_redemption(request, pk)
     try:

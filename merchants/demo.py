@@ -2,7 +2,12 @@
 
 Deterministic for a seed and idempotent: merchant i is recognised by its licence number, so a second
 run creates nothing and prints the same sign-ins; passwords and keys are derived from the seed.
-``count`` scales to 3,000 merchants and 20,000 offers with chunked bulk inserts."""
+``count`` scales to 3,000 merchants and 20,000 offers with chunked bulk inserts.
+
+Two people sign every merchant and offer, as the services require: merchants are entered by the
+demo merchant reviewer (or applied publicly) and signed by the province admin, who reviews the
+offers too; the union's own allowance is drafted by the city operator. The merchants after the
+sign-in ones show every other status of a merchant and its offers (see ``STATUS_SHOWCASE``)."""
 
 from __future__ import annotations
 
@@ -292,6 +297,35 @@ def _offer_counts(count: int, featured: list[dict]) -> list[int]:
     return counts
 
 
+# The merchants after the sign-in ones (index SIGN_IN_MERCHANTS + k) show the statuses the others do
+# not: (merchant status, contract, statuses their offers take in turn, reason given).
+STATUS_SHOWCASE = (
+    (Merchant.Status.APPLIED, None, (Offer.Status.DRAFT, Offer.Status.PENDING), ""),
+    (
+        Merchant.Status.REJECTED,
+        None,
+        (Offer.Status.REJECTED, Offer.Status.DRAFT),
+        "证照不全，请补充营业执照副本后重新申请。",
+    ),
+    (
+        Merchant.Status.SUSPENDED,
+        "current",
+        (Offer.Status.PAUSED, Offer.Status.PUBLISHED, Offer.Status.APPROVED),
+        "会员投诉较多，暂停合作整改。",
+    ),
+    (Merchant.Status.APPROVED, "ended", (Offer.Status.ENDED, Offer.Status.PUBLISHED), ""),
+)
+OFFER_REJECTED_REASON = "优惠说明不清，请写明适用商品范围。"
+MERCHANT_CREATOR = "merchant_reviewer"  # demo staff who enter the merchants the union signs
+REVIEWER = "province_admin"  # demo staff who sign the merchants and review the offers
+ALLOWANCE_CREATOR = "sjz_operator"  # demo staff who draft the union's own allowance
+
+
+def _showcase(index: int) -> tuple | None:
+    position = index - SIGN_IN_MERCHANTS
+    return STATUS_SHOWCASE[position] if 0 <= position < len(STATUS_SHOWCASE) else None
+
+
 # Variants of a template that say who may use it: everybody, hardship members, the merchant's city.
 VARIANTS = ["", "（困难职工专享）", "（本市会员专享）"]
 
@@ -332,6 +366,12 @@ def seed_merchants(*, seed: int = 1, count: int = 60, log=print) -> list[dict]:
     )
     today = local_day()
     featured = _featured(today, province, bank)
+    staff = {
+        user.username: user
+        for user in get_user_model().objects.filter(
+            username__in=[MERCHANT_CREATOR, REVIEWER, ALLOWANCE_CREATOR], is_staff=True
+        )
+    }
 
     with transaction.atomic():
         created = _create_missing(
@@ -343,6 +383,7 @@ def seed_merchants(*, seed: int = 1, count: int = 60, log=print) -> list[dict]:
             categories=categories,
             featured=featured,
             today=today,
+            staff=staff,
         )
     if created:
         log(f"merchants: {created} created")
@@ -381,7 +422,9 @@ def _short(name: str) -> str:
     return name.removesuffix("总工会")
 
 
-def _create_missing(*, seed, count, cities, counties, county_by_code, categories, featured, today) -> int:
+def _create_missing(
+    *, seed, count, cities, counties, county_by_code, categories, featured, today, staff
+) -> int:
     licences = [_licence(seed, index) for index in range(count)]
     existing = set(
         Merchant.objects.filter(licence_number__in=licences).values_list("licence_number", flat=True)
@@ -389,6 +432,8 @@ def _create_missing(*, seed, count, cities, counties, county_by_code, categories
     missing = [index for index in range(count) if licences[index] not in existing]
     contract_start = datetime.date(today.year, 1, 1)
     contract_end = datetime.date(today.year + 2, 12, 31)
+    ended_contract = (datetime.date(today.year - 2, 1, 1), datetime.date(today.year - 1, 12, 31))
+    creator, reviewer = staff.get(MERCHANT_CREATOR), staff.get(REVIEWER)
     valid_from = datetime.date(today.year, 1, 1)
     valid_until = datetime.date(today.year + 1, 12, 31)
     now = timezone.now()
@@ -411,18 +456,15 @@ def _create_missing(*, seed, count, cities, counties, county_by_code, categories
         }
         merchants = Merchant.objects.bulk_create(
             [
-                Merchant(
-                    name=plan["name"],
-                    category=plan["category"],
-                    region=plan["county"],
-                    licence_number=licences[index],
-                    contact_name=plan["rng"].choice("王李张刘陈杨赵黄周吴") + "经理",
-                    contact_phone=f"1380311{index % 10000:04d}",
-                    description=plan["description"],
-                    status=Merchant.Status.APPROVED,
-                    contract_start=contract_start,
-                    contract_end=contract_end,
-                    reviewed_at=now,
+                _merchant_row(
+                    plan=plan,
+                    index=index,
+                    licence=licences[index],
+                    contract=(contract_start, contract_end),
+                    ended_contract=ended_contract,
+                    creator=creator,
+                    reviewer=reviewer,
+                    now=now,
                 )
                 for index, plan in plans.items()
             ]
@@ -451,18 +493,24 @@ def _create_missing(*, seed, count, cities, counties, county_by_code, categories
                 offer_specs = _generic_offers(
                     plan["templates"], offer_counts[index], rng, city_unions[_city_code(county)]
                 )
+            showcase = _showcase(index)
             for number, (title, kind, fields) in enumerate(offer_specs):
+                status = showcase[2][number % len(showcase[2])] if showcase else Offer.Status.PUBLISHED
                 offer = Offer(
                     merchant=merchant,
                     title=title,
                     kind=kind,
                     valid_from=valid_from,
                     valid_until=valid_until,
-                    status=Offer.Status.PUBLISHED,
-                    # the newest first on the home page: the featured merchants lead the list
-                    published_at=now - datetime.timedelta(seconds=index * 10 + number),
-                    reviewed_at=now,
+                    **_offer_review(
+                        status,
+                        reviewer=reviewer,
+                        # the newest first on the home page: the featured merchants lead the list
+                        moment=now - datetime.timedelta(seconds=index * 10 + number),
+                    ),
                 )
+                if kind == Offer.Kind.ALLOWANCE:
+                    offer.created_by = staff.get(ALLOWANCE_CREATOR)
                 for name, value in fields.items():
                     if name in {
                         "percent_off",
@@ -485,6 +533,49 @@ def _create_missing(*, seed, count, cities, counties, county_by_code, categories
             codes = list(dict.fromkeys(voucher_random_code(rng) for _ in range(ONLINE_CODES)))
             VoucherCode.objects.bulk_create([VoucherCode(offer=offer, code=code) for code in codes])
     return len(missing)
+
+
+def _merchant_row(*, plan, index, licence, contract, ended_contract, creator, reviewer, now) -> Merchant:
+    """Merchant ``index`` as the union left it: signed by the reviewer, entered by another member of
+    staff; the showcase merchants in their own status."""
+    status, contract_kind, _offer_statuses, reason = _showcase(index) or (
+        Merchant.Status.APPROVED,
+        "current",
+        (),
+        "",
+    )
+    applied = status == Merchant.Status.APPLIED
+    start, end = {"current": contract, "ended": ended_contract, None: (None, None)}[contract_kind]
+    return Merchant(
+        name=plan["name"],
+        category=plan["category"],
+        region=plan["county"],
+        licence_number=licence,
+        contact_name=plan["rng"].choice("王李张刘陈杨赵黄周吴") + "经理",
+        contact_phone=f"1380311{index % 10000:04d}",
+        description=plan["description"],
+        status=status,
+        status_reason=reason,
+        contract_start=start,
+        contract_end=end,
+        created_by=None if applied else creator,  # an application from the public page has none
+        reviewed_by=None if applied else reviewer,
+        reviewed_at=None if applied else now,
+    )
+
+
+def _offer_review(status: str, *, reviewer, moment) -> dict:
+    """The workflow fields of an offer that has reached ``status`` (reviewed by ``reviewer``)."""
+    fields: dict = {"status": status}
+    if status != Offer.Status.DRAFT:
+        fields["submitted_at"] = moment
+    if status not in (Offer.Status.DRAFT, Offer.Status.PENDING):
+        fields.update(reviewed_by=reviewer, reviewed_at=moment)
+    if status == Offer.Status.REJECTED:
+        fields["status_reason"] = OFFER_REJECTED_REASON
+    if status in (Offer.Status.PUBLISHED, Offer.Status.PAUSED, Offer.Status.ENDED):
+        fields["published_at"] = moment
+    return fields
 
 
 def _raise_cinema_quota(seed: int) -> None:

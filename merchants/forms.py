@@ -6,12 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.models import construct_instance
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from discounts.models import Offer
 from discounts.rules import WEEKDAY_NAMES
 from discounts.services import OFFER_FIELDS, offer_validate
 from members.models import MemberGroup, PartnerBank, Union
+from merchants.access import merchant_closed_reason
 from merchants.models import Category, MerchantUser, Store
 from merchants.selectors import region_choices
 from portal.errors import ValidationFailed
@@ -64,6 +66,22 @@ class MerchantLoginForm(AuthenticationForm):
         "inactive": _("该账号已停用，请联系商家管理员。"),
     }
 
+    def confirm_login_allowed(self, user):
+        """A cashier has only the till, which is closed while the merchant is not open: say why
+        at sign-in. Managers sign in to the portal, which shows the contract state."""
+        super().confirm_login_allowed(user)
+        try:
+            membership = user.merchant_user
+        except MerchantUser.DoesNotExist:
+            return
+        if membership.role != MerchantUser.Role.CASHIER:
+            return
+        reason = merchant_closed_reason(membership.merchant)
+        if reason is not None:
+            raise forms.ValidationError(
+                gettext("%(reason)s，收银台暂不可用。") % {"reason": reason}, code="merchant_not_open"
+            )
+
 
 def _decimal(label, **kwargs):
     return forms.DecimalField(label=label, required=False, max_digits=9, decimal_places=6, **kwargs)
@@ -87,7 +105,11 @@ class StoreForm(forms.Form):
 
 
 class MerchantUserForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150)
+    username = forms.CharField(
+        label=_("登录名"),
+        max_length=120,
+        help_text=_("账号会加上本商家前缀（如 m12-li），登录时请输入完整账号。"),
+    )
     display_name = forms.CharField(label=_("姓名"), max_length=60, required=False)
     password = forms.CharField(
         label=_("初始密码"),

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,6 +25,29 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The comparisons of the open rule, as Python operators and as the ORM lookups that mean the same.
+_LOOKUPS: dict[Callable, str] = {operator.eq: "exact", operator.le: "lte", operator.ge: "gte"}
+
+
+def _open_terms(day: date) -> tuple[tuple[str, Callable, object, bool], ...]:
+    """The merchant-open rule, once: (field, comparison, value, a missing value passes). A merchant
+    is open on ``day`` when it is signed (approved) and ``day`` lies inside its contract; a missing
+    contract date is open-ended. ``Merchant.open_q`` (SQL) and ``Merchant.closed_by`` (an instance)
+    are both built from these terms, so the listings, the POS keys, the till and the redemption
+    service cannot drift apart."""
+    return (
+        ("status", operator.eq, Merchant.Status.APPROVED, False),
+        ("contract_start", operator.le, day, True),
+        ("contract_end", operator.ge, day, True),
+    )
+
+
+class MerchantQuerySet(models.QuerySet):
+    def open_on(self, day: date | None = None) -> MerchantQuerySet:
+        """Merchants open on ``day`` (default: today, the local day)."""
+        return self.filter(Merchant.open_q(day or timezone.localdate()))
 
 
 class Merchant(models.Model):
@@ -58,7 +86,18 @@ class Merchant(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("录入该商家的工作人员；公开申请的商家为空。批准签约须由录入人以外的人完成。"),
+    )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+
+    objects = MerchantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("商家")
@@ -76,6 +115,34 @@ class Merchant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def open_q(day: date, prefix: str = "") -> Q:
+        """The open rule as a filter; ``prefix`` reaches the merchant from another model
+        (``"merchant__"``)."""
+        condition = Q()
+        for field, compare, value, missing_passes in _open_terms(day):
+            term = Q(**{f"{prefix}{field}__{_LOOKUPS[compare]}": value})
+            if missing_passes:
+                term |= Q(**{f"{prefix}{field}__isnull": True})
+            condition &= term
+        return condition
+
+    def closed_by(self, day: date) -> str | None:
+        """The field of the first term of the open rule this merchant fails on ``day`` (``status``,
+        ``contract_start`` or ``contract_end``), or None when it is open. Reads only those three
+        columns, so it costs no query on a row read with them."""
+        for field, compare, value, missing_passes in _open_terms(day):
+            current = getattr(self, field)
+            if current is None:
+                if not missing_passes:
+                    return field
+            elif not compare(current, value):
+                return field
+        return None
+
+    def is_open_on(self, day: date) -> bool:
+        return self.closed_by(day) is None
 
 
 class Store(models.Model):

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from members.models import Union
 from merchants.models import ApiKey, Category, Merchant, MerchantUser, Store
 
 
-def merchant_in_contract_q(today: date, prefix: str = "") -> Q:
-    """Approved and inside the contract dates: a contract past its end date counts as expired."""
-    return (
-        Q(**{f"{prefix}status": Merchant.Status.APPROVED})
-        & (Q(**{f"{prefix}contract_start__isnull": True}) | Q(**{f"{prefix}contract_start__lte": today}))
-        & (Q(**{f"{prefix}contract_end__isnull": True}) | Q(**{f"{prefix}contract_end__gte": today}))
-    )
-
-
 def merchant_contract_state(merchant: Merchant, today: date) -> str:
-    """A label for staff and the portal: the status, or 合同已到期 / 合同未开始 for approved ones."""
-    if merchant.status != Merchant.Status.APPROVED:
-        return merchant.get_status_display()
-    if merchant.contract_end and merchant.contract_end < today:
-        return "合同已到期"
-    if merchant.contract_start and merchant.contract_start > today:
-        return "合同未开始"
+    """A label for staff and the portal: the status, or 合同已到期 / 合同未开始 for signed merchants
+    outside their contract (the merchant-open rule, ``Merchant.closed_by``)."""
+    closed_by = merchant.closed_by(today)
+    if closed_by == "contract_end":
+        return _("合同已到期")
+    if closed_by == "contract_start":
+        return _("合同未开始")
     return merchant.get_status_display()
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
 from datetime import date
 from decimal import Decimal
 
+import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,10 +20,13 @@ from django.utils.translation import gettext as _
 
 from members.models import Union
 from merchants.models import Category, Merchant, MerchantUser, Store
+from portal.approvals import ensure_second_person
 from portal.audit import audit_record
-from portal.errors import Conflict, PermissionDenied, ValidationFailed
+from portal.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.scoping import user_can_reach_union
+
+logger = logging.getLogger(__name__)
 
 REVIEWABLE_REGION_LEVELS = (Union.Level.CITY, Union.Level.COUNTY)
 
@@ -26,7 +35,7 @@ def _fail(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, fields={field: [message]})
 
 
-def merchant_apply(
+def merchant_details_clean(
     *,
     name: str,
     category: Category,
@@ -36,8 +45,9 @@ def merchant_apply(
     licence_number: str = "",
     contact_email: str = "",
     description: str = "",
-) -> Merchant:
-    """A public "become a partner" application: a merchant waiting for review by the region's staff."""
+) -> dict:
+    """The rules of a merchant's details, for the public application and the admin alike: the
+    cleaned values, or ValidationFailed on the first field that breaks one."""
     name = name.strip()
     if not name:
         raise _fail("name", _("请填写商家名称。"))
@@ -49,17 +59,54 @@ def merchant_apply(
     licence_number = licence_number.strip().upper()
     if licence_number and (len(licence_number) != 18 or not licence_number.isalnum()):
         raise _fail("licence_number", _("统一社会信用代码应为18位数字或字母。"))
-    return Merchant.objects.create(
-        name=name,
-        category=category,
-        region=region,
-        licence_number=licence_number,
-        contact_name=contact_name.strip(),
-        contact_phone=phone,
-        contact_email=contact_email.strip(),
-        description=description.strip(),
-        status=Merchant.Status.APPLIED,
-    )
+    return {
+        "name": name,
+        "category": category,
+        "region": region,
+        "licence_number": licence_number,
+        "contact_name": contact_name.strip(),
+        "contact_phone": phone,
+        "contact_email": contact_email.strip(),
+        "description": description.strip(),
+    }
+
+
+class ApplicationsTooFrequent(ApplicationError):
+    code = "rate_limited"
+    status = 429
+
+
+APPLICATION_WINDOW_SECONDS = 3600
+
+
+def _count_application(ip_address: str | None) -> None:
+    """Count an application from ``ip_address`` in this clock hour (a Redis counter through the
+    cache, incremented atomically) and refuse one over ``MERCHANT_APPLICATIONS_PER_IP_PER_HOUR``.
+    Without Redis the form still works: the limit is then not applied (and the log says so)."""
+    limit = settings.MERCHANT_APPLICATIONS_PER_IP_PER_HOUR
+    if not ip_address or not limit:
+        return
+    window = int(time.time() // APPLICATION_WINDOW_SECONDS)
+    address = hashlib.sha256(ip_address.encode()).hexdigest()[:24]  # no address kept in Redis
+    key = f"merchant-apply:{address}:{window}"
+    try:
+        cache.add(key, 0, timeout=2 * APPLICATION_WINDOW_SECONDS)
+        count = cache.incr(key)
+    except (redis.RedisError, OSError, ValueError):
+        logger.warning("merchant application limit not applied: Redis unavailable")
+        return
+    if count > limit:
+        raise ApplicationsTooFrequent(_("申请提交过于频繁，请一小时后再试；如有疑问请联系当地工会。"))
+
+
+def merchant_apply(*, created_by=None, ip_address: str | None = None, **details) -> Merchant:
+    """A merchant waiting for review by the region's staff: a public "become a partner" application
+    (``created_by`` None; limited per requester address, ``ip_address``), or entered by staff, who
+    are then recorded as its creator so that someone else signs it (``merchant_approve``)."""
+    values = merchant_details_clean(**details)
+    _count_application(ip_address)
+    creator = created_by if getattr(created_by, "is_authenticated", False) else None
+    return Merchant.objects.create(**values, status=Merchant.Status.APPLIED, created_by=creator)
 
 
 def ensure_merchant_reviewer(user, merchant: Merchant) -> None:
@@ -107,11 +154,16 @@ def _transition(
 def merchant_approve(
     *, merchant: Merchant, reviewed_by, contract_start: date | None, contract_end: date | None
 ) -> Merchant:
-    """Sign the merchant (an application, a rejected or a suspended one) for the contract period."""
+    """Sign the merchant (an application, a rejected or a suspended one) for the contract period; by
+    someone other than the staff member who entered it."""
     if contract_start is None or contract_end is None:
         raise _fail("contract_end", _("批准签约时须填写合作开始和结束日期。"))
     if contract_end < contract_start:
         raise _fail("contract_end", _("合作结束日期不能早于开始日期。"))
+    ensure_merchant_reviewer(reviewed_by, merchant)
+    ensure_second_person(
+        actor=reviewed_by, creator_id=merchant.created_by_id, target=merchant, what=_("批准商家签约")
+    )
     return _transition(
         merchant=merchant,
         reviewed_by=reviewed_by,
@@ -225,6 +277,18 @@ def store_update(
     return store
 
 
+def merchant_username(merchant: Merchant, login: str) -> str:
+    """The sign-in name of a merchant user: the login the manager chose, under the merchant's own
+    prefix (``m12-li``). Names are unique across the portal, so a free choice would tell whoever
+    picks one which names exist — staff included; under the prefix, a manager can only ever meet
+    its own merchant's names. A login typed with the prefix is taken as it is."""
+    prefix = f"m{merchant.pk}-"
+    login = login.strip()
+    if login.lower().startswith(prefix):
+        login = login[len(prefix) :]
+    return f"{prefix}{login}" if login else ""
+
+
 @transaction.atomic
 def merchant_user_create(
     *,
@@ -234,18 +298,25 @@ def merchant_user_create(
     role: str,
     store: Store | None = None,
     display_name: str = "",
+    created_by=None,
 ) -> MerchantUser:
-    """A sign-in for the merchant portal. Merchant users are never staff."""
+    """A sign-in for the merchant portal, named by ``merchant_username``. Merchant users are never
+    staff. The new account and its role are in the audit log."""
     user_model = get_user_model()
-    username = username.strip()
+    username = merchant_username(merchant, username)
     if not username:
         raise _fail("username", _("请填写用户名。"))
+    try:
+        user_model.username_validator(username)
+    except DjangoValidationError as error:
+        raise _fail("username", _("用户名只能包含字母、数字和 @ . + - _。")) from error
+    if len(username) > user_model._meta.get_field("username").max_length:
+        raise _fail("username", _("用户名过长。"))
     if role not in MerchantUser.Role.values:
         raise _fail("role", _("角色无效。"))
-    if store is not None and store.merchant_id != merchant.pk:
-        raise _fail("store", _("门店不属于该商家。"))
+    _ensure_own_store(merchant, store)
     if user_model.objects.filter(username__iexact=username).exists():
-        raise _fail("username", _("该用户名已被使用。"))
+        raise _fail("username", _("该用户名已被使用，请换一个。"))
     user = user_model(username=username, first_name=display_name.strip(), is_staff=False)
     try:
         validate_password(password, user)
@@ -253,7 +324,55 @@ def merchant_user_create(
         raise ValidationFailed(error.messages[0], fields={"password": error.messages}) from error
     user.set_password(password)
     user.save()
-    return MerchantUser.objects.create(user=user, merchant=merchant, role=role, store=store)
+    membership = MerchantUser.objects.create(user=user, merchant=merchant, role=role, store=store)
+    audit_record(
+        actor=created_by if getattr(created_by, "is_authenticated", False) else None,
+        action=AuditEvent.Action.USER_ROLES_CHANGED,
+        target=membership,
+        label=f"{merchant.name} · {username}",
+        union_path=merchant.region.path,
+        data={"action": "create", "role": role, "store": store.pk if store else None},
+    )
+    return membership
+
+
+def _ensure_own_store(merchant: Merchant, store: Store | None) -> None:
+    """A merchant user's store (the one a cashier's till is pinned to) is one of its own merchant's."""
+    if store is not None and store.merchant_id != merchant.pk:
+        raise _fail("store", _("门店不属于该商家。"))
+
+
+@transaction.atomic
+def merchant_user_update(
+    *, merchant_user: MerchantUser, role: str, store: Store | None, changed_by
+) -> MerchantUser:
+    """Change a merchant user's role or store (staff, in the admin). Only the merchant's own stores;
+    the change is in the audit log."""
+    if role not in MerchantUser.Role.values:
+        raise _fail("role", _("角色无效。"))
+    locked = (
+        MerchantUser.objects.select_for_update().select_related("merchant__region").get(pk=merchant_user.pk)
+    )
+    _ensure_own_store(locked.merchant, store)
+    changes = {}
+    if locked.role != role:
+        changes["role"] = {"old": locked.role, "new": role}
+    if locked.store_id != (store.pk if store else None):
+        changes["store"] = {"old": locked.store_id, "new": store.pk if store else None}
+    if not changes:
+        return locked
+    MerchantUser.objects.filter(pk=locked.pk).update(role=role, store=store)
+    locked.role, locked.store = role, store
+    audit_record(
+        actor=changed_by,
+        action=AuditEvent.Action.USER_ROLES_CHANGED,
+        target=locked,
+        label=f"{locked.merchant.name} · {locked.user.username}",
+        union_path=locked.merchant.region.path,
+        data=changes,
+    )
+    merchant_user.role, merchant_user.store = role, store
+    return locked
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from discounts.models import Offer
 from discounts.rules import local_day
 from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
 from discounts.services import OFFER_FIELDS, offer_create, offer_submit, offer_update
+from members.views import client_ip
 from merchants import apikeys, selectors, services
 from merchants.access import merchant_user_required
 from merchants.forms import (
@@ -39,14 +40,18 @@ MANAGER = MerchantUser.Role.MANAGER
 @require_http_methods(["GET", "POST"])
 def apply(request):
     form = MerchantApplicationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.merchant_apply(**form.cleaned_data)
+            services.merchant_apply(**form.cleaned_data, ip_address=client_ip(request))
         except ValidationFailed as error:
             add_service_errors(form, error)
+        except ApplicationError as error:  # too many applications from this address
+            form.add_error(None, error.message)
+            status = error.status
         else:
             return redirect("merchants:apply_done")
-    return render(request, "merchants/apply.html", {"form": form})
+    return render(request, "merchants/apply.html", {"form": form}, status=status)
 
 
 def apply_done(request):
@@ -152,11 +157,16 @@ def user_create(request):
     form = MerchantUserForm(request.POST or None, merchant=request.merchant)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.merchant_user_create(merchant=request.merchant, **form.cleaned_data)
+            membership = services.merchant_user_create(
+                merchant=request.merchant, created_by=request.user, **form.cleaned_data
+            )
         except ValidationFailed as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("账号“%(name)s”已创建。") % {"name": membership.user.username})
+            messages.success(
+                request,
+                _("账号“%(name)s”已创建，登录时请输入完整账号。") % {"name": membership.user.username},
+            )
             return redirect("merchants:home")
     return render(request, "merchants/form.html", {"form": form, "heading": _("添加收银员或管理员")})
 

@@ -287,6 +287,8 @@ OTP_TTL = timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
 OTP_PER_PHONE_PER_HOUR = env.int("OTP_PER_PHONE_PER_HOUR", default=5)
 OTP_PER_IP_PER_HOUR = env.int("OTP_PER_IP_PER_HOUR", default=30)
+# Public "become a partner" applications accepted per requester address per clock hour (0: no limit).
+MERCHANT_APPLICATIONS_PER_IP_PER_HOUR = env.int("MERCHANT_APPLICATIONS_PER_IP_PER_HOUR", default=5)
 CARD_TOKEN_TTL_SECONDS = 90  # the QR rotates every 60 s; a little slack for a slow till
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # The bank production file holds full ID numbers: it is deleted this long after its batch completed.

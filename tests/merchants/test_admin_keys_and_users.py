@@ -41,7 +41,7 @@ def test_staff_open_the_first_manager_account(client, tree, make_staff, merchant
         {"merchant": merchant.pk, "username": "xingguang", "password": "Cinema-Manager-1", "role": "manager"},
     )
     assert response.status_code == 302
-    link = MerchantUser.objects.get(user__username="xingguang")
+    link = MerchantUser.objects.get(user__username=f"m{merchant.pk}-xingguang")  # the merchant's prefix
     assert link.merchant == merchant and link.role == "manager" and not link.user.is_staff
 
 
@@ -53,3 +53,30 @@ def test_staff_of_another_county_cannot_open_accounts_for_the_merchant(client, t
     )
     assert response.status_code == 200
     assert not MerchantUser.objects.filter(user__username="intruder").exists()
+
+
+def test_the_merchant_user_admin_offers_and_accepts_only_the_merchants_own_stores(
+    client, tree, make_staff, merchant, store
+):
+    from merchants import services
+    from portal.errors import ValidationFailed
+    from portal.models import AuditEvent
+    from tests.factories import MerchantFactory, MerchantUserFactory, StoreFactory
+
+    rival_store = StoreFactory(merchant=MerchantFactory(region=tree.C1A), name="别家门店")
+    link = MerchantUserFactory(merchant=merchant, role=MerchantUser.Role.CASHIER)
+    client.force_login(make_staff(tree.C1A, Role.COUNTY_OPERATOR))
+    url = f"/admin/merchants/merchantuser/{link.pk}/change/"
+    form = client.get(url).content.decode()
+    assert store.name in form and "别家门店" not in form
+    response = client.post(url, {"role": "cashier", "store": rival_store.pk})
+    assert response.status_code == 200  # the form says the choice is not valid
+    link.refresh_from_db()
+    assert link.store is None
+    with pytest.raises(ValidationFailed):  # the service refuses it too, whatever the door
+        services.merchant_user_update(merchant_user=link, role="cashier", store=rival_store, changed_by=None)
+    assert client.post(url, {"role": "cashier", "store": store.pk}).status_code == 302
+    link.refresh_from_db()
+    assert link.store == store
+    event = AuditEvent.objects.get(action=AuditEvent.Action.USER_ROLES_CHANGED, target_id=str(link.pk))
+    assert event.data["store"] == {"old": None, "new": store.pk}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from discounts.models import Offer, OfferLimitChange, VoucherCode
+from discounts.rules import local_day
 from members.demo import seed_staff, seed_unions
 from merchants import apikeys
 from merchants.demo import seed_merchants
@@ -84,3 +85,21 @@ def test_sign_ins_work_on_the_portal(client):
     response = client.post("/merchant/login/", {"username": entry["username"], "password": entry["password"]})
     assert response.status_code == 302
     assert entry["name"] in client.get("/merchant/").content.decode()
+
+
+def test_the_demo_shows_every_status_signed_by_two_people():
+    seed_unions(seed=4, workplaces_per_county=1)
+    seed_staff(seed=4)
+    seed_merchants(seed=4, count=24, log=lambda message: None)
+    assert set(Merchant.objects.values_list("status", flat=True)) == set(Merchant.Status.values)
+    assert set(Offer.objects.values_list("status", flat=True)) == set(Offer.Status.values)
+    expired = Merchant.objects.filter(status=Merchant.Status.APPROVED).exclude(
+        pk__in=Merchant.objects.open_on()
+    )
+    assert expired.count() == 1 and expired.get().closed_by(local_day()) == "contract_end"
+    applied = Merchant.objects.get(status=Merchant.Status.APPLIED)
+    assert applied.created_by is None and applied.reviewed_by is None  # from the public page
+    signed = Merchant.objects.exclude(status=Merchant.Status.APPLIED)
+    assert all(m.created_by and m.reviewed_by and m.created_by != m.reviewed_by for m in signed)
+    allowance = Offer.objects.get(kind=Offer.Kind.ALLOWANCE)
+    assert allowance.created_by and allowance.created_by != allowance.reviewed_by

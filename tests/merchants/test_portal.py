@@ -171,7 +171,7 @@ def test_manager_adds_a_cashier_who_can_sign_in_and_disables_them(client, manage
         },
     )
     assert response.status_code == 302
-    link = MerchantUser.objects.get(user__username="cashier_li")
+    link = MerchantUser.objects.get(user__username=f"m{merchant.pk}-cashier_li")  # the merchant's prefix
     assert link.merchant == merchant and link.role == "cashier" and link.store == store
     assert not link.user.is_staff
     client.post(f"/merchant/users/{link.pk}/active/", {"active": "0"})
@@ -182,7 +182,10 @@ def test_manager_adds_a_cashier_who_can_sign_in_and_disables_them(client, manage
     )
     assert "该用户名已被使用" in response.content.decode()
     response = client.post("/merchant/users/new/", {"username": "c2", "password": "123", "role": "cashier"})
-    assert response.status_code == 200 and not MerchantUser.objects.filter(user__username="c2").exists()
+    assert (
+        response.status_code == 200
+        and not MerchantUser.objects.filter(user__username__endswith="c2").exists()
+    )
 
 
 # --- offers ------------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ def test_raising_a_live_quota_in_the_admin_goes_to_the_trail_and_shows_inline(
 def test_admin_edit_never_writes_back_a_stale_budget_used(client, tree, make_staff):
     offer = OfferFactory(
         merchant=MerchantFactory(region=tree.C1A),
+        status=Offer.Status.DRAFT,  # a live offer's title is no longer editable (see below)
         kind=Offer.Kind.ALLOWANCE,
         percent_off=None,
         allowance_per_unit=Decimal("20"),
@@ -154,3 +155,79 @@ def test_staff_add_an_offer_as_a_draft_and_validation_shows_on_the_form(client, 
     assert client.post("/admin/discounts/offer/add/", data).status_code == 302
     offer = Offer.objects.get(title="会员9折")
     assert offer.status == Offer.Status.DRAFT and offer.merchant == merchant
+
+
+# --- The admin is no second writer: it goes through the offer services -----------------------------
+
+
+def test_the_admin_cannot_change_kind_price_or_merchant_of_a_published_offer(client, offer, tree, make_staff):
+    from discounts.redemption import redemption_create
+    from portal.models import AuditEvent
+    from tests.factories import CardFactory, MemberFactory, StoreFactory
+
+    store = StoreFactory(merchant=offer.merchant)
+    redemption_create(
+        merchant=offer.merchant,
+        store_id=store.pk,
+        offer_id=offer.pk,
+        card_number=CardFactory(member=MemberFactory(union=tree.C1A1)).number,
+        amount="100",
+    )
+    rival = MerchantFactory(region=tree.C1A, name="对面影城")
+    client.force_login(make_staff(tree.C1, Role.CITY_OPERATOR))
+    url = f"/admin/discounts/offer/{offer.pk}/change/"
+    response = client.post(
+        url,
+        admin_form_data(
+            offer, kind="fixed_price", percent_off="", fixed_price="1", merchant=rival.pk, daily_quota="500"
+        ),
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "只能调整名额" in text and "类型" in text
+    offer.refresh_from_db()
+    assert (offer.kind, offer.percent_off, offer.fixed_price, offer.merchant_id, offer.daily_quota) == (
+        Offer.Kind.PERCENT_OFF,
+        Decimal("10.00"),
+        None,
+        offer.merchant.pk,
+        200,
+    )
+    assert not OfferLimitChange.objects.exists()
+    assert not AuditEvent.objects.filter(target_type="discounts.offer", target_id=str(offer.pk)).exists()
+    page = client.get(url).content.decode()
+    assert "只能调整名额" in page  # the form says so before anyone tries
+
+
+def test_a_draft_changed_in_the_admin_is_validated_by_the_service_and_audited(client, tree, make_staff):
+    from portal.models import AuditEvent
+
+    offer = OfferFactory(merchant=MerchantFactory(region=tree.C1A), status=Offer.Status.DRAFT, title="旧标题")
+    staff = make_staff(tree.C1, Role.CITY_OPERATOR)
+    client.force_login(staff)
+    url = f"/admin/discounts/offer/{offer.pk}/change/"
+    assert client.post(url, admin_form_data(offer, title="新标题", percent_off="15")).status_code == 302
+    offer.refresh_from_db()
+    assert (offer.title, offer.percent_off) == ("新标题", Decimal("15.00"))
+    event = AuditEvent.objects.get(action=AuditEvent.Action.OFFER_CHANGED, target_id=str(offer.pk))
+    assert event.actor == staff
+    assert event.data["title"] == {"old": "旧标题", "new": "新标题"}
+    assert event.data["percent_off"] == {"old": "10.00", "new": "15.00"}
+    moved = client.post(url, admin_form_data(offer, merchant=MerchantFactory(region=tree.C1A).pk))
+    assert moved.status_code == 200  # an offer never moves to another merchant
+    offer.refresh_from_db()
+    assert offer.merchant.region == tree.C1A and offer.title == "新标题"
+
+
+def test_an_offer_added_in_the_admin_is_created_by_the_service_and_audited(client, tree, make_staff):
+    from portal.models import AuditEvent
+
+    merchant = MerchantFactory(region=tree.C1A)
+    staff = make_staff(tree.C1, Role.CITY_OPERATOR)
+    client.force_login(staff)
+    template = OfferFactory.build(merchant=merchant, title="工会补贴观影", daily_quota=None)
+    assert client.post("/admin/discounts/offer/add/", admin_form_data(template)).status_code == 302
+    offer = Offer.objects.get(title="工会补贴观影")
+    assert (offer.status, offer.created_by) == (Offer.Status.DRAFT, staff)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.OFFER_CHANGED, target_id=str(offer.pk))
+    assert event.actor == staff and event.data["action"] == "create"

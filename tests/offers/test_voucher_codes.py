@@ -156,3 +156,86 @@ def test_member_claims_on_the_detail_page_and_sees_their_code(client):
     response = client.post(f"{url}claim/", follow=True)
     assert "每人限领1个券码" in response.content.decode()
     assert VoucherCode.objects.filter(member=member).count() == 1
+
+
+# --- A claimed code takes the offer's limits, as a redemption does ----------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_hold_the_daily_quota():
+    from discounts.models import OfferDayCounter
+    from discounts.rules import local_day
+
+    offer = online_offer(daily_quota=5)
+    services.voucher_codes_generate(offer=offer, count=20)
+    union = UnionFactory()
+    results = claim_all(offer.pk, [MemberFactory(union=union).pk for _ in range(12)])
+    assert results.count("quota_exhausted") == 7, results
+    assert VoucherCode.objects.filter(offer=offer, member__isnull=False).count() == 5
+    assert OfferDayCounter.objects.get(offer=offer, day=local_day()).used == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_member_hold_the_per_member_daily_limit():
+    from discounts.models import MemberOfferDayCounter, MemberOfferTotalCounter
+
+    offer = online_offer(per_member_daily_limit=1, per_member_total_limit=3)
+    services.voucher_codes_generate(offer=offer, count=10)
+    member = MemberFactory()
+    results = claim_all(offer.pk, [member.pk] * 6)
+    assert results.count("member_limit_reached") == 5, results
+    assert VoucherCode.objects.filter(offer=offer, member=member).count() == 1
+    assert MemberOfferDayCounter.objects.get(offer=offer, member=member).used == 1
+    assert MemberOfferTotalCounter.objects.get(offer=offer, member=member).used == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_a_union_funded_code_hold_the_budget():
+    offer = online_offer(
+        funder=Offer.Funder.UNION,
+        budget=Decimal("90"),
+        budget_owner=UnionFactory(code="BUDGET", level="province"),
+    )
+    services.voucher_codes_generate(offer=offer, count=10)
+    union = UnionFactory()
+    results = claim_all(offer.pk, [MemberFactory(union=union).pk for _ in range(8)])
+    assert results.count("budget_exhausted") == 5, results
+    offer.refresh_from_db()
+    assert offer.budget_used == Decimal("90.00")
+    assert VoucherCode.objects.filter(offer=offer, member__isnull=False).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_claim_that_finds_no_code_takes_no_limit_and_the_api_counts_claims_today(api_client):
+    from discounts.models import MemberOfferTotalCounter, OfferDayCounter
+
+    offer = online_offer(daily_quota=10)
+    services.voucher_codes_add(offer=offer, codes=["ONLY1"])
+    services.voucher_claim(offer=offer, member=MemberFactory())
+    latecomer = MemberFactory()
+    with pytest.raises(Refusal) as caught:
+        services.voucher_claim(offer=offer, member=latecomer)
+    assert caught.value.code == "quota_exhausted"
+    assert OfferDayCounter.objects.get(offer=offer).used == 1
+    assert not MemberOfferTotalCounter.objects.filter(member=latecomer).exists()
+    assert api_client.get(f"/api/v1/offers/{offer.pk}/").json()["remaining_today"] == 9
+
+
+@pytest.mark.django_db
+def test_a_union_funded_online_offer_must_have_a_known_value_per_code():
+    from discounts.models import Offer as OfferModel
+
+    offer = OfferModel(
+        title="工会出资线上折扣",
+        kind=OfferModel.Kind.PERCENT_OFF,
+        percent_off=Decimal("10"),
+        funder=OfferModel.Funder.UNION,
+        budget=Decimal("1000"),
+        budget_owner=UnionFactory(code="B2", level="province"),
+        channel=OfferModel.Channel.ONLINE,
+        valid_from="2026-01-01",
+        valid_until="2026-12-31",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        services.offer_validate(offer)
+    assert "kind" in caught.value.fields

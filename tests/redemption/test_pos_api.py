@@ -420,9 +420,11 @@ def test_same_key_different_body_is_422(api_client, shop, card, make_offer):
 
 def test_same_key_in_flight_is_409_request_in_progress(api_client, shop, card, make_offer):
     from discounts.idempotency import request_hash
+    from discounts.redemption import redemption_request
 
     body = body_for(shop, make_offer(), card)
-    IdempotencyRecord.objects.create(merchant=shop.merchant, key="busy", request_hash=request_hash(body))
+    meaning = redemption_request(**body)  # what the key is compared by
+    IdempotencyRecord.objects.create(merchant=shop.merchant, key="busy", request_hash=request_hash(meaning))
     response = redeem(api_client, shop, body, key="busy")
     assert response.status_code == 409
     assert error_code(response) == "request_in_progress"
@@ -464,10 +466,11 @@ def test_a_record_abandoned_by_a_killed_process_is_taken_over_after_a_while(
     api_client, shop, card, make_offer
 ):
     from discounts.idempotency import STALE_AFTER, request_hash
+    from discounts.redemption import redemption_request
 
     body = body_for(shop, make_offer(), card)
     record = IdempotencyRecord.objects.create(
-        merchant=shop.merchant, key="old", request_hash=request_hash(body)
+        merchant=shop.merchant, key="old", request_hash=request_hash(redemption_request(**body))
     )
     IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - STALE_AFTER * 2)
     response = redeem(api_client, shop, body, key="old")
