@@ -26,7 +26,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from members import pii
-from members.models import Card, IssuanceRow, MemberGroup, Union
+from members.models import Card, IssuanceRow, MemberGroup, Union, mask_name, mask_phone
+from members.scope import MEMBER_OUT_OF_REACH, member_in_scope_sql
 from portal.xlsx import safe_text, workbook_bytes
 
 HEADER_NAME = "姓名"
@@ -225,11 +226,28 @@ class CheckedRow:
     groups: list[str] = field(default_factory=list)
     status: str = ""
     errors: list[str] = field(default_factory=list)
+    member_changes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownMember:
+    """A member who already holds a row's ID number, as validation may see them."""
+
+    in_reach: bool  # members.scope: in the batch union's subtree, and active
+    name: str
+    phone: str
+    live_card: str | None
 
 
 @dataclass
 class RowChecker:
-    """Checks the rows of one batch, a chunk at a time (one query for unions, one for card holders).
+    """Checks the rows of one batch, a chunk at a time (one query for unions, one for the members
+    who already hold the chunk's ID numbers).
+
+    A row naming an existing member is valid only if that member is in the batch's reach
+    (``members.scope``); the row error for one out of reach is the same whatever the reason, and
+    nothing of that member (card, union, status) is read into it. For a member in reach, a new name
+    or phone is recorded on the row (old values masked), to be shown to the approver.
 
     Duplicates inside the file are found afterwards in one SQL statement over the stored rows."""
 
@@ -240,27 +258,52 @@ class RowChecker:
     def check(self, chunk: list[tuple[int, dict[str, str]]]) -> list[CheckedRow]:
         prepared = [self._prepare(number, values) for number, values in chunk]
         self._load_unions({row.union_code for row, _ in prepared if row.union_code})
-        hashes = [row.id_number_hash for row, _ in prepared if row.id_number_hash]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT m.id_number_hash, c.number FROM members_card c "
-                "JOIN members_member m ON m.id = c.member_id "
-                "WHERE m.id_number_hash = ANY(%s) AND c.status = ANY(%s)",
-                [hashes, list(Card.LIVE_STATUSES)],
-            )
-            holders = dict(cursor.fetchall())
+        known = self._known_members([row.id_number_hash for row, _ in prepared if row.id_number_hash])
         rows = []
         for row, errors in prepared:
             self._check_union(row, errors)
-            if row.id_number_hash in holders:
-                errors.append(
-                    _("该身份证号已持有有效会员卡（尾号%(tail)s），不能重复制卡。")
-                    % {"tail": holders[row.id_number_hash][-4:]}
-                )
+            member = known.get(row.id_number_hash)
+            if member is not None:
+                self._check_known_member(row, errors, member)
             row.errors = errors
             row.status = IssuanceRow.Status.INVALID if errors else IssuanceRow.Status.VALID
             rows.append(row)
         return rows
+
+    def _known_members(self, hashes: list[str]) -> dict[str, KnownMember]:
+        """The members holding these ID numbers. Of one out of reach only that fact leaves the
+        database: not its name, phone or card."""
+        in_reach = member_in_scope_sql("m", active_only=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT k.id_number_hash, k.in_reach, "  # noqa: S608 - the scope rule's SQL, no input
+                "       CASE WHEN k.in_reach THEN k.name END, CASE WHEN k.in_reach THEN k.phone END, "
+                "       CASE WHEN k.in_reach THEN (SELECT c.number FROM members_card c "
+                "            WHERE c.member_id = k.id AND c.status = ANY(%s) LIMIT 1) END "
+                f"FROM (SELECT m.id, m.id_number_hash, m.name, m.phone, {in_reach} AS in_reach "
+                "      FROM members_member m WHERE m.id_number_hash = ANY(%s)) k",
+                [list(Card.LIVE_STATUSES), self.batch_union.path, hashes],
+            )
+            return {
+                hash_: KnownMember(in_reach=reach, name=name or "", phone=phone or "", live_card=card)
+                for hash_, reach, name, phone, card in cursor.fetchall()
+            }
+
+    def _check_known_member(self, row: CheckedRow, errors: list[str], member: KnownMember) -> None:
+        if not member.in_reach:
+            errors.append(str(MEMBER_OUT_OF_REACH))
+            return
+        if member.live_card:
+            errors.append(
+                _("该身份证号已持有有效会员卡（尾号%(tail)s），不能重复制卡。")
+                % {"tail": member.live_card[-4:]}
+            )
+        changes = {}
+        if row.name and row.name != member.name:
+            changes["name"] = mask_name(member.name)
+        if row.phone and row.phone != member.phone:
+            changes["phone"] = mask_phone(member.phone)
+        row.member_changes = changes
 
     def _prepare(self, number: int, values: dict[str, str]) -> tuple[CheckedRow, list[str]]:
         errors: list[str] = []
@@ -322,12 +365,12 @@ class RowChecker:
             errors.append(_("基层工会代码为空。"))
             return
         union = self._unions.get(row.union_code)
-        if union is None:
-            errors.append(_("基层工会代码“%(code)s”不存在。") % {"code": row.union_code[:20]})
-        elif not union.path.startswith(self.batch_union.path):
+        if union is None or not union.path.startswith(self.batch_union.path):
+            # One text for a code that does not exist and one of another subtree: the answer does
+            # not confirm which codes exist elsewhere, nor name their unions.
             errors.append(
-                _("工会“%(name)s”不在%(owner)s的管辖范围内。")
-                % {"name": union.name, "owner": self.batch_union.name}
+                _("基层工会代码“%(code)s”不存在或不在%(owner)s的管辖范围内。")
+                % {"code": row.union_code[:20], "owner": self.batch_union.name}
             )
         elif union.level != Union.Level.WORKPLACE:
             errors.append(_("“%(name)s”不是基层工会，请填写会员所在基层工会的代码。") % {"name": union.name})
@@ -374,6 +417,23 @@ def error_report_workbook(rows: Iterable[IssuanceRow]) -> bytes:
         for row in rows
     )
     return workbook_bytes([("错误明细", header, lines)])
+
+
+def member_changes_workbook(rows: Iterable[IssuanceRow]) -> bytes:
+    """What a batch changes of members who already exist: the old values masked, the new as filed."""
+    header = ["行号", "身份证号（已脱敏）", "原姓名（已脱敏）", "新姓名", "原手机号（已脱敏）", "新手机号"]
+    lines = (
+        [
+            row.row_number,
+            row.id_number_masked,
+            row.member_changes.get("name", ""),
+            row.name if "name" in row.member_changes else "",
+            row.member_changes.get("phone", ""),
+            row.phone if "phone" in row.member_changes else "",
+        ]
+        for row in rows
+    )
+    return workbook_bytes([("对已有会员的修改", header, lines)])
 
 
 PRODUCTION_HEADERS = ["卡号", "姓名", "身份证号", "手机号", "基层工会代码", "基层工会名称", "银行", "批次"]
