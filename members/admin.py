@@ -616,13 +616,14 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 # Said beside the button; the refusal itself is batch_approve's (portal.approvals).
                 approver_must_differ=batch.uploaded_by_id == request.user.pk
                 and not (own_union is not None and own_union.single_person_approval),
+                # A failed batch is resumed too: processing continues, validation starts again.
                 can_resume=batch.status
                 in (
                     IssuanceBatch.Status.UPLOADED,
                     IssuanceBatch.Status.VALIDATING,
                     IssuanceBatch.Status.PROCESSING,
-                )
-                or (batch.status == IssuanceBatch.Status.FAILED and batch.approved_at is not None),
+                    IssuanceBatch.Status.FAILED,
+                ),
                 can_download_bank_file=may_download_id_files and bool(batch.production_file),
                 can_download_application_file=may_download_id_files and bool(batch.file),
             )

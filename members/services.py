@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import os
 import secrets
 import tempfile
+import traceback
 import uuid
 from datetime import datetime, timedelta
 from hashlib import sha256
@@ -46,6 +48,8 @@ from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from portal.models import AuditEvent
 from portal.scoping import ensure_union_in_scope
 from portal.tasks_util import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 # Rows processed per task invocation: a chunk takes about a second, far inside any time limit.
 PROCESS_CHUNK_ROWS = 2000
@@ -667,9 +671,27 @@ def batch_validate_run(*, batch_id: int) -> None:
             return
     try:
         _batch_validate_locked(batch_id)
+    except Exception as exc:  # whatever stops the reading, the batch must not hang "校验中"
+        _validation_stopped(batch_id, exc)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [VALIDATION_LOCK_NAMESPACE, batch_id])
+
+
+VALIDATION_STOPPED = gettext_lazy(
+    "校验时发生意外错误，已停止。请检查文件后重新上传；如果文件无误，可点击“继续处理”重新校验，"
+    "或联系平台管理员。"
+)
+
+
+def _validation_stopped(batch_id: int, exc: Exception) -> None:
+    """An error nobody foresaw (a parser's, a database's, a time limit's): the batch fails with a
+    plain message, and the log says what and where, without the exception's text — it may quote a
+    row of the file (a name, a phone, an ID number)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f"{frame.filename}:{frame.lineno}" if frame else "?"
+    logger.error("batch %s: validation stopped by %s at %s", batch_id, type(exc).__name__, where)
+    _batch_fail_validation(batch_id, str(VALIDATION_STOPPED))
 
 
 def _batch_validate_locked(batch_id: int) -> None:
@@ -774,16 +796,19 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
 
 
 def _batch_fail_validation(batch_id: int, message: str) -> None:
-    """A file that cannot be read fails as a whole: no partial rows are kept, the file is."""
+    """A file that cannot be read fails as a whole: no partial rows are kept, the file is (so the
+    batch can be validated again, see :func:`batch_resume`)."""
     with transaction.atomic():
-        IssuanceRow.objects.filter(batch_id=batch_id).delete()
-        IssuanceBatch.objects.filter(pk=batch_id).update(
+        failed = IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.VALIDATING).update(
             status=IssuanceBatch.Status.FAILED,
             status_message=message[:500],
             valid_rows=0,
             error_rows=0,
             total_rows=0,
+            changed_members=0,
         )
+        if failed:
+            IssuanceRow.objects.filter(batch_id=batch_id).delete()
 
 
 def _mark_duplicates_in_file(batch_id: int) -> None:
@@ -868,11 +893,30 @@ def batch_reject(*, batch: IssuanceBatch, actor, reason: str = "") -> IssuanceBa
 
 def batch_resume(*, batch: IssuanceBatch) -> bool:
     """Queue the unfinished work of a batch again (after a lost worker or a broker outage).
-    Safe at any time: every step skips what is already done."""
+    Safe at any time: every step skips what is already done. A batch whose validation failed is
+    validated again from the start (the file is kept; the limits or the reader may have changed)."""
     from members import tasks
 
     batch.refresh_from_db()
     status = batch.status
+    if status == IssuanceBatch.Status.FAILED and batch.approved_at is None:
+        with transaction.atomic():
+            again = IssuanceBatch.objects.filter(
+                pk=batch.pk, status=IssuanceBatch.Status.FAILED, approved_at=None
+            ).update(
+                status=IssuanceBatch.Status.UPLOADED,
+                status_message="",
+                total_rows=0,
+                valid_rows=0,
+                error_rows=0,
+                changed_members=0,
+                validated_at=None,
+            )
+            if not again:
+                return False
+            IssuanceRow.objects.filter(batch_id=batch.pk).delete()
+            enqueue_on_commit(tasks.batch_validate, batch.pk)
+        return True
     if status in (IssuanceBatch.Status.UPLOADED, IssuanceBatch.Status.VALIDATING):
         enqueue_on_commit(tasks.batch_validate, batch.pk)
         return True
