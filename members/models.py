@@ -382,6 +382,18 @@ class OneTimeCode(models.Model):
         indexes = [models.Index(fields=["ip_address", "created_at"])]
 
 
+class WrongCodeGuess(models.Model):
+    """A wrong one-time code, kept so that guesses are counted per requester (address): a guesser is
+    stopped without the member of the phone being locked out. Deleted with the codes (one day)."""
+
+    phone = models.CharField(max_length=11)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip_address", "created_at"])]
+
+
 class MemberApiToken(models.Model):
     """A bearer token of the member app, issued at sign-in. Only its hash is stored."""
 

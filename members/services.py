@@ -37,6 +37,7 @@ from members.models import (
     OneTimeCode,
     PartnerBank,
     Union,
+    WrongCodeGuess,
     mask_name,
     mask_phone,
 )
@@ -57,6 +58,8 @@ PROCESS_CHUNK_ROWS = 2000
 VALIDATE_CHUNK_ROWS = 5000
 VALIDATION_LOCK_NAMESPACE = 3_001  # first key of the per-batch advisory lock
 API_TOKEN_LIFETIME = timedelta(days=30)
+# Requests and wrong guesses are counted over this window, per address; a phone's resend interval
+# grows with the codes it was sent in it (settings.OTP_RESEND_INTERVALS).
 OTP_RATE_WINDOW = timedelta(hours=1)
 OTP_RETENTION = timedelta(days=1)
 
@@ -1238,9 +1241,29 @@ def _advisory_lock(*keys: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
+def otp_resend_wait(*, phone: str, now: datetime) -> timedelta:
+    """How long ``phone`` must still wait before another code is sent to it: the resend interval
+    after the last code grows with the codes sent in the last OTP_RATE_WINDOW (60 s, then longer,
+    up to the last of settings.OTP_RESEND_INTERVALS) and never becomes a shutdown. Whoever asks, the
+    code goes to the phone; so a stranger asking for a member's phone slows the texts down but never
+    keeps the member out for longer than the longest interval."""
+    sent = list(
+        OneTimeCode.objects.filter(phone=phone, created_at__gte=now - OTP_RATE_WINDOW)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: len(settings.OTP_RESEND_INTERVALS)]
+    )
+    if not sent:
+        return timedelta(0)
+    intervals = settings.OTP_RESEND_INTERVALS
+    interval = timedelta(seconds=intervals[min(len(sent), len(intervals)) - 1])
+    return max(sent[0] + interval - now, timedelta(0))
+
+
 def otp_request(*, phone: str, ip_address: str | None) -> datetime:
-    """Send a sign-in code to ``phone``; returns its expiry. Limits per phone and per IP are counted in
-    the database under an advisory lock, so parallel requests cannot slip past them.
+    """Send a sign-in code to ``phone``; returns its expiry. Abuse is held per requester — at most
+    OTP_PER_IP_PER_HOUR codes per address — and slowed per phone by a growing resend interval
+    (:func:`otp_resend_wait`); the counts are taken in the database under an advisory lock, so
+    parallel requests cannot slip past them.
 
     The answer is the same whether or not the phone belongs to a member; only members get a text."""
     phone = checked_phone(phone)
@@ -1251,16 +1274,17 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
         keys = [f"otp-phone:{phone}"] + ([f"otp-ip:{ip_address}"] if ip_address else [])
         _advisory_lock(*keys)
         if (
-            OneTimeCode.objects.filter(phone=phone, created_at__gte=since).count()
-            >= settings.OTP_PER_PHONE_PER_HOUR
-        ):
-            raise RateLimited(_("该手机号获取验证码过于频繁，请一小时后再试。"))
-        if (
             ip_address
             and OneTimeCode.objects.filter(ip_address=ip_address, created_at__gte=since).count()
             >= settings.OTP_PER_IP_PER_HOUR
         ):
             raise RateLimited(_("当前网络获取验证码过于频繁，请稍后再试。"))
+        wait = otp_resend_wait(phone=phone, now=now)
+        if wait:
+            seconds = max(int(wait.total_seconds() + 0.999), 1)
+            raise RateLimited(
+                _("验证码已发送到该手机号，如未收到，请在 %(seconds)s 秒后重新获取。") % {"seconds": seconds}
+            )
         record = OneTimeCode.objects.create(
             phone=phone,
             code_hash=_code_hash(phone, code),
@@ -1278,14 +1302,25 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
     return record.expires_at
 
 
-def otp_verify(*, phone: str, code: str) -> Member:
-    """The member signing in with a valid code. A wrong code counts an attempt on the newest code;
-    after OTP_MAX_ATTEMPTS the code is locked and a new one must be requested."""
+def otp_verify(*, phone: str, code: str, ip_address: str | None = None) -> Member:
+    """The member signing in with a valid code. A wrong code counts an attempt on the newest code
+    (after OTP_MAX_ATTEMPTS that code is locked, whoever guessed, and a new one must be requested)
+    and a wrong guess of the requester's address: an address with OTP_WRONG_GUESSES_PER_IP_PER_HOUR
+    wrong guesses is refused for the rest of the window, so one guesser is stopped without the
+    member's own address being locked out."""
     phone = checked_phone(phone)
     code = (code or "").strip()
     now = timezone.now()
     failure: ApplicationError | None = None
     with transaction.atomic():
+        if ip_address:
+            # Serialize the guesses of one address (the count and the new guess, as for requests).
+            _advisory_lock(f"otp-guess-ip:{ip_address}")
+            guesses = WrongCodeGuess.objects.filter(
+                ip_address=ip_address, created_at__gte=now - OTP_RATE_WINDOW
+            ).count()
+            if guesses >= settings.OTP_WRONG_GUESSES_PER_IP_PER_HOUR:
+                raise RateLimited(_("当前网络输入错误验证码过于频繁，请一小时后再试。"))
         record = (
             OneTimeCode.objects.select_for_update()
             .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
@@ -1298,6 +1333,7 @@ def otp_verify(*, phone: str, code: str) -> Member:
             raise OtpLocked()
         if not hmac.compare_digest(record.code_hash, _code_hash(phone, code)):
             OneTimeCode.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
+            WrongCodeGuess.objects.create(phone=phone, ip_address=ip_address)
             left = settings.OTP_MAX_ATTEMPTS - record.attempts - 1
             failure = (
                 OtpInvalid(_("验证码错误，还可以尝试 %(left)s 次。") % {"left": left})
@@ -1331,7 +1367,10 @@ def member_api_token_issue(*, member: Member) -> tuple[str, datetime]:
 
 
 def one_time_codes_purge(*, older_than: timedelta = OTP_RETENTION) -> int:
-    deleted, _rows = OneTimeCode.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    """Forget codes, and the wrong guesses counted against addresses, older than ``older_than``."""
+    cutoff = timezone.now() - older_than
+    WrongCodeGuess.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _rows = OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 
