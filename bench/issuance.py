@@ -110,10 +110,13 @@ def setup_fixtures():
     bank, _ = PartnerBank.objects.get_or_create(
         code="BENCH", defaults={"name": "基准银行", "bin": "628888", "serial_length": 10}
     )
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench-issuance", defaults={"is_staff": True, "is_superuser": True, "union": province}
+    user, approver = (
+        get_user_model().objects.get_or_create(
+            username=username, defaults={"is_staff": True, "is_superuser": True, "union": province}
+        )[0]
+        for username in ("bench-issuance", "bench-issuance-approver")  # two people approve a batch
     )
-    return county, workplace, bank, user
+    return county, workplace, bank, user, approver
 
 
 def run_batch(rows: int, media: Path) -> dict:
@@ -124,7 +127,7 @@ def run_batch(rows: int, media: Path) -> dict:
     from members.models import Card, IssuanceBatch
 
     reset(connection)
-    county, workplace, bank, user = setup_fixtures()
+    county, workplace, bank, user, approver = setup_fixtures()
     csv_path = media / f"applicants-{rows}.csv"
     write_csv(csv_path, rows, workplace.code)
 
@@ -141,7 +144,7 @@ def run_batch(rows: int, media: Path) -> dict:
     batch.refresh_from_db()
     assert batch.status == IssuanceBatch.Status.VALIDATED and batch.valid_rows == rows, batch.status_message
 
-    services.batch_approve(batch=batch, actor=user)
+    services.batch_approve(batch=batch, actor=approver)
     started = time.perf_counter()
     chunks = 0
     while services.batch_process_chunk(batch_id=batch.pk) == "more":

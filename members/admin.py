@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -11,12 +13,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from members import issuance, pii, selectors, services
 from members.models import Card, IssuanceBatch, Member, MemberGroup, MemberTransfer, PartnerBank, Union
 from portal.admin import ScopedAdminMixin
+from portal.approvals import SecondPersonRequired
 from portal.errors import ApplicationError, NotFound, PermissionDenied
 from portal.health import redis_is_up
+from portal.scoping import scope_queryset
 from portal.xlsx import xlsx_download
 
 WORKERS_UNREACHABLE = _("后台任务服务暂时不可用，处理将在服务恢复后开始；请稍后再试，或稍后点击“继续处理”。")
@@ -48,13 +53,26 @@ class UnionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Codes and parents are fixed once created: the materialized paths below depend on them.
-        return (*self.readonly_fields, "code", "parent") if obj else self.readonly_fields
+        fields = (*self.readonly_fields, "code", "parent") if obj else self.readonly_fields
+        if not services.may_set_single_person_approval(request.user):
+            fields = (*fields, "single_person_approval")
+        return fields
 
     def save_model(self, request, obj, form, change):
-        if not change:
+        # Self-approval is switched by its service only (province admins, audited): the row is saved
+        # with the value it had, then the service changes it.
+        wanted = form.cleaned_data.get("single_person_approval")
+        if change:
+            obj.single_person_approval = (
+                Union.objects.filter(pk=obj.pk).values_list("single_person_approval", flat=True).get()
+            )
+        else:
             obj.path = Union.path_for(obj.code, obj.parent)
             obj.depth = obj.path.count("/") - 1
+            obj.single_person_approval = False
         super().save_model(request, obj, form, change)
+        if wanted is not None and wanted != obj.single_person_approval:
+            services.union_set_single_person_approval(union=obj, enabled=wanted, actor=request.user)
 
 
 # --- Members ------------------------------------------------------------------------------------------
@@ -175,15 +193,16 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return "、".join(str(labels.get(group, group)) for group in obj.groups) or "—"
 
     def get_search_results(self, request, queryset, search_term):
-        # A full ID number is found through its keyed hash, never by decrypting rows.
-        term = (search_term or "").strip()
-        if len(term) == 18:
-            try:
-                value = pii.validate_id_number(term)
-            except DjangoValidationError:
-                pass
-            else:
-                return queryset.filter(id_number_hash=pii.hash_id_number(value)), False
+        # The search box is a GET: a number typed into it would be kept in the address, the access
+        # log and the next page's Referer. Full ID numbers are found by the POST form above the
+        # list (find_by_id_view); here such a term finds nothing, and the page says where to go.
+        if ID_NUMBER_LIKE.match(re.sub(r"\s", "", search_term or "")):
+            self.message_user(
+                request,
+                _("完整身份证号不能在搜索框中查找（会被记录在网址和日志里），请使用上方的“按身份证号查找”。"),
+                messages.WARNING,
+            )
+            return queryset.none(), False
         return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request, obj, form, change):
@@ -249,8 +268,30 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.transfer_view),
                 name="members_member_transfer",
             ),
+            path(
+                "find-by-id/",
+                self.admin_site.admin_view(require_POST(self.find_by_id_view)),
+                name="members_member_find_by_id",
+            ),
         ]
         return own + urls
+
+    def find_by_id_view(self, request):
+        """A member of the staff's subtree by full ID number, posted (never in a URL): the answer is
+        the member's page, or the list with a message that is the same whether the number is unknown
+        or belongs to a member out of reach."""
+        if not self.has_view_or_change_permission(request):
+            raise DjangoPermissionDenied
+        try:
+            value = pii.validate_id_number(request.POST.get("id_number", ""))
+        except DjangoValidationError as exc:
+            self.message_user(request, exc.messages[0], messages.ERROR)
+            return redirect("admin:members_member_changelist")
+        member = selectors.member_for_staff_by_id_number(request.user, value)
+        if member is None:
+            self.message_user(request, _("您管理的会员中没有这个身份证号。"), messages.WARNING)
+            return redirect("admin:members_member_changelist")
+        return redirect("admin:members_member_change", member.pk)
 
     def _member_or_404(self, request, pk) -> Member:
         return get_object_or_404(self.get_queryset(request), pk=pk)
@@ -275,7 +316,7 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
         member = self._member_or_404(request, pk)
         if not self.has_change_permission(request, member):
             raise DjangoPermissionDenied
-        form = MemberTransferForm(request.POST or None)
+        form = MemberTransferForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 services.member_transfer(
@@ -301,14 +342,24 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
 class MemberTransferForm(forms.Form):
     to_union = forms.CharField(label=_("转入基层工会代码"), max_length=32)
 
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
     def clean_to_union(self):
+        # Looked up within the user's subtree only: a code of another subtree is answered as one
+        # that does not exist, so the page does not confirm which codes exist elsewhere.
         code = self.cleaned_data["to_union"].strip()
-        union = Union.objects.filter(code=code).first()
+        union = scope_queryset(Union.objects.all(), self.user, "path").filter(code=code).first()
         if union is None:
-            raise forms.ValidationError(_("工会代码“%(code)s”不存在。") % {"code": code})
+            raise forms.ValidationError(_("找不到该工会代码，或该工会不在您的管理范围内。"))
         if union.level != Union.Level.WORKPLACE:
             raise forms.ValidationError(_("只能转入基层工会。"))
         return union
+
+
+# A full resident ID number (18 characters, or the old 15 digits), as typed into a search box.
+ID_NUMBER_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
 
 
 # --- Banks and cards -------------------------------------------------------------------------------------
@@ -457,6 +508,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "total_rows",
         "valid_rows",
         "error_rows",
+        "changed_members",
         "progress_display",
         "created_at",
     )
@@ -475,6 +527,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "error_rows",
         "processed_rows",
         "cards_created",
+        "changed_members",
         "uploaded_by",
         "approved_by",
         "created_at",
@@ -534,6 +587,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
             path("template.xlsx", wrap(self.template_view), name="members_issuancebatch_template"),
             path("<int:pk>/status/", wrap(self.status_view), name="members_issuancebatch_status"),
             path("<int:pk>/errors.xlsx", wrap(self.errors_view), name="members_issuancebatch_errors"),
+            path("<int:pk>/changes.xlsx", wrap(self.changes_view), name="members_issuancebatch_changes"),
             path("<int:pk>/source/", wrap(self.source_view), name="members_issuancebatch_source"),
             path("<int:pk>/bank-file/", wrap(self.bank_file_view), name="members_issuancebatch_bank_file"),
             path("<int:pk>/approve/", wrap(self.approve_view), name="members_issuancebatch_approve"),
@@ -552,18 +606,24 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         batch = self.get_queryset(request).filter(pk=object_id).select_related("union").first()
         if batch is not None:
             may_download_id_files = request.user.has_perm("members.download_bank_file")
+            own_union = getattr(request.user, "union", None)
             extra_context.update(
                 batch_status=selectors.batch_status(batch),
                 error_preview=selectors.batch_error_preview(batch),
+                member_changes=selectors.batch_member_changes_preview(batch),
                 can_approve=request.user.has_perm("members.approve_issuancebatch")
                 and batch.status == IssuanceBatch.Status.VALIDATED,
+                # Said beside the button; the refusal itself is batch_approve's (portal.approvals).
+                approver_must_differ=batch.uploaded_by_id == request.user.pk
+                and not (own_union is not None and own_union.single_person_approval),
+                # A failed batch is resumed too: processing continues, validation starts again.
                 can_resume=batch.status
                 in (
                     IssuanceBatch.Status.UPLOADED,
                     IssuanceBatch.Status.VALIDATING,
                     IssuanceBatch.Status.PROCESSING,
-                )
-                or (batch.status == IssuanceBatch.Status.FAILED and batch.approved_at is not None),
+                    IssuanceBatch.Status.FAILED,
+                ),
                 can_download_bank_file=may_download_id_files and bool(batch.production_file),
                 can_download_application_file=may_download_id_files and bool(batch.file),
             )
@@ -582,6 +642,11 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         batch = self._batch_or_404(request, pk)
         report = issuance.error_report_workbook(selectors.batch_error_rows(batch))
         return xlsx_download(f"批次{batch.pk}错误明细.xlsx", report)
+
+    def changes_view(self, request, pk):
+        batch = self._batch_or_404(request, pk)
+        report = issuance.member_changes_workbook(selectors.batch_member_change_rows(batch))
+        return xlsx_download(f"批次{batch.pk}对已有会员的修改.xlsx", report)
 
     def _id_file_download(self, request, pk, open_file, filename_of) -> FileResponse:
         """A file of the batch with full ID numbers, opened (permission, audit) by the service."""
@@ -610,6 +675,8 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
             return redirect("admin:members_issuancebatch_change", batch.pk)
         try:
             step(batch)
+        except SecondPersonRequired as exc:
+            self.message_user(request, exc.message, messages.ERROR)
         except PermissionDenied:
             raise DjangoPermissionDenied from None
         except ApplicationError as exc:

@@ -123,7 +123,8 @@ class OtpRequestView(APIView):
         responses={200: OtpRequestOutput, 400: ERROR, 429: ERROR},
         summary="Send a sign-in code by SMS",
         description="The answer is the same whether or not the phone belongs to a member. "
-        "Limited per phone and per IP address per hour (429 rate_limited).",
+        "Limited per IP address per hour, and per phone by a resend interval that grows from 60 s "
+        "(429 rate_limited, the message says how many seconds to wait).",
     )
     def post(self, request):
         data = OtpRequestInput(data=request.data)
@@ -147,12 +148,17 @@ class OtpVerifyView(APIView):
         responses={200: TokenOutput, 400: ERROR, 404: ERROR, 429: ERROR},
         summary="Exchange a sign-in code for a bearer token",
         description="Use the token as `Authorization: Bearer <token>`. After too many wrong codes the "
-        "code is locked (429 otp_locked) and a new one must be requested.",
+        "code is locked (429 otp_locked) and a new one must be requested; an IP address with too many "
+        "wrong codes is refused for an hour (429 rate_limited).",
     )
     def post(self, request):
         data = OtpVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        member = services.otp_verify(phone=data.validated_data["phone"], code=data.validated_data["code"])
+        member = services.otp_verify(
+            phone=data.validated_data["phone"],
+            code=data.validated_data["code"],
+            ip_address=client_ip(request),
+        )
         token, expires_at = services.member_api_token_issue(member=member)
         return Response(TokenOutput({"token": token, "expires_at": expires_at}).data)
 

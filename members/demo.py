@@ -4,9 +4,11 @@ Everything is deterministic for a given seed and idempotent: running it again ch
 
 from __future__ import annotations
 
+import csv
 import datetime
 import hashlib
 import hmac
+import io
 import random
 
 from django.contrib.auth import get_user_model
@@ -376,3 +378,127 @@ def _demo_sign_ins() -> list[dict]:
         }
         for card in picks
     ]
+
+
+# --- Issuance batches -------------------------------------------------------------------------------
+
+DEMO_BATCH_PREFIX = "演示-"
+DEMO_BATCH_PHONE_PREFIX = "157"  # applicants of the demo batches: 157 + eight digits
+DEMO_BATCH_ID_OFFSET = 10_000_000  # applicants' ID numbers come after any demo member's
+
+
+def _applicant_rows(rng: random.Random, start: int, count: int, union_code: str) -> list[list[str]]:
+    rows = []
+    for index in range(start, start + count):
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2))
+        id_number = _id_number(DEMO_COUNTY, DEMO_BATCH_ID_OFFSET + index)
+        rows.append([name, id_number, f"{DEMO_BATCH_PHONE_PREFIX}{index:08d}", union_code, ""])
+    return rows
+
+
+def _demo_batch(*, union: Union, bank: PartnerBank, user, name: str, rows: list[list[str]], header=None):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from members import issuance
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header or [*issuance.REQUIRED_HEADERS, issuance.HEADER_GROUPS])
+    writer.writerows(rows)
+    batch = services.batch_upload(
+        union=union,
+        bank=bank,
+        uploaded_file=SimpleUploadedFile(f"{DEMO_BATCH_PREFIX}{name}.csv", buffer.getvalue().encode()),
+        uploaded_by=user,
+    )
+    services.batch_validate_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+@transaction.atomic
+def seed_batches(*, seed: int = 1) -> int:
+    """Card-issuance batches of 长安区 in every resting state, each approved (or refused) by someone
+    other than its uploader: completed (a workplace's file, approved by the county), awaiting approval
+    (the county's own file, with rows in error and changes to members who already exist — a second
+    person of the county or the city approves it), rejected, and failed (a file without the ID-number
+    column). Idempotent: nothing is done once the demo batches exist, or before the demo members do.
+
+    One transaction: the tasks that uploading and approving queue are sent only when it commits, and a
+    worker then finds the work done."""
+    from members.models import IssuanceBatch
+
+    if IssuanceBatch.objects.filter(original_filename__startswith=DEMO_BATCH_PREFIX).exists():
+        return 0
+    county = Union.objects.filter(code=DEMO_COUNTY).first()
+    workplace = Union.objects.filter(parent=county, level=Union.Level.WORKPLACE).order_by("code").first()
+    user_model = get_user_model()
+    staff = user_model.objects.in_bulk(
+        ["workplace_operator", "changan_operator", "qiaoxi_operator"], field_name="username"
+    )
+    if county is None or workplace is None or len(staff) < 3:
+        return 0
+    if not Member.objects.filter(phone__startswith=DEMO_PHONE_PREFIX).exists():
+        return 0  # the demo members come first (seed_demo --members 0 makes no batches either)
+    bank = _ensure_banks()[0][0]
+    rng = random.Random(f"batches:{seed}")
+    # Two members the workplace registered without a card yet: the pending batch changes them.
+    known = [
+        services.member_create(name=name, id_number=id_number, phone=phone, union=workplace)
+        for name, id_number, phone, _code, _groups in _applicant_rows(rng, 700, 2, workplace.code)
+    ]
+    uploader, county_operator = staff["workplace_operator"], staff["changan_operator"]
+
+    completed = _demo_batch(
+        union=workplace,
+        bank=bank,
+        user=uploader,
+        name="一月发卡申请",
+        rows=_applicant_rows(rng, 0, 12, workplace.code),
+    )
+    services.batch_approve(batch=completed, actor=county_operator)
+    while services.batch_process_chunk(batch_id=completed.pk) == "more":
+        pass
+    services.batch_finish(batch_id=completed.pk)
+
+    # Awaiting approval: new applicants, two rows in error, and two members who already exist with a
+    # new phone (one also with a corrected name), listed for the approver as "changes".
+    pending_rows = _applicant_rows(rng, 100, 6, workplace.code)
+    valid_id = _id_number(DEMO_COUNTY, DEMO_BATCH_ID_OFFSET + 200)
+    broken_id = valid_id[:-1] + ("0" if valid_id[-1] != "0" else "1")
+    pending_rows.append(["错号人", broken_id, f"{DEMO_BATCH_PHONE_PREFIX}00000200", workplace.code, ""])
+    pending_rows.append(
+        ["错机号", _id_number(DEMO_COUNTY, DEMO_BATCH_ID_OFFSET + 201), "1570", workplace.code, ""]
+    )
+    for number, member in enumerate(known):
+        name = member.name if number == 0 else member.name[0] + "新" + member.name[1:]
+        pending_rows.append(
+            [
+                name,
+                pii.decrypt_id_number(member.id_number_encrypted),
+                f"{DEMO_BATCH_PHONE_PREFIX}{300 + number:08d}",
+                member.union.code,
+                "",
+            ]
+        )
+    _demo_batch(union=county, bank=bank, user=county_operator, name="二月补充申请", rows=pending_rows)
+
+    rejected = _demo_batch(
+        union=workplace,
+        bank=bank,
+        user=uploader,
+        name="重复上报",
+        rows=_applicant_rows(rng, 400, 3, workplace.code),
+    )
+    services.batch_reject(batch=rejected, actor=county_operator, reason="与一月申请重复，请核对后重新上报")
+
+    qiaoxi = staff["qiaoxi_operator"]
+    _demo_batch(
+        union=qiaoxi.union,
+        bank=bank,
+        user=qiaoxi,
+        name="缺少身份证号列",
+        rows=[[row[0], row[2], f"{qiaoxi.union.code}001"] for row in _applicant_rows(rng, 500, 3, "")],
+        header=["姓名", "手机号", "基层工会代码"],
+    )
+    return 4

@@ -144,6 +144,13 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+def mask_phone(phone: str) -> str:
+    """13912345678 → 139****5678."""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 class MemberTransfer(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="transfers")
     from_union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
@@ -279,6 +286,8 @@ class IssuanceBatch(models.Model):
     valid_rows = models.PositiveIntegerField(_("有效行数"), default=0)
     error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
     processed_rows = models.PositiveIntegerField(_("已制卡行数"), default=0)
+    # Valid rows that change the name or phone of a member who already exists: shown to the approver.
+    changed_members = models.PositiveIntegerField(_("修改已有会员"), default=0)
     cards_created = models.PositiveIntegerField(_("新制卡数"), default=0)
     production_file = models.FileField(_("制卡文件"), upload_to="bank-files/", blank=True, max_length=255)
     production_file_purged_at = models.DateTimeField(_("制卡文件删除时间"), null=True, blank=True)
@@ -342,6 +351,9 @@ class IssuanceRow(models.Model):
     groups = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
     errors = models.JSONField(_("错误"), default=list, blank=True)
+    # For a row naming a member who already exists: what it would change, old values masked
+    # ({"name": "李**", "phone": "139****0088"}); the new values are the row's own.
+    member_changes = models.JSONField(_("对已有会员的修改"), default=dict, blank=True)
     member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -367,6 +379,18 @@ class OneTimeCode(models.Model):
     class Meta:
         verbose_name = _("验证码")
         verbose_name_plural = _("验证码")
+        indexes = [models.Index(fields=["ip_address", "created_at"])]
+
+
+class WrongCodeGuess(models.Model):
+    """A wrong one-time code, kept so that guesses are counted per requester (address): a guesser is
+    stopped without the member of the phone being locked out. Deleted with the codes (one day)."""
+
+    phone = models.CharField(max_length=11)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
         indexes = [models.Index(fields=["ip_address", "created_at"])]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
+from members import pii
 from members.models import Card, IssuanceBatch, IssuanceRow, Member
 from portal.scoping import scope_queryset
 
@@ -20,6 +21,12 @@ def cards_for_staff(user) -> QuerySet[Card]:
 
 def batches_for_staff(user) -> QuerySet[IssuanceBatch]:
     return scope_queryset(IssuanceBatch.objects.select_related("union", "bank"), user, "union__path")
+
+
+def member_for_staff_by_id_number(user, id_number: str) -> Member | None:
+    """The member of the user's subtree with this (validated) full ID number, found by its keyed
+    hash; None alike for a number nobody has and for a member out of reach."""
+    return members_for_staff(user).filter(id_number_hash=pii.hash_id_number(id_number)).first()
 
 
 def member_live_card(member: Member) -> Card | None:
@@ -76,3 +83,23 @@ def batch_error_preview(batch: IssuanceBatch, limit: int = 20) -> list[IssuanceR
         .order_by("row_number")
         .only("row_number", "name", "id_number_masked", "phone", "union_code", "errors")[:limit]
     )
+
+
+def _member_change_rows(batch: IssuanceBatch):
+    """The rows of the batch that change a member who already exists (still to be processed, or done)."""
+    return (
+        IssuanceRow.objects.filter(
+            batch=batch, status__in=[IssuanceRow.Status.VALID, IssuanceRow.Status.DONE]
+        )
+        .exclude(member_changes={})
+        .order_by("row_number")
+        .only("row_number", "name", "id_number_masked", "phone", "member_changes")
+    )
+
+
+def batch_member_changes_preview(batch: IssuanceBatch, limit: int = 20) -> list[IssuanceRow]:
+    return list(_member_change_rows(batch)[:limit])
+
+
+def batch_member_change_rows(batch: IssuanceBatch) -> Iterator[IssuanceRow]:
+    return _member_change_rows(batch).iterator(chunk_size=5000)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import os
 import secrets
 import tempfile
+import traceback
 import uuid
 from datetime import datetime, timedelta
 from hashlib import sha256
@@ -35,13 +37,20 @@ from members.models import (
     OneTimeCode,
     PartnerBank,
     Union,
+    WrongCodeGuess,
+    mask_name,
+    mask_phone,
 )
+from members.scope import MEMBER_OUT_OF_REACH, ensure_member_in_scope, member_in_scope_sql
 from members.sms import send_sms
+from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.scoping import ensure_union_in_scope
 from portal.tasks_util import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 # Rows processed per task invocation: a chunk takes about a second, far inside any time limit.
 PROCESS_CHUNK_ROWS = 2000
@@ -49,6 +58,8 @@ PROCESS_CHUNK_ROWS = 2000
 VALIDATE_CHUNK_ROWS = 5000
 VALIDATION_LOCK_NAMESPACE = 3_001  # first key of the per-batch advisory lock
 API_TOKEN_LIFETIME = timedelta(days=30)
+# Requests and wrong guesses are counted over this window, per address; a phone's resend interval
+# grows with the codes it was sent in it (settings.OTP_RESEND_INTERVALS).
 OTP_RATE_WINDOW = timedelta(hours=1)
 OTP_RETENTION = timedelta(days=1)
 
@@ -148,9 +159,27 @@ def _checked_groups(groups) -> list[str]:
     return values
 
 
+def _is_staff_actor(actor) -> bool:
+    """Staff users are checked against their subtree; a member acting on their own card, and the
+    system (no actor: tasks, commands, the demo), are not."""
+    return actor is not None and not isinstance(actor, Member) and getattr(actor, "is_authenticated", False)
+
+
 def _staff_scope_check(actor, union: Union) -> None:
-    if actor is not None and not isinstance(actor, Member) and getattr(actor, "is_authenticated", False):
+    if _is_staff_actor(actor):
         ensure_union_in_scope(actor, union)
+
+
+def _audit_member_changed(*, member_id: int, label: str, union_path: str, actor, data: dict) -> None:
+    """One MEMBER_CHANGED row: masked values only (``label`` and ``data`` are the caller's, masked)."""
+    audit_record(
+        actor=_audit_actor(actor),
+        action=AuditEvent.Action.MEMBER_CHANGED,
+        target=Member(pk=member_id),
+        label=label,
+        union_path=union_path,
+        data=data,
+    )
 
 
 def member_create(
@@ -193,35 +222,63 @@ def member_update(
     id_number: str | None = None,
     actor=None,
 ) -> Member:
-    """Change a member's details. The union changes only through :func:`member_transfer`."""
-    _staff_scope_check(actor, member.union)
-    fields = ["updated_at"]
+    """Change a member's details. The union changes only through :func:`member_transfer`.
+
+    A staff user reaches only members of their subtree (``members.scope``, checked on the stored
+    row, which stays locked until the change commits); what changed is written to the audit log,
+    old and new values masked."""
+    values: dict[str, object] = {}
     if name is not None:
-        member.name = _checked_name(name)
-        fields.append("name")
+        values["name"] = _checked_name(name)
     if phone is not None:
-        member.phone = checked_phone(phone)
-        fields.append("phone")
+        values["phone"] = checked_phone(phone)
     if groups is not None:
-        member.groups = _checked_groups(groups)
-        fields.append("groups")
-    if id_number:
-        value = checked_id_number(id_number)
-        member.id_number_encrypted = pii.encrypt_id_number(value)
-        member.id_number_hash = pii.hash_id_number(value)
-        member.id_number_masked = pii.mask_id_number(value)
-        fields += ["id_number_encrypted", "id_number_hash", "id_number_masked"]
-    try:
-        with transaction.atomic():
-            member.save(update_fields=fields)
-    except IntegrityError:
-        raise MemberExists() from None
+        values["groups"] = _checked_groups(groups)
+    new_id = checked_id_number(id_number) if id_number else None
+    with transaction.atomic():
+        if _is_staff_actor(actor):
+            ensure_member_in_scope(actor, member.pk)
+        stored = Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+        changes: dict[str, list] = {}
+        for field_name, value in values.items():
+            old = getattr(stored, field_name)
+            setattr(member, field_name, value)
+            if old != value:
+                masked = {"name": mask_name, "phone": mask_phone}.get(field_name, lambda v: v)
+                changes[field_name] = [masked(old), masked(value)]
+        fields = ["updated_at", *values]
+        if new_id is not None:
+            new_hash = pii.hash_id_number(new_id)
+            member.id_number_encrypted = pii.encrypt_id_number(new_id)
+            member.id_number_hash = new_hash
+            member.id_number_masked = pii.mask_id_number(new_id)
+            fields += ["id_number_encrypted", "id_number_hash", "id_number_masked"]
+            if new_hash != stored.id_number_hash:
+                changes["id_number"] = [stored.id_number_masked, member.id_number_masked]
+        try:
+            with transaction.atomic():
+                member.save(update_fields=fields)
+        except IntegrityError:
+            raise MemberExists() from None
+        if changes:
+            _audit_member_changed(
+                member_id=member.pk,
+                label=f"{mask_name(member.name)} ({member.id_number_masked})",
+                union_path=stored.union.path,
+                actor=actor,
+                data=changes,
+            )
     return member
 
 
 @transaction.atomic
 def member_transfer(*, member: Member, to_union: Union, actor=None) -> MemberTransfer:
-    """Move a member to another workplace union. The card, redemptions and history stay with them."""
+    """Move a member to another workplace union. The card, redemptions and history stay with them.
+
+    A staff user moves only members of their subtree, and only to a union of it: the destination
+    is checked by the same rule as the source (a union's acceptance of members transferred in from
+    elsewhere is a step of its own, not a way around this)."""
+    _staff_scope_check(actor, to_union)
     _checked_workplace(to_union)
     locked = Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
     _staff_scope_check(actor, locked.union)
@@ -250,10 +307,66 @@ def member_transfer(*, member: Member, to_union: Union, actor=None) -> MemberTra
 def member_set_status(*, member: Member, status: str, actor=None) -> Member:
     if status not in Member.Status.values:
         raise ValidationFailed(_("未知的会籍状态。"))
-    _staff_scope_check(actor, member.union)
-    Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
+    with transaction.atomic():
+        if _is_staff_actor(actor):
+            ensure_member_in_scope(actor, member.pk)
+        stored = Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+        Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
+        if stored.status != status:
+            _audit_member_changed(
+                member_id=member.pk,
+                label=str(stored),
+                union_path=stored.union.path,
+                actor=actor,
+                data={"status": [stored.status, status]},
+            )
     member.status = status
     return member
+
+
+# --- Union settings ---------------------------------------------------------------------------------------
+
+
+def may_set_single_person_approval(user) -> bool:
+    """Whether ``user`` may let a union approve its own work: a province admin (a staff user of the
+    province node who may change unions), or a superuser."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    union = getattr(user, "union", None)
+    return (
+        user.is_staff
+        and union is not None
+        and union.level == Union.Level.PROVINCE
+        and user.has_perm("members.change_union")
+    )
+
+
+def union_set_single_person_approval(*, union: Union, enabled: bool, actor) -> Union:
+    """Switch ``Union.single_person_approval`` (see portal.approvals): province admins only, and
+    every switch is in the audit log."""
+    if not may_set_single_person_approval(actor):
+        raise PermissionDenied(_("只有省总工会管理员可以修改“允许创建人自行审批”。"))
+    ensure_union_in_scope(actor, union)
+    with transaction.atomic():
+        old = (
+            Union.objects.select_for_update()
+            .filter(pk=union.pk)
+            .values_list("single_person_approval", flat=True)
+            .get()
+        )
+        if old != enabled:
+            Union.objects.filter(pk=union.pk).update(single_person_approval=enabled)
+            audit_record(
+                actor=actor,
+                action=AuditEvent.Action.UNION_SETTINGS_CHANGED,
+                target=union,
+                union_path=union.path,
+                data={"single_person_approval": [old, enabled]},
+            )
+    union.single_person_approval = enabled
+    return union
 
 
 def member_record_consent(*, member: Member) -> Member:
@@ -561,9 +674,27 @@ def batch_validate_run(*, batch_id: int) -> None:
             return
     try:
         _batch_validate_locked(batch_id)
+    except Exception as exc:  # whatever stops the reading, the batch must not hang "校验中"
+        _validation_stopped(batch_id, exc)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [VALIDATION_LOCK_NAMESPACE, batch_id])
+
+
+VALIDATION_STOPPED = gettext_lazy(
+    "校验时发生意外错误，已停止。请检查文件后重新上传；如果文件无误，可点击“继续处理”重新校验，"
+    "或联系平台管理员。"
+)
+
+
+def _validation_stopped(batch_id: int, exc: Exception) -> None:
+    """An error nobody foresaw (a parser's, a database's, a time limit's): the batch fails with a
+    plain message, and the log says what and where, without the exception's text — it may quote a
+    row of the file (a name, a phone, an ID number)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f"{frame.filename}:{frame.lineno}" if frame else "?"
+    logger.error("batch %s: validation stopped by %s at %s", batch_id, type(exc).__name__, where)
+    _batch_fail_validation(batch_id, str(VALIDATION_STOPPED))
 
 
 def _batch_validate_locked(batch_id: int) -> None:
@@ -593,16 +724,19 @@ def _batch_validate_locked(batch_id: int) -> None:
         _batch_fail_validation(batch_id, _("上传的文件已丢失，请重新上传。"))
         return
     _mark_duplicates_in_file(batch_id)
+    valid = Q(status=IssuanceRow.Status.VALID)
     counts = IssuanceRow.objects.filter(batch_id=batch_id).aggregate(
         total=Count("id"),
-        valid=Count("id", filter=Q(status=IssuanceRow.Status.VALID)),
+        valid=Count("id", filter=valid),
         invalid=Count("id", filter=Q(status=IssuanceRow.Status.INVALID)),
+        changed=Count("id", filter=valid & ~Q(member_changes={})),
     )
     IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.VALIDATING).update(
         status=IssuanceBatch.Status.VALIDATED,
         total_rows=counts["total"],
         valid_rows=counts["valid"],
         error_rows=counts["invalid"],
+        changed_members=counts["changed"],
         validated_at=timezone.now(),
     )
 
@@ -637,7 +771,8 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
             connection.cursor() as cursor,
             cursor.cursor.copy(
                 "COPY members_issuancerow (batch_id, row_number, name, id_number_encrypted, id_number_hash, "
-                "id_number_masked, phone, union_code, union_id, groups, status, errors) FROM STDIN"
+                "id_number_masked, phone, union_code, union_id, groups, status, errors, member_changes) "
+                "FROM STDIN"
             ) as copy,
         ):
             for row in rows:
@@ -655,6 +790,7 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
                         row.groups,
                         row.status,
                         Jsonb(row.errors),
+                        Jsonb(row.member_changes),
                     )
                 )
         IssuanceBatch.objects.filter(pk=batch_id).update(
@@ -663,16 +799,19 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
 
 
 def _batch_fail_validation(batch_id: int, message: str) -> None:
-    """A file that cannot be read fails as a whole: no partial rows are kept, the file is."""
+    """A file that cannot be read fails as a whole: no partial rows are kept, the file is (so the
+    batch can be validated again, see :func:`batch_resume`)."""
     with transaction.atomic():
-        IssuanceRow.objects.filter(batch_id=batch_id).delete()
-        IssuanceBatch.objects.filter(pk=batch_id).update(
+        failed = IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.VALIDATING).update(
             status=IssuanceBatch.Status.FAILED,
             status_message=message[:500],
             valid_rows=0,
             error_rows=0,
             total_rows=0,
+            changed_members=0,
         )
+        if failed:
+            IssuanceRow.objects.filter(batch_id=batch_id).delete()
 
 
 def _mark_duplicates_in_file(batch_id: int) -> None:
@@ -707,6 +846,10 @@ def batch_approve(*, batch: IssuanceBatch, actor) -> IssuanceBatch:
 
     _batch_for_staff(batch, actor, "members.approve_issuancebatch", _("您没有批准发卡批次的权限。"))
     with transaction.atomic():
+        # Card production cannot be undone: someone other than the uploader approves it.
+        ensure_second_person(
+            actor=actor, creator_id=batch.uploaded_by_id, target=batch, what=_("批准发卡批次")
+        )
         now = timezone.now()
         changed = IssuanceBatch.objects.filter(
             pk=batch.pk, status=IssuanceBatch.Status.VALIDATED, valid_rows__gt=0
@@ -724,7 +867,11 @@ def batch_approve(*, batch: IssuanceBatch, actor) -> IssuanceBatch:
             action=AuditEvent.Action.BATCH_APPROVED,
             target=batch,
             union_path=batch.union.path,
-            data={"valid_rows": batch.valid_rows, "error_rows": batch.error_rows},
+            data={
+                "valid_rows": batch.valid_rows,
+                "error_rows": batch.error_rows,
+                "changed_members": batch.changed_members,
+            },
         )
         enqueue_on_commit(tasks.batch_process, batch.pk)
     batch.refresh_from_db()
@@ -749,11 +896,30 @@ def batch_reject(*, batch: IssuanceBatch, actor, reason: str = "") -> IssuanceBa
 
 def batch_resume(*, batch: IssuanceBatch) -> bool:
     """Queue the unfinished work of a batch again (after a lost worker or a broker outage).
-    Safe at any time: every step skips what is already done."""
+    Safe at any time: every step skips what is already done. A batch whose validation failed is
+    validated again from the start (the file is kept; the limits or the reader may have changed)."""
     from members import tasks
 
     batch.refresh_from_db()
     status = batch.status
+    if status == IssuanceBatch.Status.FAILED and batch.approved_at is None:
+        with transaction.atomic():
+            again = IssuanceBatch.objects.filter(
+                pk=batch.pk, status=IssuanceBatch.Status.FAILED, approved_at=None
+            ).update(
+                status=IssuanceBatch.Status.UPLOADED,
+                status_message="",
+                total_rows=0,
+                valid_rows=0,
+                error_rows=0,
+                changed_members=0,
+                validated_at=None,
+            )
+            if not again:
+                return False
+            IssuanceRow.objects.filter(batch_id=batch.pk).delete()
+            enqueue_on_commit(tasks.batch_validate, batch.pk)
+        return True
     if status in (IssuanceBatch.Status.UPLOADED, IssuanceBatch.Status.VALIDATING):
         enqueue_on_commit(tasks.batch_validate, batch.pk)
         return True
@@ -775,11 +941,15 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
     The batch row is locked first, so a redelivered task waits for the original and then finds its
     rows done; a killed worker's transaction rolls back as a whole (rows, members, cards and serials)
     and the next run starts again at the first row not yet done. The rows never travel to Python
-    and back: members are upserted with INSERT … SELECT from the rows table."""
+    and back: members are upserted with INSERT … SELECT from the rows table.
+
+    A row whose member is out of the batch's reach (``members.scope``) — because it changed since
+    validation, or because the row never went through it — changes nothing: the upsert skips it by
+    itself, and the row ends as an error with the same text validation gives."""
     with transaction.atomic():
         batch = (
             IssuanceBatch.objects.select_for_update(of=("self",))
-            .select_related("bank")
+            .select_related("bank", "union", "approved_by")
             .filter(pk=batch_id)
             .first()
         )
@@ -800,7 +970,8 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             row_ids = [row[0] for row in cursor.fetchall()]
             if not row_ids:
                 return "finish"
-            member_by_row = _upsert_members(cursor, row_ids, now)
+            member_by_row, refused = _upsert_members(cursor, batch, row_ids, now)
+            accepted = [row_id for row_id in row_ids if row_id in member_by_row]
             cursor.execute(
                 "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
                 [list(member_by_row.values()), list(Card.LIVE_STATUSES)],
@@ -808,7 +979,7 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             holders = {row[0] for row in cursor.fetchall()}
             # A member named twice in the chunk is impossible (duplicates are invalid rows), and a
             # member who already holds a live card is skipped: re-uploads never give a second card.
-            needing = [row_id for row_id in row_ids if member_by_row[row_id] not in holders]
+            needing = [row_id for row_id in accepted if member_by_row[row_id] not in holders]
             serials = bank_allocate_serials(bank=batch.bank, count=len(needing))
             card_by_member: dict[int, int] = {}
             if needing:
@@ -836,26 +1007,53 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
                 WHERE r.id = v.id AND r.status = 'valid'
                 """,
                 [
-                    row_ids,
-                    [member_by_row[row_id] for row_id in row_ids],
-                    [card_by_row.get(r) for r in row_ids],
+                    accepted,
+                    [member_by_row[row_id] for row_id in accepted],
+                    [card_by_row.get(r) for r in accepted],
                 ],
             )
-            if cursor.rowcount != len(row_ids):
+            done = cursor.rowcount
+            if refused:
+                cursor.execute(
+                    "UPDATE members_issuancerow SET status = 'invalid', errors = errors || %s "
+                    "WHERE id = ANY(%s) AND status = 'valid'",
+                    [Jsonb([str(MEMBER_OUT_OF_REACH)]), refused],
+                )
+                done += cursor.rowcount
+            if done != len(row_ids):
                 raise RuntimeError("issuance rows changed under a locked batch")
         IssuanceBatch.objects.filter(pk=batch_id).update(
-            processed_rows=F("processed_rows") + len(row_ids),
+            processed_rows=F("processed_rows") + len(accepted),
             cards_created=F("cards_created") + len(card_by_row),
+            valid_rows=F("valid_rows") - len(refused),
+            error_rows=F("error_rows") + len(refused),
         )
     return "more"
 
 
-def _upsert_members(cursor, row_ids: list[int], now: datetime) -> dict[int, int]:
+def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datetime) -> tuple[dict, list]:
     """Insert new members and refresh the name and phone of known ones (matched by ID hash), straight
-    from the rows table; returns member ids by row id. Known members keep their groups and gain those
-    named in the file; their union is left alone, since moving a member is a transfer."""
+    from the rows table. Known members keep their groups and gain those named in the file; their union
+    is left alone, since moving a member is a transfer.
+
+    A known member is changed only if in the batch's reach: the scope rule (``members.scope``) is the
+    ``WHERE`` of the ``DO UPDATE``, so the statement itself skips a member out of reach, whatever the
+    row says. Every known member that did change is written to the audit log, old and new values
+    masked, in the name of the approver.
+
+    Returns member ids by row id, and the ids of the rows refused."""
+    # The known members, locked in id order before the upsert (which then waits on nothing), with
+    # the values they have now.
     cursor.execute(
-        """
+        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path "
+        "FROM members_member m JOIN members_union u ON u.id = m.union_id "
+        "WHERE m.id_number_hash IN (SELECT id_number_hash FROM members_issuancerow WHERE id = ANY(%s)) "
+        "ORDER BY m.id FOR UPDATE OF m",
+        [row_ids],
+    )
+    before = {row[0]: row[1:] for row in cursor.fetchall()}
+    cursor.execute(
+        f"""
         INSERT INTO members_member AS m (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
                                          union_id, status, groups, created_at, updated_at)
         SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
@@ -865,16 +1063,39 @@ def _upsert_members(cursor, row_ids: list[int], now: datetime) -> dict[int, int]
         ON CONFLICT (id_number_hash) DO UPDATE
         SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
             groups = ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)
-        RETURNING m.id, m.id_number_hash
-        """,
-        [now, now, row_ids],
+        WHERE {member_in_scope_sql("m", active_only=True)}
+        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups
+        """,  # noqa: S608 - the scope rule's SQL, no input
+        [now, now, row_ids, batch.union.path],
     )
-    member_by_hash = {hash_: member_id for member_id, hash_ in cursor.fetchall()}
-    cursor.execute(
-        "SELECT id, id_number_hash FROM members_issuancerow WHERE id = ANY(%s)",
-        [row_ids],
-    )
-    return {row_id: member_by_hash[hash_] for row_id, hash_ in cursor.fetchall()}
+    after = {row[0]: row[1:] for row in cursor.fetchall()}
+    cursor.execute("SELECT id, id_number_hash FROM members_issuancerow WHERE id = ANY(%s)", [row_ids])
+    member_by_row, refused = {}, []
+    for row_id, hash_ in cursor.fetchall():
+        if hash_ in after:
+            member_by_row[row_id] = after[hash_][0]
+        else:
+            refused.append(row_id)
+    for hash_, (member_id, name, phone, groups, masked_id, union_path) in before.items():
+        if hash_ not in after:
+            continue
+        _member_id, new_name, new_phone, new_groups = after[hash_]
+        changes: dict[str, list] = {}
+        if new_name != name:
+            changes["name"] = [mask_name(name), mask_name(new_name)]
+        if new_phone != phone:
+            changes["phone"] = [mask_phone(phone), mask_phone(new_phone)]
+        if list(new_groups) != list(groups):
+            changes["groups"] = [list(groups), list(new_groups)]
+        if changes:
+            _audit_member_changed(
+                member_id=member_id,
+                label=f"{mask_name(new_name)} ({masked_id})",
+                union_path=union_path,
+                actor=batch.approved_by,
+                data={"batch": batch.pk, **changes},
+            )
+    return member_by_row, refused
 
 
 def batch_finish(*, batch_id: int) -> bool:
@@ -1020,9 +1241,29 @@ def _advisory_lock(*keys: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
+def otp_resend_wait(*, phone: str, now: datetime) -> timedelta:
+    """How long ``phone`` must still wait before another code is sent to it: the resend interval
+    after the last code grows with the codes sent in the last OTP_RATE_WINDOW (60 s, then longer,
+    up to the last of settings.OTP_RESEND_INTERVALS) and never becomes a shutdown. Whoever asks, the
+    code goes to the phone; so a stranger asking for a member's phone slows the texts down but never
+    keeps the member out for longer than the longest interval."""
+    sent = list(
+        OneTimeCode.objects.filter(phone=phone, created_at__gte=now - OTP_RATE_WINDOW)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: len(settings.OTP_RESEND_INTERVALS)]
+    )
+    if not sent:
+        return timedelta(0)
+    intervals = settings.OTP_RESEND_INTERVALS
+    interval = timedelta(seconds=intervals[min(len(sent), len(intervals)) - 1])
+    return max(sent[0] + interval - now, timedelta(0))
+
+
 def otp_request(*, phone: str, ip_address: str | None) -> datetime:
-    """Send a sign-in code to ``phone``; returns its expiry. Limits per phone and per IP are counted in
-    the database under an advisory lock, so parallel requests cannot slip past them.
+    """Send a sign-in code to ``phone``; returns its expiry. Abuse is held per requester — at most
+    OTP_PER_IP_PER_HOUR codes per address — and slowed per phone by a growing resend interval
+    (:func:`otp_resend_wait`); the counts are taken in the database under an advisory lock, so
+    parallel requests cannot slip past them.
 
     The answer is the same whether or not the phone belongs to a member; only members get a text."""
     phone = checked_phone(phone)
@@ -1033,16 +1274,17 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
         keys = [f"otp-phone:{phone}"] + ([f"otp-ip:{ip_address}"] if ip_address else [])
         _advisory_lock(*keys)
         if (
-            OneTimeCode.objects.filter(phone=phone, created_at__gte=since).count()
-            >= settings.OTP_PER_PHONE_PER_HOUR
-        ):
-            raise RateLimited(_("该手机号获取验证码过于频繁，请一小时后再试。"))
-        if (
             ip_address
             and OneTimeCode.objects.filter(ip_address=ip_address, created_at__gte=since).count()
             >= settings.OTP_PER_IP_PER_HOUR
         ):
             raise RateLimited(_("当前网络获取验证码过于频繁，请稍后再试。"))
+        wait = otp_resend_wait(phone=phone, now=now)
+        if wait:
+            seconds = max(int(wait.total_seconds() + 0.999), 1)
+            raise RateLimited(
+                _("验证码已发送到该手机号，如未收到，请在 %(seconds)s 秒后重新获取。") % {"seconds": seconds}
+            )
         record = OneTimeCode.objects.create(
             phone=phone,
             code_hash=_code_hash(phone, code),
@@ -1060,14 +1302,25 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
     return record.expires_at
 
 
-def otp_verify(*, phone: str, code: str) -> Member:
-    """The member signing in with a valid code. A wrong code counts an attempt on the newest code;
-    after OTP_MAX_ATTEMPTS the code is locked and a new one must be requested."""
+def otp_verify(*, phone: str, code: str, ip_address: str | None = None) -> Member:
+    """The member signing in with a valid code. A wrong code counts an attempt on the newest code
+    (after OTP_MAX_ATTEMPTS that code is locked, whoever guessed, and a new one must be requested)
+    and a wrong guess of the requester's address: an address with OTP_WRONG_GUESSES_PER_IP_PER_HOUR
+    wrong guesses is refused for the rest of the window, so one guesser is stopped without the
+    member's own address being locked out."""
     phone = checked_phone(phone)
     code = (code or "").strip()
     now = timezone.now()
     failure: ApplicationError | None = None
     with transaction.atomic():
+        if ip_address:
+            # Serialize the guesses of one address (the count and the new guess, as for requests).
+            _advisory_lock(f"otp-guess-ip:{ip_address}")
+            guesses = WrongCodeGuess.objects.filter(
+                ip_address=ip_address, created_at__gte=now - OTP_RATE_WINDOW
+            ).count()
+            if guesses >= settings.OTP_WRONG_GUESSES_PER_IP_PER_HOUR:
+                raise RateLimited(_("当前网络输入错误验证码过于频繁，请一小时后再试。"))
         record = (
             OneTimeCode.objects.select_for_update()
             .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
@@ -1080,6 +1333,7 @@ def otp_verify(*, phone: str, code: str) -> Member:
             raise OtpLocked()
         if not hmac.compare_digest(record.code_hash, _code_hash(phone, code)):
             OneTimeCode.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
+            WrongCodeGuess.objects.create(phone=phone, ip_address=ip_address)
             left = settings.OTP_MAX_ATTEMPTS - record.attempts - 1
             failure = (
                 OtpInvalid(_("验证码错误，还可以尝试 %(left)s 次。") % {"left": left})
@@ -1113,7 +1367,10 @@ def member_api_token_issue(*, member: Member) -> tuple[str, datetime]:
 
 
 def one_time_codes_purge(*, older_than: timedelta = OTP_RETENTION) -> int:
-    deleted, _rows = OneTimeCode.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    """Forget codes, and the wrong guesses counted against addresses, older than ``older_than``."""
+    cutoff = timezone.now() - older_than
+    WrongCodeGuess.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _rows = OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 

@@ -82,7 +82,9 @@ def sign_in_code(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.otp_verify(phone=phone, code=form.cleaned_data["code"])
+            member = services.otp_verify(
+                phone=phone, code=form.cleaned_data["code"], ip_address=client_ip(request)
+            )
         except ApplicationError as exc:
             form.add_error("code", exc.message)
         else:

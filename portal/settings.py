@@ -285,10 +285,13 @@ POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.sms.ConsoleSmsBackend")
 OTP_TTL = timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
-OTP_PER_PHONE_PER_HOUR = env.int("OTP_PER_PHONE_PER_HOUR", default=5)
+# A phone is slowed, never shut: the wait (seconds) before its next code grows with the codes sent to
+# it in the last hour. Requests and wrong guesses are limited per address (docs/hardening.md).
+OTP_RESEND_INTERVALS = tuple(env.list("OTP_RESEND_INTERVALS", cast=int, default=[60, 60, 120, 300, 600]))
 OTP_PER_IP_PER_HOUR = env.int("OTP_PER_IP_PER_HOUR", default=30)
 # Public "become a partner" applications accepted per requester address per clock hour (0: no limit).
 MERCHANT_APPLICATIONS_PER_IP_PER_HOUR = env.int("MERCHANT_APPLICATIONS_PER_IP_PER_HOUR", default=5)
+OTP_WRONG_GUESSES_PER_IP_PER_HOUR = env.int("OTP_WRONG_GUESSES_PER_IP_PER_HOUR", default=20)
 CARD_TOKEN_TTL_SECONDS = 90  # the QR rotates every 60 s; a little slack for a slow till
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 # The bank production file holds full ID numbers: it is deleted this long after its batch completed.

@@ -84,10 +84,12 @@ def main() -> int:
     from django.db.models import Count
 
     from members import services
-    from members.models import Card, IssuanceBatch, IssuanceRow, PartnerBank, Union
+    from members.models import Card, IssuanceBatch, IssuanceRow, PartnerBank
     from portal.models import User
 
-    workplace = Union.objects.filter(level=Union.Level.WORKPLACE).order_by("path").first()
+    # The workplace operator uploads, the province admin approves: two people for a card batch.
+    uploader = User.objects.select_related("union").get(username="workplace_operator")
+    workplace = uploader.union
     admin = User.objects.get(username="province_admin")
     bank = PartnerBank.objects.filter(is_active=True).first()
     salt = int(time.time()) % 100_000 * 1000  # new applicants on every run
@@ -102,7 +104,7 @@ def main() -> int:
         union=workplace,
         bank=bank,
         uploaded_file=SimpleUploadedFile("worker-kill-demo.csv", buffer.getvalue().encode()),
-        uploaded_by=admin,
+        uploaded_by=uploader,
     )
     services.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()

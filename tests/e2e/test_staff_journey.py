@@ -1,6 +1,7 @@
 """A county operator at a desk: uploads a card-application file with some bad rows, watches the real
-worker check it, downloads the error report, approves the batch, finds the new cards, sees the
-county's coverage rise after "refresh now", and cannot reach a sibling county's members."""
+worker check it, downloads the error report, has a colleague of the city approve the batch (the
+uploader may not), finds the new cards, sees the county's coverage rise after "refresh now", and
+cannot reach a sibling county's members."""
 
 from __future__ import annotations
 
@@ -138,12 +139,23 @@ def test_county_operator_issues_cards_from_a_file_and_sees_coverage_rise(new_pag
     for row_number, words in bad_rows:
         assert words in reported[row_number], f"row {row_number}: {reported[row_number]}"
 
-    # Approve; the worker makes the cards while the progress bar fills.
-    approve.click()
-    expect(page.get_by_role("status").or_(page.locator(".messagelist"))).to_contain_text("已批准")
-    expect(panel.locator('[data-field="status_display"]')).to_have_text("已完成", timeout=WORKER_TIMEOUT)
-    expect(panel.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
-    expect(panel.locator('[data-field="cards_created"]')).to_have_text(str(len(GOOD_NAMES)))
+    # The uploader may not approve their own batch: the page says so, and a colleague of the city
+    # approves it; the worker makes the cards while the colleague's progress bar fills.
+    expect(panel).to_contain_text("须由上传人以外的另一位工作人员批准")
+    city = next(s for s in demo["staff"] if s["username"] == "sjz_operator")
+    colleague = new_page(DESKTOP)
+    batch_url = f"/admin/members/issuancebatch/{batch_id}/change/"
+    staff_sign_in(colleague, city["username"], city["password"], next_url=batch_url)
+    colleague.get_by_role("button", name=f"批准并为 {len(GOOD_NAMES)} 条有效记录制卡").click()
+    expect(colleague.get_by_role("status").or_(colleague.locator(".messagelist"))).to_contain_text("已批准")
+    approved_panel = colleague.locator("#batch-progress")
+    expect(approved_panel.locator('[data-field="status_display"]')).to_have_text(
+        "已完成", timeout=WORKER_TIMEOUT
+    )
+    expect(approved_panel.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(approved_panel.locator('[data-field="cards_created"]')).to_have_text(str(len(GOOD_NAMES)))
+    page.reload()
+    expect(panel.locator('[data-field="status_display"]')).to_have_text("已完成")
     batch = IssuanceBatch.objects.get(pk=batch_id)
     assert batch.status == IssuanceBatch.Status.COMPLETED and batch.cards_created == len(GOOD_NAMES)
 

@@ -241,11 +241,16 @@ DOORS: dict[str, Door] = {
     "admin:members_member_transfer": door(
         lambda o: reverse("admin:members_member_transfer", args=[o.member.pk]), ABOVE
     ),
+    # Answers every staff user (with the member's page, or the list saying "not among yours").
+    "admin:members_member_find_by_id": door(
+        lambda o: reverse("admin:members_member_find_by_id"), STAFF, "post", {"id_number": "x"}
+    ),
     "admin:members_issuancebatch_template": door(
         lambda o: reverse("admin:members_issuancebatch_template"), STAFF
     ),
     "admin:members_issuancebatch_status": door(_batch("status"), ABOVE),
     "admin:members_issuancebatch_errors": door(_batch("errors"), ABOVE),
+    "admin:members_issuancebatch_changes": door(_batch("changes"), ABOVE),
     "admin:members_issuancebatch_source": door(_batch("source"), PROVINCE_ONLY),
     "admin:members_issuancebatch_bank_file": door(_batch("bank_file"), PROVINCE_ONLY),
     "admin:members_issuancebatch_approve": door(_batch("approve"), ABOVE, "post"),

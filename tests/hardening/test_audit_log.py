@@ -61,10 +61,10 @@ def test_batch_approval_is_audited(world):
     batch.file.save("a.csv", ContentFile(b"x"), save=False)
     batch.save()
 
-    member_services.batch_approve(batch=batch, actor=world.county_operator)
+    member_services.batch_approve(batch=batch, actor=world.city_operator)  # not the uploader
 
     [event] = events(Action.BATCH_APPROVED, batch)
-    assert event.actor == world.county_operator
+    assert event.actor == world.city_operator
 
 
 def test_offer_approval_and_quota_and_budget_changes_are_audited(world):

@@ -132,7 +132,7 @@ def test_batch_approval_while_redis_is_down_is_kept_and_says_so(
     )
     batch.file.save("a.csv", ContentFile(b"x"), save=False)
     batch.save()
-    client.force_login(world.county_operator)
+    client.force_login(world.city_operator)  # someone other than the uploader approves
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:members_issuancebatch_approve", args=[batch.pk]), follow=True)

@@ -46,6 +46,26 @@ def test_seed_members_is_deterministic_idempotent_and_lists_sign_ins(db):
     assert serials == list(range(1, len(serials) + 1))
 
 
+def test_demo_batches_show_every_resting_status_each_approved_by_a_second_person(db, settings, tmp_path):
+    from members.models import IssuanceBatch
+
+    demo.seed_unions(seed=1, workplaces_per_county=1)
+    demo.seed_staff(seed=1)
+    demo.seed_members(seed=1, count=600, log=lambda message: None)
+    assert demo.seed_batches(seed=1) == 4
+    assert demo.seed_batches(seed=1) == 0  # idempotent
+
+    batches = {batch.status: batch for batch in IssuanceBatch.objects.select_related("uploaded_by")}
+    assert set(batches) == {"completed", "validated", "rejected", "failed"}
+    completed = batches["completed"]
+    assert completed.approved_by is not None and completed.approved_by != completed.uploaded_by
+    assert completed.cards_created == 12 and completed.production_file
+    pending = batches["validated"]
+    assert pending.valid_rows == 8 and pending.error_rows == 2 and pending.changed_members == 2
+    assert "身份证号" in batches["failed"].status_message
+    assert batches["rejected"].status_message
+
+
 def test_rotate_pii_key_re_encrypts_members_and_issuance_rows(tree, make_staff, settings):
     from tests.factories import PartnerBankFactory
 

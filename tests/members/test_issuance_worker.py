@@ -32,6 +32,7 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
 
     bank = PartnerBankFactory()
     operator = make_staff(tree.C1A, Role.COUNTY_OPERATOR)
+    approver = make_staff(tree.C1A, Role.COUNTY_OPERATOR)  # someone other than the uploader
     batch = upload(union=tree.C1A, bank=bank, user=operator, content=csv_bytes(applicant_rows(ROWS, "C1A1")))
     # The worker validates the upload (queued when the upload committed).
     wait_for(
@@ -51,7 +52,7 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
     watcher = psycopg.connect(url, autocommit=True)
     replacement = None
     try:
-        services.batch_approve(batch=batch, actor=operator)
+        services.batch_approve(batch=batch, actor=approver)
         wait_for(
             lambda: IssuanceBatch.objects.get(pk=batch.pk).processed_rows == services.PROCESS_CHUNK_ROWS,
             timeout=120,

@@ -219,7 +219,7 @@ def test_admin_transfer_page_moves_the_member(client, tree, make_staff):
     member = MemberFactory(union=tree.C1A1)
     client.force_login(operator)
     bad = client.post(f"/admin/members/member/{member.pk}/transfer/", {"to_union": "NOPE"})
-    assert "不存在" in bad.content.decode()
+    assert "找不到该工会代码" in bad.content.decode()
     response = client.post(f"/admin/members/member/{member.pk}/transfer/", {"to_union": "C1B1"})
     assert response.status_code == 302
     member.refresh_from_db()

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         log(f"unions: {created} created")
         staff = members_demo.seed_staff(seed=seed)
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
+        log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         document = {"staff": staff, "merchants": merchants, "members": members}
         if options["json"]:
