@@ -9,7 +9,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from portal.logs import JSON_FORMATTER
+from portal.logs import JSON_FORMATTER, PERSONAL_NUMBER_FILTER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -300,12 +300,15 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# --- Logging: JSON lines on stdout -----------------------------------------------------------------
+# --- Logging: JSON lines on stdout, personal numbers masked ----------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"personal_numbers": PERSONAL_NUMBER_FILTER},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["personal_numbers"]}
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler (development) would print every record a second time, unformatted.
