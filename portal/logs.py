@@ -19,9 +19,10 @@ PERSONAL_NUMBER_FILTER = {"()": "portal.logs.PersonalNumberFilter"}
 # A run of digits standing alone (no digit right before or after) that is: 15 to 19 digits (old
 # 15-digit and current 18-digit ID numbers, card numbers of 16 to 19 digits), 17 digits and a check
 # letter X (ID numbers), or 11 digits starting 13–19, with or without the country code 86 (mainland
-# mobile numbers). Shorter numbers — ids, amounts, counts, dates, union codes — stay readable.
+# mobile numbers). Shorter numbers — ids, amounts, counts, dates, union codes — stay readable, and so
+# do the decimals of a fraction (a task's run time, "0.036647505570347034 s").
 PERSONAL_NUMBER = re.compile(
-    r"(?<![0-9])(?:(?P<long>[0-9]{17}[Xx]|[0-9]{15,19})|(?P<country>86)?(?P<phone>1[3-9][0-9]{9}))(?![0-9])"
+    r"(?<![0-9])(?<![0-9]\.)(?:(?P<long>[0-9]{17}[Xx]|[0-9]{15,19})|(?P<country>86)?(?P<phone>1[3-9][0-9]{9}))(?![0-9])"
 )
 
 # What every LogRecord has; anything else on a record came in through ``extra=``.
