@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.purge_member_api_tokens",
         "schedule": timedelta(hours=6),
     },
+    "requeue-stuck-batches": {
+        "task": "members.tasks.requeue_stuck_batches",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Authentication -----------------------------------------------------------------------------
