@@ -12,17 +12,24 @@ control_socket_disable = True
 # as the application's, so one log collector reads them all. (gunicorn reads this file before the
 # project directory is on the import path.)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from portal.logs import JSON_FORMATTER  # noqa: E402
+from portal.logs import JSON_FORMATTER, PERSONAL_NUMBER_FILTER  # noqa: E402
 
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
+    "filters": {"personal_numbers": PERSONAL_NUMBER_FILTER},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["personal_numbers"],
+            "stream": "ext://sys.stdout",
+        },
         "error_console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
+            "filters": ["personal_numbers"],
             "stream": "ext://sys.stderr",
         },
     },

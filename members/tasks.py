@@ -4,12 +4,16 @@ safe to run twice (acks_late redelivers a killed worker's task)."""
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
 from members import services
+from members.models import IssuanceBatch
 from portal.tasks_util import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -74,3 +78,57 @@ def purge_application_files() -> int:
 @shared_task
 def purge_member_api_tokens() -> int:
     return services.member_api_tokens_purge()
+
+
+# --- Batches whose work was lost -----------------------------------------------------------------
+# A batch's work lives in PostgreSQL, its next step in a broker message. When that message is lost —
+# Redis restarted without its data, or was down when the step was queued — the batch would wait in
+# a working state until somebody pressed "继续处理". This beat task does it for them: a batch that two
+# looks, further apart than the time limit of the task that works on it (plus a grace), found in the
+# same working state at the same progress has no task left on it (a running one would have been
+# stopped by that limit), so its work is queued again with ``services.batch_resume``, which skips
+# what is done. The looks are kept in the cache; losing them only delays the next re-queue.
+STUCK_BATCH_STATES = (
+    IssuanceBatch.Status.UPLOADED,
+    IssuanceBatch.Status.VALIDATING,
+    IssuanceBatch.Status.APPROVED,
+    IssuanceBatch.Status.PROCESSING,
+)
+STUCK_BATCH_GRACE = 60  # seconds past the time limit: a task's own retries and acknowledgement
+
+
+def _time_limit_of(status: str) -> int:
+    """Seconds the longest task that can be working on a batch in ``status`` may run."""
+    if status in (IssuanceBatch.Status.UPLOADED, IssuanceBatch.Status.VALIDATING):
+        return batch_validate.time_limit
+    chunk = batch_process.time_limit or settings.CELERY_TASK_TIME_LIMIT
+    return max(chunk, batch_finish.time_limit)
+
+
+@shared_task
+def requeue_stuck_batches(now: float | None = None) -> int:
+    """Beat: queue again the work of every batch stuck in a working state; returns how many."""
+    now = time.time() if now is None else now
+    keep_for = 3 * (_time_limit_of(IssuanceBatch.Status.PROCESSING) + STUCK_BATCH_GRACE)
+    requeued = 0
+    working = IssuanceBatch.objects.filter(status__in=STUCK_BATCH_STATES).order_by("pk")
+    for batch in working:
+        key = f"members:batch-progress:{batch.pk}"
+        progress = [batch.status, batch.processed_rows]
+        seen = cache.get(key)
+        if seen is None or seen["progress"] != progress:
+            cache.set(key, {"progress": progress, "since": now}, keep_for)
+            continue
+        stalled = now - seen["since"]
+        if stalled < _time_limit_of(batch.status) + STUCK_BATCH_GRACE:
+            continue
+        if services.batch_resume(batch=batch):
+            requeued += 1
+            logger.warning(
+                "batch %s: no progress in %s for %.0f s; its work is queued again",
+                batch.pk,
+                batch.status,
+                stalled,
+            )
+        cache.set(key, {"progress": progress, "since": now}, keep_for)
+    return requeued

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import AuditEvent, User
 from portal.scoping import scope_queryset, staff_union_path
+from portal.users import ROLE_FIELDS, user_may_change_account, user_may_change_roles, user_roles_set
 
 
 class ScopedAdminMixin:
@@ -41,6 +42,36 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         (_("工会"), {"fields": ("union",)}),
     )
     autocomplete_fields = ("union",)
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only a superuser changes what an account may do; everybody else sees it as text, and a
+        field that is read-only is not in the form, so a forged POST of it is ignored."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not user_may_change_roles(request.user):
+            fields += tuple(name for name in ROLE_FIELDS if name not in fields)
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not user_may_change_account(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # The form has put the flags on ``obj``; the service sets them (and audits) after the save.
+        form.role_changes = {
+            name: form.cleaned_data.pop(name) for name in ROLE_FIELDS if name in form.cleaned_data
+        }
+        stored = User.objects.filter(pk=obj.pk).values("is_superuser", "is_staff").first() if change else None
+        obj.is_superuser = bool(stored and stored["is_superuser"])
+        obj.is_staff = bool(stored and stored["is_staff"])
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # groups and user_permissions left cleaned_data in save_model: save_m2m skips them.
+        super().save_related(request, form, formsets, change)
+        role_changes = getattr(form, "role_changes", None)
+        if role_changes:
+            user_roles_set(user=form.instance, actor=request.user, **role_changes)
 
 
 @admin.register(AuditEvent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -10,7 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, RequestTooLarge, ValidationFailed
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "unauthenticated",
@@ -45,6 +46,10 @@ def _flatten(detail):
 
 def exception_handler(exc, context):
     """Every error leaves the API as {"error": {"code", "message", "fields"?}}."""
+    if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # else Django's HTML 400 page (its debug page in DEBUG)
+        exc = ValidationFailed(_("请求无法处理。"))
     if isinstance(exc, ApplicationError):
         return Response(exc.as_envelope(), status=exc.status)
     if isinstance(exc, Http404):

@@ -41,6 +41,12 @@ class ValidationFailed(ApplicationError):
     default_message = _("提交的数据有误。")
 
 
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status = 413
+    default_message = _("请求内容过大。")
+
+
 class PermissionDenied(ApplicationError):
     code = "permission_denied"
     status = 403

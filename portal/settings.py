@@ -9,7 +9,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from portal.logs import JSON_FORMATTER
+from portal.logs import JSON_FORMATTER, PERSONAL_NUMBER_FILTER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.purge_read_notifications",
         "schedule": crontab(hour=3, minute=10),
     },
+    "requeue-stuck-batches": {
+        "task": "members.tasks.requeue_stuck_batches",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Authentication -----------------------------------------------------------------------------
@@ -254,7 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -346,12 +350,15 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# --- Logging: JSON lines on stdout -----------------------------------------------------------------
+# --- Logging: JSON lines on stdout, personal numbers masked ----------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"personal_numbers": PERSONAL_NUMBER_FILTER},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["personal_numbers"]}
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler (development) would print every record a second time, unformatted.

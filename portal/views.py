@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from portal.errors import RequestTooLarge, ValidationFailed
 from portal.health import redis_is_up
 
 
@@ -37,6 +40,20 @@ def _database_is_up() -> bool:
 @csrf_exempt  # a POST to an unknown API address is "not found", not a CSRF failure
 def api_not_found(request, *args, **kwargs):
     return JsonResponse({"error": {"code": "not_found", "message": _("未找到。")}}, status=404)
+
+
+def bad_request(request, exception):
+    """Django's answer to a request it refuses outside an API view's own error handling (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE read by middleware, a forbidden host): under /api/ the envelope.
+    (With DEBUG on, Django shows its debug page instead and never calls this.)"""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    error = (
+        RequestTooLarge()
+        if isinstance(exception, RequestDataTooBig)
+        else ValidationFailed(_("请求无法处理。"))
+    )
+    return JsonResponse(error.as_envelope(), status=error.status)
 
 
 def page_not_found(request, exception):

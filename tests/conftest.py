@@ -109,7 +109,8 @@ def redis_down(settings):
 
 
 def _point_celery_at(celery_app, broker_url: str) -> None:
-    celery_app.conf.broker_url = broker_url
+    # The settings' own (namespaced) key: celery 5.6 reads that one, not a plain broker_url.
+    celery_app.conf.update(CELERY_BROKER_URL=broker_url)
     # Celery caches both the connection pool and the producer pool built on it: forget both.
     celery_app._pool = None
     celery_app.amqp._producer_pool = None

@@ -3,81 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from tests.conftest import BASE_DIR, database_url_for, wait_for
-
-
-def _get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the live test server
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def gunicorn_server(transactional_db, tmp_path):
-    """The web as production runs it: gunicorn with persistent connections, on the test database.
-    What it writes goes to ``server.log`` beside the test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
-        "DB_CONN_MAX_AGE": "600",
-    }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--access-logfile",
-            "-",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _reachable(url), timeout=30, message="gunicorn to start")
-    yield url
-    process.terminate()
-    process.wait(10)
-    log.close()
-
-
-def _reachable(url: str) -> bool:
-    try:
-        _get(f"{url}/healthz")
-        return True
-    except OSError:
-        return False
+from tests.portal.conftest import get_json
 
 
 def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):
     """A PostgreSQL restart drops every connection; the web must reconnect on the next request,
     without a restart of its own (CONN_HEALTH_CHECKS)."""
-    assert _get(f"{gunicorn_server}/healthz")[0] == 200
+    assert get_json(f"{gunicorn_server}/healthz")[0] == 200
     with psycopg.connect(database_url_for(connection.settings_dict), autocommit=True) as admin:
         killed = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -87,7 +27,7 @@ def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):
         ).fetchall()
     assert killed, "the web held no connection to drop"
 
-    status, body = _get(f"{gunicorn_server}/healthz")
+    status, body = get_json(f"{gunicorn_server}/healthz")
     assert status == 200, body
     assert body["checks"]["database"] == "ok"
 
@@ -108,8 +48,8 @@ def test_pages_answer_with_security_headers(client):
 
 
 def test_every_line_the_web_server_writes_is_a_json_log_record(gunicorn_server, tmp_path):
-    assert _get(f"{gunicorn_server}/healthz")[0] == 200
-    assert _get(f"{gunicorn_server}/api/v1/redemptions/")[0] == 401  # Django logs a warning for it
+    assert get_json(f"{gunicorn_server}/healthz")[0] == 200
+    assert get_json(f"{gunicorn_server}/api/v1/redemptions/")[0] == 401  # Django logs a warning for it
     log = tmp_path / "server.log"
     wait_for(lambda: b"GET /api/v1/redemptions/" in log.read_bytes(), timeout=10, message="the access log")
     records = [json.loads(line) for line in log.read_text().splitlines()]
