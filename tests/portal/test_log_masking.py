@@ -117,7 +117,7 @@ def test_requests_carrying_personal_numbers_leave_only_masked_lines(gunicorn_ser
     assert any("q=6222***********0123&phone=138****5678" in line for line in access), access
     not_found = [r for r in records if r["name"] == "django.request"]
     assert any("1101**********002X" in r["message"] for r in not_found), not_found
-    assert any(r["name"] == "members.sms" and "138****5678" in r["message"] for r in records)
+    assert any(r["name"] == "notifications.backends.sms" and "138****5678" in r["message"] for r in records)
 
 
 @pytest.mark.worker
