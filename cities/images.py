@@ -61,16 +61,16 @@ def normalise_image(uploaded, *, kind: ImageKind) -> ContentFile:
             if image_format not in ACCEPTED_FORMATS:
                 raise _not_an_image()
             if width * height > MAX_SOURCE_PIXELS:
-                raise ValidationError(
-                    _("图片像素过多（最多 4000 万像素），请缩小后再上传。"), code="too_many_pixels"
-                )
+                raise _too_many_pixels()
             probe.verify()  # reads the whole file through: truncated or corrupt files stop here
         with Image.open(io.BytesIO(data)) as source:
             source.load()
             image = ImageOps.exif_transpose(source)
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own, far higher limit, checked when opening
+        raise _too_many_pixels() from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _not_an_image() from None
     if min(image.size) < kind.min_side:
         raise ValidationError(
@@ -109,6 +109,10 @@ def _too_large(limit: int) -> ValidationError:
     return ValidationError(
         _("图片不能超过 %(size)s MB。") % {"size": f"{limit / 1024 / 1024:g}"}, code="too_large"
     )
+
+
+def _too_many_pixels() -> ValidationError:
+    return ValidationError(_("图片像素过多（最多 4000 万像素），请缩小后再上传。"), code="too_many_pixels")
 
 
 def _not_an_image() -> ValidationError:
