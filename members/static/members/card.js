@@ -51,9 +51,10 @@
   function setHidden(element, hidden) { if (element) { element.hidden = hidden; } }
 
   function show(code) {
-    var doc = new DOMParser().parseFromString(code.qr_svg, "image/svg+xml");
-    var svg = doc.documentElement;
-    if (svg && svg.nodeName.toLowerCase() === "svg") {
+    // Parsed as HTML: the inline SVG carries no xmlns, and parsed as XML it would become an element
+    // outside the SVG namespace, which browsers do not draw. A parsed document runs no scripts.
+    var svg = new DOMParser().parseFromString(code.qr_svg, "text/html").querySelector("body > svg");
+    if (svg) {
       image.replaceChildren(document.importNode(svg, true));
     }
     if (tokenText) { tokenText.textContent = code.token; }
