@@ -27,7 +27,7 @@ from cities.theme import site_colours
 from discounts import selectors as offer_selectors
 from merchants.selectors import category_list
 
-HOME_OFFERS = 10
+HOME_OFFERS = 8
 HOME_NEWS = 3
 OFFERS_PAGE_SIZE = 20
 NEWS_PAGE_SIZE = 10

@@ -174,7 +174,7 @@ def test_the_home_page_runs_a_fixed_number_of_queries(
     _more_offers(tree, 20, 2)
     with django_assert_num_queries(len(first.captured_queries)):
         response = client.get("/c/cityone/")
-    assert len(response.context["items"]) == 10
+    assert len(response.context["items"]) == 8
 
 
 def test_the_offer_and_news_lists_run_a_fixed_number_of_queries(
