@@ -35,6 +35,20 @@ _MERCHANT_REVIEW = [
     "discounts.view_redemption",
 ]
 
+# A city's own site (docs/cities.md): its city operators and the province edit it; the province creates it.
+_CITY_SITE = [
+    "cities.view_citysite",
+    "cities.change_citysite",
+    "cities.view_banner",
+    "cities.add_banner",
+    "cities.change_banner",
+    "cities.delete_banner",
+    "cities.view_newspost",
+    "cities.add_newspost",
+    "cities.change_newspost",
+    "cities.delete_newspost",
+]
+
 
 class Role(models.TextChoices):
     PROVINCE_ADMIN = "province_admin", _("省总工会管理员")
@@ -67,8 +81,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "portal.view_user",
         "portal.add_user",
         "portal.change_user",
+        *_CITY_SITE,
+        "cities.add_citysite",
     ],
-    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
+    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_CITY_SITE],
     Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",

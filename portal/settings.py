@@ -25,7 +25,7 @@ if DEBUG:
 else:
     SECRET_KEY = env.str("SECRET_KEY")  # required: fails loudly when missing
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[".localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Keys for personal data. ID numbers are encrypted with the first of PII_ENCRYPTION_KEYS (Fernet keys,
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "merchants.apps.MerchantsConfig",
     "discounts.apps.DiscountsConfig",
     "notifications.apps.NotificationsConfig",
+    "cities.apps.CitiesConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cities.middleware.CitySiteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -91,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
                 "notifications.context_processors.inbox",
+                "cities.context_processors.city_site",
             ],
         },
     },
@@ -334,6 +337,15 @@ NOTIFICATIONS_MEMBER_AUTH = {
     ],
     "api_permission": "members.auth.IsMember",
 }
+
+# --- City sites and the member app (docs/cities.md) ------------------------------------------------
+# A city's site is reached at <slug>.<CITY_SITES_DOMAIN> (empty: no host names; the hosts must also be
+# in ALLOWED_HOSTS, e.g. ".portal.example.org") and, when CITY_SITES_PATH_PREFIX is on, at /c/<slug>/.
+# Development has both: http://tangshan.localhost:8000/ and http://127.0.0.1:8000/c/tangshan/.
+CITY_SITES_DOMAIN = env.str("CITY_SITES_DOMAIN", default="localhost" if DEBUG else "")
+CITY_SITES_PATH_PREFIX = env.bool("CITY_SITES_PATH_PREFIX", default=True)
+CITY_SITE_COOKIE_AGE = 60 * 60 * 24 * 180  # a city chosen through its path is remembered this long
+CITY_IMAGE_MAX_BYTES = env.int("CITY_IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -16,6 +16,10 @@ urlpatterns = [
     path("api/v1/", include("discounts.api_urls")),
     path("api/v1/", include("portal.stats_urls")),
     path("api/v1/", include("notifications.api_urls")),
+    # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
+    # manifest, service worker and offline page at the root.
+    path("c/", include("cities.urls")),
+    path("", include("cities.pwa_urls")),
     # Member-facing pages: the offer list is the home page.
     path("", include("discounts.urls")),
     path("me/", include("members.urls")),

@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from members.auth import SESSION_KEY
 from members.models import IssuanceBatch, SnapshotRun
@@ -106,6 +107,10 @@ ADMIN_MODELS = {
     "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
+    # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
+    "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
+    "cities.banner": AdminModel("banner", ABOVE, ABOVE, ABOVE, ABOVE),
+    "cities.newspost": AdminModel("news_post", ABOVE, ABOVE, ABOVE, ABOVE),
     "portal.auditevent": AdminModel("audit_event", PROVINCE_ONLY, NOBODY, PROVINCE_ONLY, NOBODY),
     "auth.group": AdminModel("group", NOBODY, NOBODY, NOBODY, NOBODY),
     "axes.accessattempt": AdminModel("access_attempt", NOBODY, NOBODY, NOBODY, NOBODY),
@@ -296,6 +301,25 @@ DOORS: dict[str, Door] = {
     "api-docs": door(lambda o: "/api/docs/", OPEN),
     "api-not-found": door(lambda o: "/api/v1/no-such-thing/", OPEN),
     "healthz": door(lambda o: "/healthz", OPEN),
+    # City sites and the member app: public pages and files (staff edit them in the admin, above).
+    "cities:chooser": door(lambda o: reverse("cities:chooser"), OPEN),
+    "cities:home": door(lambda o: reverse("cities:home", args=[o.city_site.slug]), OPEN),
+    "cities:offers": door(lambda o: reverse("cities:offers", args=[o.city_site.slug]), OPEN),
+    "cities:news_list": door(lambda o: reverse("cities:news_list", args=[o.city_site.slug]), OPEN),
+    "cities:news_detail": door(
+        lambda o: reverse("cities:news_detail", args=[o.city_site.slug, o.news_post.pk]), OPEN
+    ),
+    "cities:about": door(lambda o: reverse("cities:about", args=[o.city_site.slug]), OPEN),
+    "cities:manifest": door(lambda o: reverse("cities:manifest", args=[o.city_site.slug]), OPEN),
+    "cities:logo": door(lambda o: reverse("cities:logo", args=[o.city_site.slug]), OPEN),
+    "cities:wechat_qr": door(lambda o: reverse("cities:wechat_qr", args=[o.city_site.slug]), OPEN),
+    "cities:banner_image": door(
+        lambda o: reverse("cities:banner_image", args=[o.city_site.slug, o.banner.pk]), OPEN
+    ),
+    "cities:icon": door(lambda o: reverse("cities:icon", args=[o.city_site.slug, 192]), OPEN),
+    "pwa:manifest": door(lambda o: reverse("pwa:manifest"), OPEN),
+    "pwa:service_worker": door(lambda o: reverse("pwa:service_worker"), OPEN),
+    "pwa:offline": door(lambda o: reverse("pwa:offline"), OPEN),
     "set_language": door(lambda o: "/i18n/setlang/", OPEN, "post", {"language": "en"}),
 }
 
@@ -401,6 +425,11 @@ def objects(world, bank):
         body="请核对本月结算单。",
         dedup_key="matrix-user",
     )
+    o.city_site = CitySite.objects.create(
+        union=world.tree.C1, slug="cityone", name="一城惠", short_name="一城惠"
+    )
+    o.banner = Banner.objects.create(site=o.city_site, title="横幅", image="cities/cityone/banner-0.jpg")
+    o.news_post = NewsPost.objects.create(site=o.city_site, title="新闻", body="正文", status="published")
     o.access_attempt = AccessAttempt.objects.create(
         username="x", ip_address="10.0.0.1", user_agent="t", failures_since_start=1
     )
