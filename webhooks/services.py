@@ -46,6 +46,7 @@ EVENT_ID_MAX = 200
 PAYLOAD_MAX_BYTES = 64 * 1024
 # Each active endpoint is one more request per event: a merchant's fan-out stays small.
 MAX_ACTIVE_ENDPOINTS = 10
+TEST_EVENTS_PER_MINUTE = 5
 # A worker holds a delivery this long while it sends (far above the connect and read timeouts); a
 # worker that died meanwhile leaves it to the next claim once the lease is over.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -217,6 +218,12 @@ def endpoint_send_test(*, endpoint: Endpoint) -> Delivery:
     if not endpoint.is_active:
         raise Conflict(_("推送地址已停用，不能发送测试事件。"), code="endpoint_disabled")
     now = timezone.now()
+    recent = Delivery.objects.filter(
+        endpoint=endpoint, event__type=EventType.TEST, created_at__gte=now - timedelta(minutes=1)
+    )
+    if recent.count() >= TEST_EVENTS_PER_MINUTE:
+        # Each test event is a request to an address the merchant chose: not a way to flood anyone.
+        raise Conflict(_("测试事件发送过于频繁，请稍后再试。"), code="rate_limited", status=429)
     with transaction.atomic():
         event = Event.objects.create(
             merchant_id=endpoint.merchant_id,
@@ -344,10 +351,20 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
         _finish(delivery, Delivery.Status.FAILED, error=_("推送地址已停用"))
         return None
     body = event_body(event)
+    try:
+        secret = endpoint_secret(endpoint)
+    except RuntimeError:
+        # The data key that encrypted it was removed before rotate_webhook_secrets ran: no attempt
+        # can succeed, so the delivery ends here rather than being claimed again and again.
+        logger.error(
+            "webhook endpoint %s: secret cannot be decrypted, delivery %s failed", endpoint.pk, delivery.pk
+        )
+        _finish(delivery, Delivery.Status.FAILED, error=_("签名密钥无法读取，请联系平台"))
+        return None
     headers = {
         signing.ID_HEADER: event.event_id,
         signing.EVENT_HEADER: event.type,
-        signing.SIGNATURE_HEADER: signing.signature_header(endpoint_secret(endpoint), body),
+        signing.SIGNATURE_HEADER: signing.signature_header(secret, body),
     }
     answer = sending.post(endpoint.url, body, headers)
     DeliveryAttempt.objects.create(

@@ -229,3 +229,15 @@ def test_staff_read_endpoints_of_their_region_only_and_never_the_secret(
     assert "mine.example.com" not in client.get(changelist).content.decode()
     assert client.get(change).status_code == 302  # "does not exist" in the sibling's admin
     assert Endpoint.objects.get(pk=mine.pk).url == "https://mine.example.com/hooks"
+
+
+def test_the_pages_speak_english_too(client, shop):
+    endpoint, _s = register(shop, "https://pos.example.com/hooks")
+    as_manager(client, shop)
+    client.cookies["django_language"] = "en"
+
+    listing = client.get(LIST).content.decode()
+    detail = client.get(reverse("webhooks:endpoint_detail", args=[endpoint.pk])).content.decode()
+
+    assert "Add endpoint" in listing and "Redemption made" in listing
+    assert "Send test event" in detail and "No deliveries yet." in detail

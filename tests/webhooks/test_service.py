@@ -119,6 +119,20 @@ def test_a_test_event_goes_to_that_endpoint_only(shop):
         services.endpoint_send_test(endpoint=endpoint)
 
 
+def test_test_events_are_limited_per_minute(shop):
+    endpoint, _s = register(shop, "https://pos.example.com/hooks")
+    for _ in range(services.TEST_EVENTS_PER_MINUTE):
+        services.endpoint_send_test(endpoint=endpoint)
+
+    with pytest.raises(Conflict) as caught:
+        services.endpoint_send_test(endpoint=endpoint)
+
+    assert caught.value.status == 429
+    assert Delivery.objects.count() == services.TEST_EVENTS_PER_MINUTE
+    Delivery.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    services.endpoint_send_test(endpoint=endpoint)
+
+
 # --- event_publish (statement.ready) --------------------------------------------------------------
 
 
@@ -326,6 +340,17 @@ def test_old_events_are_purged_with_their_deliveries_and_attempts(shop):
     assert list(Event.objects.values_list("event_id", flat=True)) == ["statement.ready:13"]
     assert not DeliveryAttempt.objects.exists()
     assert Delivery.objects.count() == 1
+
+
+def test_a_secret_the_keys_cannot_read_fails_the_delivery_at_once(shop, settings):
+    with Receiver([200]) as receiver:
+        delivery, _secret = delivery_to(shop, receiver)
+        settings.PII_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key dropped too early
+
+        assert services.delivery_attempt(delivery_id=delivery.pk) is None
+        assert receiver.received() == []
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1 and delivery.last_error
 
 
 def test_rotating_the_data_key_keeps_every_secret(shop, settings):
