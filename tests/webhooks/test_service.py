@@ -9,6 +9,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery.exceptions import Retry
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
@@ -18,7 +19,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.models import AuditEvent
 from tests.webhooks.conftest import register
 from tests.webhooks.receiver import Receiver
-from webhooks import services
+from webhooks import services, tasks
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event, RedemptionFeed
 from webhooks.signing import verify_signature
 
@@ -312,6 +313,20 @@ def test_parallel_workers_send_one_attempt_once(shop):
     delivery.refresh_from_db()
     assert delivery.attempts == 1 and DeliveryAttempt.objects.count() == 1
     assert len(results) == 8
+
+
+def test_short_waits_are_celery_retries_and_long_ones_are_left_to_beat(shop, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = (60, 7200)
+    with Receiver([500]) as receiver:
+        delivery, _secret = delivery_to(shop, receiver)
+        with pytest.raises(Retry):
+            tasks.deliver.run(delivery.pk)  # 60 s: the task itself comes back
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        tasks.deliver.run(delivery.pk)  # 2 h: longer than the broker keeps a message unacknowledged
+        assert len(receiver.received()) == 2
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.next_attempt_at > timezone.now() + timedelta(hours=1)
 
 
 def test_a_lost_delivery_is_queued_again_once_due_but_not_while_held(shop):
