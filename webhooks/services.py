@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.fields import DateTimeField
 
@@ -181,8 +181,10 @@ def endpoint_disable(*, endpoint: Endpoint, disabled_by) -> Endpoint:
     with transaction.atomic():
         changed = Endpoint.objects.filter(pk=endpoint.pk, disabled_at__isnull=True).update(disabled_at=now)
         if changed:
+            with translation.override(settings.LANGUAGE_CODE):  # as delivery_attempt records errors
+                error = _("推送地址已停用")
             Delivery.objects.filter(endpoint_id=endpoint.pk, status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.FAILED, last_error=_("推送地址已停用"), finished_at=now
+                status=Delivery.Status.FAILED, last_error=error, finished_at=now
             )
             merchant = Merchant.objects.select_related("region").get(pk=endpoint.merchant_id)
             audit_record(
@@ -339,6 +341,13 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
     The claim is one guarded UPDATE that counts the attempt and takes a lease, so two workers given
     the same delivery (a redelivered task, a beat resend, a double click) never send the same
     attempt. The request leaves with no transaction open and no row locked."""
+    # The errors it records are read later, by whoever opens the page: they are written in the
+    # portal's language, whatever language this process last served a request in.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _delivery_attempt(delivery_id)
+
+
+def _delivery_attempt(delivery_id: int) -> float | None:
     now = timezone.now()
     claimed = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
@@ -367,15 +376,18 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
         signing.SIGNATURE_HEADER: signing.signature_header(secret, body),
     }
     answer = sending.post(endpoint.url, body, headers)
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        started_at=now,
-        duration_ms=answer.duration_ms,
-        status_code=answer.status_code,
-        error=answer.error,
-        response_excerpt=answer.excerpt,
-    )
+    try:
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            started_at=now,
+            duration_ms=answer.duration_ms,
+            status_code=answer.status_code,
+            error=answer.error,
+            response_excerpt=answer.excerpt,
+        )
+    except IntegrityError:
+        return None  # the endpoint was deleted while the request was on its way: nothing to record
     if answer.succeeded:
         _finish(delivery, Delivery.Status.SUCCEEDED, status_code=answer.status_code)
         return None

@@ -13,7 +13,7 @@ from celery.exceptions import Retry
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.errors import Conflict, ValidationFailed
 from portal.models import AuditEvent
@@ -257,6 +257,14 @@ def test_a_redirect_is_not_followed(shop):
         assert [r.path for r in receiver.received()] == ["/hooks"]
     attempt = DeliveryAttempt.objects.get()
     assert attempt.status_code == 302 and "重定向" in attempt.error
+
+
+def test_errors_are_recorded_in_the_portals_language_whatever_the_process_spoke_last(shop):
+    with Receiver([(302, b"", {"Location": "/elsewhere"})]) as receiver:
+        delivery, _secret = delivery_to(shop, receiver)
+        with translation.override("en"):  # as after serving a page in English
+            services.delivery_attempt(delivery_id=delivery.pk)
+    assert "重定向" in DeliveryAttempt.objects.get().error
 
 
 def test_only_a_short_excerpt_of_the_answer_is_kept(shop):
