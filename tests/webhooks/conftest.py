@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from members.models import Card
 from merchants.apikeys import api_key_create
@@ -46,6 +47,10 @@ def _loopback_and_short_waits(settings):
     settings.WEBHOOK_CONNECT_TIMEOUT = 1.0
     settings.WEBHOOK_READ_TIMEOUT = 1.0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A page served in English by an earlier test of this process leaves English active in the
+    # thread; services called directly here speak the portal's language, as a worker does.
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 def make_shop(region, name: str) -> Shop:

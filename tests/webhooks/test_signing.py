@@ -1,10 +1,11 @@
-"""The signature of a delivery, checked as a receiver checks it — with the portal's helper and with the
+"""The signature of a delivery, checked as a receiver checks it — with the portal's own function and with the
 snippet of docs/webhooks.md, run as printed."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from pathlib import Path
@@ -14,8 +15,11 @@ import pytest
 from webhooks.signing import signature_header, verify_signature
 
 SECRET = "whsec_test-secret-0123456789"
-BODY = '{"id":"redemption.created:1","type":"redemption.created","data":{"member_name_masked":"张*"}}'
-BODY = BODY.encode()
+BODY = json.dumps(
+    {"id": "redemption.created:1", "type": "redemption.created", "data": {"member_name_masked": "张*"}},
+    ensure_ascii=False,
+    separators=(",", ":"),
+).encode()
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
