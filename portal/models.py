@@ -51,6 +51,9 @@ class AuditEvent(models.Model):
         USER_ROLES_CHANGED = "user_roles_changed", _("修改用户角色或权限")
         OFFER_CHANGED = "offer_changed", _("修改优惠")
         UNION_SETTINGS_CHANGED = "union_settings_changed", _("修改工会设置")
+        WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created", _("创建推送地址")
+        WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("停用推送地址")
+        WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("删除推送地址")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

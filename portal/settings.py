@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "discounts.apps.DiscountsConfig",
     "notifications.apps.NotificationsConfig",
     "cities.apps.CitiesConfig",
+    "webhooks.apps.WebhooksConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -197,6 +198,19 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-batches": {
         "task": "members.tasks.requeue_stuck_batches",
         "schedule": timedelta(minutes=5),
+    },
+    "webhooks-collect-redemption-events": {
+        "task": "webhooks.tasks.collect_redemption_events",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 15},  # a run stuck in a queue is dropped: the next one reads the same rows
+    },
+    "webhooks-send-due-deliveries": {
+        "task": "webhooks.tasks.send_due_deliveries",
+        "schedule": timedelta(minutes=1),
+    },
+    "webhooks-purge-old-events": {
+        "task": "webhooks.tasks.purge_old_events",
+        "schedule": crontab(hour=3, minute=20),
     },
 }
 
@@ -351,6 +365,23 @@ CITY_SITES_DOMAIN = env.str("CITY_SITES_DOMAIN", default="localhost" if DEBUG el
 CITY_SITES_PATH_PREFIX = env.bool("CITY_SITES_PATH_PREFIX", default=True)
 CITY_SITE_COOKIE_AGE = 60 * 60 * 24 * 180  # a city chosen through its path is remembered this long
 CITY_IMAGE_MAX_BYTES = env.int("CITY_IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
+
+# --- Webhooks (docs/webhooks.md) ---------------------------------------------------------------
+# Endpoints are https only; http to 127.0.0.1, ::1 or localhost (and nowhere else) is allowed in
+# development (DEBUG) or when this is set, for a receiver running beside the portal.
+WEBHOOKS_ALLOW_LOOPBACK_HTTP = env.bool("WEBHOOKS_ALLOW_LOOPBACK_HTTP", default=False)
+# Seconds between a failed attempt and the next; one attempt more than there are waits.
+WEBHOOK_RETRY_SCHEDULE = tuple(
+    env.list("WEBHOOK_RETRY_SCHEDULE", cast=float, default=[60, 300, 1800, 7200, 43200])
+)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=5.0)
+# Certificates of https endpoints are checked against the system's CAs, or against this bundle.
+WEBHOOK_CA_FILE = env.str("WEBHOOK_CA_FILE", default="")
+# How far back each outbox run reads redemption rows again: longer than any redemption transaction
+# plus any clock difference between the servers (see webhooks/outbox.py).
+WEBHOOK_OUTBOX_LAG_SECONDS = env.int("WEBHOOK_OUTBOX_LAG_SECONDS", default=600)
+WEBHOOK_RETENTION = timedelta(days=env.int("WEBHOOK_RETENTION_DAYS", default=30))
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

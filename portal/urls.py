@@ -27,6 +27,7 @@ urlpatterns = [
     # Inboxes: the member's under /me/notifications/, a signed-in user's under /inbox/.
     path("", include("notifications.urls")),
     # Merchant portal and the cashier screen.
+    path("merchant/webhooks/", include("webhooks.urls")),
     path("merchant/", include("merchants.urls")),
     path("merchant/till/", include("merchants.cashier_urls")),
     # Union staff: dashboard and reports beside the admin.

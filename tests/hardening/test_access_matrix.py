@@ -32,6 +32,7 @@ from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from tests.factories import PartnerBankFactory
+from webhooks.services import endpoint_create, endpoint_send_test
 
 ANONYMOUS = "anonymous"
 MEMBER = "member"
@@ -106,6 +107,7 @@ ADMIN_MODELS = {
     "merchants.apikey": AdminModel("api_key", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
+    "webhooks.endpoint": AdminModel("webhook_endpoint", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -197,6 +199,25 @@ DOORS: dict[str, Door] = {
     "merchants:offer_edit": door(lambda o: reverse("merchants:offer_edit", args=[o.offer.pk]), NOBODY),
     "merchants:offer_submit": door(
         lambda o: reverse("merchants:offer_submit", args=[o.offer.pk]), NOBODY, "post"
+    ),
+    # Webhooks: managers only; the endpoint and delivery are the cashier's merchant's.
+    "webhooks:endpoints": door(lambda o: reverse("webhooks:endpoints"), MANAGERS),
+    "webhooks:endpoint_create": door(lambda o: reverse("webhooks:endpoint_create"), MANAGERS),
+    "webhooks:endpoint_detail": door(
+        lambda o: reverse("webhooks:endpoint_detail", args=[o.webhook_endpoint.pk]), NOBODY
+    ),
+    "webhooks:endpoint_test": door(
+        lambda o: reverse("webhooks:endpoint_test", args=[o.webhook_endpoint.pk]), NOBODY, "post"
+    ),
+    "webhooks:endpoint_disable": door(
+        lambda o: reverse("webhooks:endpoint_disable", args=[o.webhook_endpoint.pk]), NOBODY, "post"
+    ),
+    "webhooks:endpoint_delete": door(
+        lambda o: reverse("webhooks:endpoint_delete", args=[o.webhook_endpoint.pk]), NOBODY, "post"
+    ),
+    "webhooks:delivery_detail": door(
+        lambda o: reverse("webhooks:delivery_detail", args=[o.webhook_endpoint.pk, o.webhook_delivery.pk]),
+        NOBODY,
     ),
     # The till.
     "cashier:till": door(lambda o: reverse("cashier:till"), MERCHANT_USERS),
@@ -430,6 +451,13 @@ def objects(world, bank):
     )
     o.banner = Banner.objects.create(site=o.city_site, title="横幅", image="cities/cityone/banner-0.jpg")
     o.news_post = NewsPost.objects.create(site=o.city_site, title="新闻", body="正文", status="published")
+    o.webhook_endpoint, _secret = endpoint_create(
+        merchant=world.merchant,
+        url="https://pos.example.com/hooks",
+        events=["redemption.created"],
+        created_by=world.manager.user,
+    )
+    o.webhook_delivery = endpoint_send_test(endpoint=o.webhook_endpoint)
     o.access_attempt = AccessAttempt.objects.create(
         username="x", ip_address="10.0.0.1", user_agent="t", failures_since_start=1
     )
