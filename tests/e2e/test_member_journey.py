@@ -69,8 +69,17 @@ def test_member_finds_the_cinema_offer_signs_in_shows_the_card_and_sees_the_purc
     assert_page_basics(page)
     qr = page.locator("#card-qr svg")
     expect(qr).to_be_visible()
-    box = qr.bounding_box()
-    assert box and box["width"] >= 150 and box["height"] >= 150, f"the QR code is too small to scan: {box}"
+    # Read in the page in one step: the code is redrawn when its token is refreshed, and a size read
+    # between the old drawing's removal and the new one's insertion would find no drawing at all.
+    big_enough = page.wait_for_function(
+        """() => {
+            const drawing = document.querySelector("#card-qr svg");
+            const box = drawing && drawing.getBoundingClientRect();
+            return box && box.width >= 150 && box.height >= 150 && [box.width, box.height];
+        }""",
+        timeout=5000,
+    )
+    assert big_enough.json_value(), "the QR code is too small to scan"
     expect(page.locator(".card-number")).to_contain_text(member["card_number"][-4:])
 
     # A purchase at a partner merchant (what the till or a POS does), then the history.
