@@ -35,6 +35,9 @@ _MERCHANT_REVIEW = [
     "discounts.view_redemption",
 ]
 
+# Benefit funds of the subtree: see them, and open, add to, allocate and transfer them.
+_FUNDS = ["funds.view_fund", "funds.view_fundmovement", "funds.manage_fund"]
+
 
 class Role(models.TextChoices):
     PROVINCE_ADMIN = "province_admin", _("省总工会管理员")
@@ -67,9 +70,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "portal.view_user",
         "portal.add_user",
         "portal.change_user",
+        *_FUNDS,
     ],
-    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
-    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
+    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_FUNDS],
+    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_FUNDS],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",
         "members.view_member",

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "merchants.apps.MerchantsConfig",
     "discounts.apps.DiscountsConfig",
     "notifications.apps.NotificationsConfig",
+    "funds.apps.FundsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

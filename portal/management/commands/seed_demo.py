@@ -9,6 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from funds.demo import seed_funds
 from members import demo as members_demo
 from merchants import demo as merchants_demo
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
+        log(f"benefit funds: {seed_funds(seed=seed)} opened")
         document = {"staff": staff, "merchants": merchants, "members": members}
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
