@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -238,7 +239,8 @@ def _two_step(
 
 
 def _money(amount: Decimal) -> str:
-    return f"¥{amount:,.2f}"
+    """Yuan to the fen, grouped as the page's figures are (the active language's format)."""
+    return "¥" + number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 def _check_left(form: ConfirmedForm, fund: Fund) -> None:
