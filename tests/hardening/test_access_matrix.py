@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from discounts.redemption import redemption_create
+from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
 from members.models import IssuanceBatch, SnapshotRun
 from merchants.models import ApiKey
@@ -105,6 +106,8 @@ ADMIN_MODELS = {
     "merchants.apikey": AdminModel("api_key", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
+    "funds.fund": AdminModel("fund", STAFF, NOBODY, ABOVE, NOBODY),
+    "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     "portal.auditevent": AdminModel("audit_event", PROVINCE_ONLY, NOBODY, PROVINCE_ONLY, NOBODY),
     "auth.group": AdminModel("group", NOBODY, NOBODY, NOBODY, NOBODY),
@@ -211,6 +214,15 @@ DOORS: dict[str, Door] = {
     "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
     "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
     "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
+    # Benefit funds: the board and the open form answer every staff member (with their own subtree's
+    # funds); a fund's pages belong to the staff above its union.
+    "funds:list": door(lambda o: reverse("funds:list"), STAFF),
+    "funds:export": door(lambda o: reverse("funds:export"), STAFF),
+    "funds:open": door(lambda o: reverse("funds:open"), STAFF, "post"),
+    "funds:detail": door(lambda o: reverse("funds:detail", args=[o.fund.pk]), ABOVE),
+    "funds:add_money": door(lambda o: reverse("funds:add_money", args=[o.fund.pk]), ABOVE),
+    "funds:allocate": door(lambda o: reverse("funds:allocate", args=[o.fund.pk]), ABOVE),
+    "funds:transfer": door(lambda o: reverse("funds:transfer", args=[o.fund.pk]), ABOVE),
     # Admin pages beside the model views.
     "admin:index": door(lambda o: reverse("admin:index"), STAFF),
     "admin:login": door(lambda o: reverse("admin:login"), OPEN),
@@ -386,6 +398,8 @@ def objects(world, bank):
         target=world.card,
         union_path=world.tree.C1A1.path,
     )
+    o.fund = fund_open(union=world.tree.C1A, year=timezone.localdate().year)
+    o.fund_movement = fund_add_money(fund=o.fund, amount=Decimal("100.00"), actor=None)
     o.group = Group.objects.first()
     o.member_notice = notify(
         recipient=Recipient.member(world.member.pk),
