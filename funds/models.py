@@ -79,7 +79,7 @@ class Fund(models.Model):
     class Meta:
         verbose_name = _("普惠资金")
         verbose_name_plural = _("普惠资金")
-        ordering = ["year", "union__path"]
+        ordering = ["-year", "id"]
         permissions = [("manage_fund", _("可以开设、追加、下拨和调剂普惠资金"))]
         constraints = [
             models.UniqueConstraint(fields=["union", "year"], name="fund_one_per_union_and_year"),
@@ -128,7 +128,6 @@ class FundMovement(models.Model):
         SPENT = "spent", _("支出")
         GIVEN_BACK = "given_back", _("退回")
 
-    id = models.BigAutoField(primary_key=True)
     fund = models.ForeignKey(Fund, verbose_name=_("资金"), on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
     amount = models.DecimalField(_("金额"), **MONEY)

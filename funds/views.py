@@ -143,9 +143,9 @@ def fund_export(request):
 @funds_access(MANAGE_PERMISSION)
 def fund_open_page(request):
     form = FundOpenForm(request.POST, user=request.user)
-    year = form.data.get("year", "")
-    back = _list_url(int(year)) if str(year).isdigit() and len(str(year)) == 4 else reverse("funds:list")
-    if not form.is_valid():
+    valid = form.is_valid()
+    back = _list_url(form.cleaned_data["year"]) if "year" in form.cleaned_data else reverse("funds:list")
+    if not valid:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
@@ -171,9 +171,7 @@ def fund_open_page(request):
 @funds_access()
 def fund_detail(request, fund_id: int):
     fund = _fund_or_404(request.user, fund_id)
-    page = Paginator(fund_ledger(fund).select_related("actor"), LEDGER_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(fund_ledger(fund), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     movements = list(page.object_list)
     others = counterparts(movements)
     for movement in movements:

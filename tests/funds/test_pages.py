@@ -165,6 +165,19 @@ def test_the_ledger_is_paginated_newest_first(client, staff, filled):
     assert "discounts.redemption:0" in text(second)
 
 
+@pytest.mark.parametrize("transfers", [1, 30])
+def test_a_fund_page_renders_in_a_fixed_number_of_queries(
+    client, staff, filled, transfers, django_assert_num_queries
+):
+    for _ in range(transfers):
+        fund_transfer(from_fund=filled.C1B, to_fund=filled.C1A, amount="1.00", reason="x", actor=None)
+    client.force_login(staff.city)
+    # session, user, the user's union, permissions (2), the fund, the page count, the page, the other
+    # sides, the children's funds, whether the union has children, the parent's fund, unread notices
+    with django_assert_num_queries(13):
+        assert client.get(detail(filled.C1A)).status_code == 200
+
+
 @pytest.mark.parametrize("who", ["sibling_county", "other_city_county"])
 def test_another_countys_operator_cannot_see_a_county_fund(client, staff, filled, who):
     client.force_login(getattr(staff, who))
