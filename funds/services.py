@@ -302,11 +302,10 @@ def _ensure_reference_covers(*, fund_id: int, reference: Reference, plus: str, m
             {"fund": fund_id, "type": reference.type, "id": reference.id, "plus": plus, "minus": minus},
         )
         net = cursor.fetchone()[0]
+    if net < 0 and plus == Kind.COMMITTED:
+        raise ExceedsReference(_("金额超过 %(ref)s 在该资金已承诺的金额。") % {"ref": reference})
     if net < 0:
-        what = _("已承诺") if plus == Kind.COMMITTED else _("已支出")
-        raise ExceedsReference(
-            _("金额超过 %(ref)s 在该资金%(what)s的金额。") % {"ref": reference, "what": what}
-        )
+        raise ExceedsReference(_("金额超过 %(ref)s 在该资金已支出的金额。") % {"ref": reference})
 
 
 def _audit(*, actor, changed: _Changed, kind: str, amount: Decimal, movement: FundMovement, **data) -> None:
@@ -345,7 +344,8 @@ def _ensure_new_operation(operation_id: uuid.UUID | None) -> None:
 
 
 def default_fund_name(union: Union, year: int) -> str:
-    suffix = _("%(year)s年普惠资金") % {"year": year}
+    """The name a fund gets when none is given: data, in the union's own language, not translated."""
+    suffix = f"{year}年普惠资金"
     return f"{union.name[: 120 - len(suffix)]}{suffix}"
 
 
