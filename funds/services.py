@@ -168,6 +168,10 @@ def _is_person(actor) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False)
 
 
+def _is_staff(actor) -> bool:
+    return _is_person(actor) and actor.is_staff
+
+
 def ensure_fund_manager(actor, *unions: Union) -> None:
     """Staff with ``funds.manage_fund`` whose subtree holds every union named; the system passes."""
     if actor is None:
@@ -178,10 +182,6 @@ def ensure_fund_manager(actor, *unions: Union) -> None:
         raise PermissionDenied(_("您没有管理普惠资金的权限。"))
     for union in unions:
         ensure_union_in_scope(actor, union)
-
-
-def _is_staff(actor) -> bool:
-    return _is_person(actor) and actor.is_staff
 
 
 def _actor_fields(actor) -> dict:

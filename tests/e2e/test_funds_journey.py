@@ -12,25 +12,12 @@ from playwright.sync_api import expect
 
 from funds.models import Fund, FundMovement
 from funds.selectors import fund_ledger_mismatches
-from tests.e2e.conftest import (
-    DESKTOP,
-    PHONE,
-    SKIPPED_WITHOUT_CHROMIUM,
-    _quick_password_hashing,  # noqa: F401 - an autouse fixture of the browser journeys
-    assert_page_basics,
-    browser,  # noqa: F401 - fixture
-    chromium_path,
-    demo,  # noqa: F401 - fixture
-    new_page,  # noqa: F401 - fixture
-    staff_sign_in,
-    switch_language_and_back,
-)
+from tests.e2e.conftest import DESKTOP, PHONE, assert_page_basics, staff_sign_in, switch_language_and_back
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not chromium_path(), reason=SKIPPED_WITHOUT_CHROMIUM)]
+pytestmark = pytest.mark.e2e
 
 CITY = "130100"  # 石家庄, the demo city operator's union
 COUNTY = "130102"  # 长安区
-SIBLING = "130104"  # 桥西区
 
 
 def sign_in(sign_ins: dict, open_page, username: str, device=DESKTOP):
@@ -41,7 +28,7 @@ def sign_in(sign_ins: dict, open_page, username: str, device=DESKTOP):
     return page
 
 
-def test_city_operator_allocates_to_a_county_after_confirming(new_page, demo):  # noqa: F811
+def test_city_operator_allocates_to_a_county_after_confirming(new_page, demo):
     county_fund = Fund.objects.get(union__code=COUNTY)
     city_fund = Fund.objects.get(union__code=CITY)
     received_before = county_fund.received
@@ -95,7 +82,7 @@ def test_city_operator_allocates_to_a_county_after_confirming(new_page, demo):  
     )
 
 
-def test_a_sibling_county_cannot_open_the_countys_fund(new_page, demo):  # noqa: F811
+def test_a_sibling_county_cannot_open_the_countys_fund(new_page, demo):
     county_fund = Fund.objects.get(union__code=COUNTY)
     page = sign_in(demo, new_page, "qiaoxi_operator")
 
