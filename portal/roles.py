@@ -48,6 +48,8 @@ _CITY_SITE = [
     "cities.change_newspost",
     "cities.delete_newspost",
 ]
+# Benefit funds of the subtree: see them, and open, add to, allocate and transfer them.
+_FUNDS = ["funds.view_fund", "funds.view_fundmovement", "funds.manage_fund"]
 
 
 class Role(models.TextChoices):
@@ -83,9 +85,16 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "portal.change_user",
         *_CITY_SITE,
         "cities.add_citysite",
+        *_FUNDS,
     ],
-    Role.CITY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_CITY_SITE],
-    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch"],
+    Role.CITY_OPERATOR: [
+        *_MEMBER_DATA,
+        *_MERCHANT_REVIEW,
+        "members.approve_issuancebatch",
+        *_CITY_SITE,
+        *_FUNDS,
+    ],
+    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_FUNDS],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",
         "members.view_member",

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "notifications.apps.NotificationsConfig",
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
+    "funds.apps.FundsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

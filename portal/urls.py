@@ -33,6 +33,7 @@ urlpatterns = [
     # Union staff: dashboard and reports beside the admin.
     path("staff/", include("portal.staff_urls")),
     path("staff/subsidies/", include("discounts.staff_urls")),
+    path("staff/funds/", include("funds.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from members.models import Union
@@ -41,6 +42,15 @@ def _isolated_queue_and_cache(settings, request):
         "default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
     }
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test ends in the default language. A test client's request in English (the language
+    switch, then its cookie) leaves English active in this thread after the request returns, and the
+    next test in the same process would otherwise speak English (texts, messages) without asking."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
+from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
 from members.models import IssuanceBatch, SnapshotRun
 from merchants.models import ApiKey
@@ -108,6 +109,8 @@ ADMIN_MODELS = {
     "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
     "webhooks.endpoint": AdminModel("webhook_endpoint", STAFF, NOBODY, ABOVE, NOBODY),
+    "funds.fund": AdminModel("fund", STAFF, NOBODY, ABOVE, NOBODY),
+    "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -237,6 +240,15 @@ DOORS: dict[str, Door] = {
     "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
     "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
     "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
+    # Benefit funds: the board and the open form answer every staff member (with their own subtree's
+    # funds); a fund's pages belong to the staff above its union.
+    "funds:list": door(lambda o: reverse("funds:list"), STAFF),
+    "funds:export": door(lambda o: reverse("funds:export"), STAFF),
+    "funds:open": door(lambda o: reverse("funds:open"), STAFF, "post"),
+    "funds:detail": door(lambda o: reverse("funds:detail", args=[o.fund.pk]), ABOVE),
+    "funds:add_money": door(lambda o: reverse("funds:add_money", args=[o.fund.pk]), ABOVE),
+    "funds:allocate": door(lambda o: reverse("funds:allocate", args=[o.fund.pk]), ABOVE),
+    "funds:transfer": door(lambda o: reverse("funds:transfer", args=[o.fund.pk]), ABOVE),
     # Admin pages beside the model views.
     "admin:index": door(lambda o: reverse("admin:index"), STAFF),
     "admin:login": door(lambda o: reverse("admin:login"), OPEN),
@@ -431,6 +443,8 @@ def objects(world, bank):
         target=world.card,
         union_path=world.tree.C1A1.path,
     )
+    o.fund = fund_open(union=world.tree.C1A, year=timezone.localdate().year)
+    o.fund_movement = fund_add_money(fund=o.fund, amount=Decimal("100.00"), actor=None)
     o.group = Group.objects.first()
     o.member_notice = notify(
         recipient=Recipient.member(world.member.pk),

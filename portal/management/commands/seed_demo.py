@@ -10,6 +10,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from cities import demo as cities_demo
+from funds.demo import seed_funds
 from members import demo as members_demo
 from merchants import demo as merchants_demo
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         cities_demo.seed_cities(log=log)
+        log(f"benefit funds: {seed_funds(seed=seed)} opened")
         document = {"staff": staff, "merchants": merchants, "members": members}
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
