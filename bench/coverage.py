@@ -1,4 +1,4 @@
-"""Benchmark of the coverage snapshot (members.coverage.coverage_snapshot_compute).
+"""Benchmark of the coverage snapshot (stats.coverage.coverage_snapshot_compute).
 
 Builds a province of about 10,000 union nodes in a database of its own (default
 ``portal_bench_coverage`` on the server of DATABASE_URL; it is created and migrated when missing), then
@@ -153,7 +153,7 @@ def time_snapshot(repeat: int, explain: bool) -> list[float]:
     django.setup()
     from django.db import connection
 
-    from members.coverage import SNAPSHOT_WORK_MEM, coverage_snapshot_compute
+    from stats.coverage import SNAPSHOT_WORK_MEM, coverage_snapshot_compute
 
     day = datetime.date.today()
     timings = []
@@ -162,7 +162,7 @@ def time_snapshot(repeat: int, explain: bool) -> list[float]:
         coverage_snapshot_compute(day=day)
         timings.append(time.perf_counter() - started)
     if explain:
-        from members.coverage import MEMBER_CARDS_SQL, SNAPSHOT_SQL, snapshot_sql_params
+        from stats.coverage import MEMBER_CARDS_SQL, SNAPSHOT_SQL, snapshot_sql_params
 
         params = snapshot_sql_params(day=day)
         with connection.cursor() as cursor:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "merchants.apps.MerchantsConfig",
     "discounts.apps.DiscountsConfig",
     "notifications.apps.NotificationsConfig",
+    "stats.apps.StatsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

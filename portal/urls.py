@@ -14,7 +14,8 @@ urlpatterns = [
     path("api/v1/", include("discounts.pos_urls")),
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("discounts.api_urls")),
-    path("api/v1/", include("portal.stats_urls")),
+    # Coverage statistics: their API and the staff dashboard under /staff/.
+    path("", include("stats.urls")),
     path("api/v1/", include("notifications.api_urls")),
     # Member-facing pages: the offer list is the home page.
     path("", include("discounts.urls")),
@@ -25,8 +26,7 @@ urlpatterns = [
     # Merchant portal and the cashier screen.
     path("merchant/", include("merchants.urls")),
     path("merchant/till/", include("merchants.cashier_urls")),
-    # Union staff: dashboard and reports beside the admin.
-    path("staff/", include("portal.staff_urls")),
+    # Union staff: reports beside the admin.
     path("staff/subsidies/", include("discounts.staff_urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

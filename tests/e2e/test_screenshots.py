@@ -21,9 +21,9 @@ from playwright.sync_api import expect
 
 from discounts.redemption import redemption_create
 from members import services as member_services
-from members.coverage import coverage_snapshot_compute
 from members.models import Card, Member, PartnerBank
 from merchants.models import Merchant
+from stats.coverage import coverage_snapshot_compute
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,

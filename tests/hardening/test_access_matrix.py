@@ -23,13 +23,14 @@ from django.utils import timezone
 
 from discounts.redemption import redemption_create
 from members.auth import SESSION_KEY
-from members.models import IssuanceBatch, SnapshotRun
+from members.models import IssuanceBatch
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
+from stats.models import SnapshotRun
 from tests.factories import PartnerBankFactory
 
 ANONYMOUS = "anonymous"

@@ -17,8 +17,8 @@ from openpyxl import Workbook, load_workbook
 from discounts.models import Offer
 from discounts.redemption import redemption_create
 from members import pii, services
-from members.coverage import coverage_snapshot_compute
 from members.models import IssuanceBatch
+from stats.coverage import coverage_snapshot_compute
 from tests.factories import OfferFactory, PartnerBankFactory, make_id_number
 
 HEADER = ["姓名", "身份证号", "手机号", "基层工会代码", "群体"]

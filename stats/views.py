@@ -18,8 +18,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from members.coverage import (
+from members.models import Union
+from portal.errors import ServiceUnavailable
+from portal.scoping import staff_union_path
+from portal.tasks_util import enqueue_now
+from portal.xlsx import xlsx_response
+from stats.coverage import (
     DEFINITIONS,
+    VIEW_PERMISSION,
     CoverageDashboard,
     UnitRow,
     coverage_dashboard,
@@ -27,14 +33,8 @@ from members.coverage import (
     snapshot_run_fail,
     snapshot_run_request,
 )
-from members.models import SnapshotRun, Union
-from portal.errors import ServiceUnavailable
-from portal.scoping import staff_union_path
-from portal.tasks import coverage_snapshot_run
-from portal.tasks_util import enqueue_now
-from portal.xlsx import xlsx_response
+from stats.models import SnapshotRun
 
-VIEW_PERMISSION = "members.view_coveragesnapshot"
 _PENDING = (SnapshotRun.Status.QUEUED, SnapshotRun.Status.RUNNING)
 
 
@@ -45,7 +45,7 @@ def dashboard_access(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if staff_union_path(request.user) is None or not request.user.has_perm(VIEW_PERMISSION):
-            return render(request, "portal/dashboard_denied.html", status=403)
+            return render(request, "stats/dashboard_denied.html", status=403)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -133,7 +133,7 @@ def _render_dashboard(request, union: Union):
         "export_url": reverse("staff:unit_export", args=[union.code]),
         "today": timezone.localdate(),
     }
-    return render(request, "portal/dashboard.html", context)
+    return render(request, "stats/dashboard.html", context)
 
 
 @require_GET
@@ -162,7 +162,7 @@ def refresh(request):
         messages.info(request, _("统计正在计算中，请稍候。"))
         return HttpResponseRedirect(target)
     try:
-        enqueue_now(coverage_snapshot_run, run.pk)
+        enqueue_now("portal.tasks.coverage_snapshot_run", run.pk)
     except ServiceUnavailable as exc:
         snapshot_run_fail(run_id=run.pk, message=exc.message)
         messages.error(request, exc.message)

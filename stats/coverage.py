@@ -24,11 +24,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from discounts.models import Offer, Redemption
-from members.models import Card, CoverageSnapshot, Member, SnapshotRun, Union
+from members.models import Card, Member, Union
 from merchants.models import Merchant
 from portal.scoping import staff_union_path
+from stats.models import CoverageSnapshot, SnapshotRun
 
 logger = logging.getLogger(__name__)
+
+# Who may read the figures (dashboard, export and API alike), within their own subtree.
+VIEW_PERMISSION = "stats.view_coveragesnapshot"
 
 # (key, label, explanation): the one text of the definitions, shown wherever figures are shown.
 DEFINITIONS: tuple[tuple[str, str, str], ...] = (

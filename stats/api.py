@@ -10,10 +10,16 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.coverage import coverage_rows, coverage_union_for, definitions_payload, latest_snapshot_day
 from members.models import Union
 from portal.errors import NotFound
 from portal.scoping import staff_union_path
+from stats.coverage import (
+    VIEW_PERMISSION,
+    coverage_rows,
+    coverage_union_for,
+    definitions_payload,
+    latest_snapshot_day,
+)
 
 
 class IsCoverageStaff(BasePermission):
@@ -25,7 +31,7 @@ class IsCoverageStaff(BasePermission):
             user
             and user.is_authenticated
             and staff_union_path(user) is not None
-            and user.has_perm("members.view_coveragesnapshot")
+            and user.has_perm(VIEW_PERMISSION)
         )
 
 

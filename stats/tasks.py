@@ -1,11 +1,14 @@
-"""Celery tasks of the staff side: the coverage snapshot, nightly (beat) and on demand."""
+"""Celery tasks of the coverage statistics: the snapshot, nightly (beat) and on demand.
+
+They keep the names they were registered under when they lived in ``portal.tasks``: a run already
+queued in the broker, and the beat schedule, name them so."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from members.coverage import snapshot_run_execute, snapshot_run_request
+from stats.coverage import snapshot_run_execute, snapshot_run_request
 
 # The snapshot is one statement in one transaction (that is what makes a re-run atomic), so it cannot
 # be split into chunks; at 14 million members it takes about a minute on two cores. These limits leave
