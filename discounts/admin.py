@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from discounts import services
+from discounts.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from discounts.models import Offer, OfferLimitChange
 from members.models import Union
-from merchants.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
 from portal.errors import ApplicationError

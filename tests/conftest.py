@@ -96,7 +96,7 @@ CLOSED_REDIS = "redis://127.0.0.1:1/0"
 def redis_down(settings):
     """Redis, the cache and the Celery broker point at a closed port: every call really tries to
     connect and is refused, as when the Redis server is stopped."""
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
     from portal.celery import app as celery_app
 
     settings.REDIS_URL = CLOSED_REDIS

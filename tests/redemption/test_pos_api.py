@@ -168,7 +168,7 @@ def test_rate_counters_expire_after_their_window(api_client, shop, settings):
 
 
 def test_redemption_works_when_redis_is_down(api_client, shop, card, make_offer, settings):
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     pos_api._redis_down_until = 0.0
@@ -447,7 +447,7 @@ def test_keys_are_per_merchant(api_client, shop, rival, card, make_offer):
 def test_a_crashed_request_leaves_no_record_so_a_retry_proceeds(
     api_client, shop, card, make_offer, monkeypatch
 ):
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
 
     offer = make_offer()
 

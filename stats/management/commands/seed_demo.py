@@ -1,4 +1,5 @@
-"""Build the demo province: union tree, staff, members and cards, merchants and offers.
+"""Build the demo province: union tree, staff, members and cards, merchants and offers — each app's
+demo builder in turn, from the bottom up (members, merchants, discounts).
 
 Idempotent and deterministic for a given --seed. ``--json`` prints the demo sign-ins as one JSON
 document (see DESIGN.md, "Demo data"); nothing else is printed to stdout then."""
@@ -9,6 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from discounts import demo as discounts_demo
 from members import demo as members_demo
 from merchants import demo as merchants_demo
 
@@ -32,6 +34,8 @@ class Command(BaseCommand):
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
+        discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
+        merchants = discounts_demo.with_offers(merchants)
         document = {"staff": staff, "merchants": merchants, "members": members}
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))

@@ -1,8 +1,11 @@
-"""The cashier screen (收银台) of the merchant portal: identify the member by card number or QR token,
-pick an offer the member can use today, enter amount and units, confirm, print the receipt; void a
-mistake from today's list. Plain forms with POST/redirect/GET, so it works without JavaScript.
+"""The cashier screen (收银台) of the merchant portal, under /merchant/till/: identify the member by
+card number or QR token, pick an offer the member can use today, enter amount and units, confirm, print
+the receipt; void a mistake from today's list. Plain forms with POST/redirect/GET, so it works without
+JavaScript.
 
-Every action goes through discounts.redemption, the one service behind the POS API as well."""
+Every action goes through discounts.redemption, the one service behind the POS API as well; the
+screen lives here, with redemption, and reads the merchant side (its users, stores, the open rule)
+from the merchants app below."""
 
 from __future__ import annotations
 
@@ -27,10 +30,10 @@ from discounts.redemption import (
     redemption_void,
     redemptions_visible,
 )
-from discounts.rules import local_day
 from members.models import mask_card_number
 from merchants.access import merchant_user_required
 from merchants.models import Store
+from portal.clock import local_day
 from portal.errors import ApplicationError
 
 SESSION_CARD = "till_card"
@@ -107,7 +110,7 @@ def till_page(request):
             request.session.pop(SESSION_CARD, None)
     return render(
         request,
-        "merchants/cashier.html",
+        "discounts/cashier.html",
         {
             "stores": stores,
             "store": store,
@@ -243,7 +246,7 @@ def _own_redemption(request, pk: int) -> Redemption:
 def receipt(request, pk: int):
     redemption = _own_redemption(request, pk)
     can_void = redemption.status == Redemption.Status.COMPLETED and redemption.local_day == local_day()
-    return render(request, "merchants/cashier_receipt.html", {"r": redemption, "can_void": can_void})
+    return render(request, "discounts/cashier_receipt.html", {"r": redemption, "can_void": can_void})
 
 
 @require_POST

@@ -1,5 +1,5 @@
-"""POS API (v1): verify a card, redeem, void, list — the contract merchants integrate against — and
-the member's own redemption history. Views are thin: input serializer → service → output serializer."""
+"""POS API (v1): verify a card, redeem, void, list — the contract merchants integrate against. Views are
+thin: input serializer → service → output serializer."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, generics, permissions, serializers, throttling
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions, serializers, throttling
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discounts import idempotency
-from discounts.history import member_redemptions, member_total_saved
+from discounts.api.common import _IdName, _IdTitle, error_response
 from discounts.models import Redemption
 from discounts.redemption import (
     MAX_ID,
@@ -29,7 +29,6 @@ from discounts.redemption import (
     redemption_void,
     redemptions_visible,
 )
-from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
 from portal.api import Pagination
 from portal.errors import NotFound, ValidationFailed
@@ -133,25 +132,9 @@ class PosView(APIView):
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
-
-
-def _errors(description: str, codes: list[str]) -> OpenApiResponse:
-    return OpenApiResponse(
-        ErrorSerializer, description=f"{description}: " + ", ".join(f"`{c}`" for c in codes)
-    )
-
-
 _AUTH_ERRORS = {
-    401: _errors("Missing, unknown or revoked API key", ["unauthenticated"]),
-    429: _errors("Too many requests for this key (see Retry-After)", ["rate_limited"]),
+    401: error_response("Missing, unknown or revoked API key", ["unauthenticated"]),
+    429: error_response("Too many requests for this key (see Retry-After)", ["rate_limited"]),
 }
 
 
@@ -206,16 +189,6 @@ class RedemptionCreateSerializer(CardIdentifySerializer):
 
 class VoidRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
-
-
-class _IdTitle(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-
-
-class _IdName(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
 
 
 class RedemptionSerializer(serializers.ModelSerializer):
@@ -291,10 +264,10 @@ class CardVerifyView(PosView):
         request=VerifyRequestSerializer,
         responses={
             200: VerifyResponseSerializer,
-            400: _errors("Invalid input", ["validation_error"]),
+            400: error_response("Invalid input", ["validation_error"]),
             **_AUTH_ERRORS,
-            403: _errors("Store not allowed for this key", ["store_not_allowed"]),
-            404: _errors("Unknown card, or an expired/forged member token", ["card_not_found"]),
+            403: error_response("Store not allowed for this key", ["store_not_allowed"]),
+            404: error_response("Unknown card, or an expired/forged member token", ["card_not_found"]),
         },
     )
     def post(self, request):
@@ -362,12 +335,16 @@ class RedemptionListCreateView(PosView):
         request=RedemptionCreateSerializer,
         responses={
             201: RedemptionSerializer,
-            400: _errors("Invalid input or missing Idempotency-Key", ["validation_error"]),
+            400: error_response("Invalid input or missing Idempotency-Key", ["validation_error"]),
             **_AUTH_ERRORS,
-            403: _errors("Not this merchant's store or offer", ["store_not_allowed", "offer_not_yours"]),
-            404: _errors("Unknown offer or card", ["offer_not_found", "card_not_found"]),
-            409: _errors("Refused by a rule, or the same key is still being processed", _REFUSALS),
-            422: _errors("Idempotency-Key already used with a different body", ["idempotency_key_reused"]),
+            403: error_response(
+                "Not this merchant's store or offer", ["store_not_allowed", "offer_not_yours"]
+            ),
+            404: error_response("Unknown offer or card", ["offer_not_found", "card_not_found"]),
+            409: error_response("Refused by a rule, or the same key is still being processed", _REFUSALS),
+            422: error_response(
+                "Idempotency-Key already used with a different body", ["idempotency_key_reused"]
+            ),
         },
     )
     def post(self, request):
@@ -437,7 +414,7 @@ class RedemptionListCreateView(PosView):
         ],
         responses={
             200: RedemptionSerializer(many=True),
-            400: _errors("Invalid filter", ["validation_error"]),
+            400: error_response("Invalid filter", ["validation_error"]),
             **_AUTH_ERRORS,
         },
     )
@@ -472,12 +449,12 @@ class RedemptionVoidView(PosView):
         request=VoidRequestSerializer,
         responses={
             200: RedemptionSerializer,
-            400: _errors("Invalid input", ["validation_error"]),
+            400: error_response("Invalid input", ["validation_error"]),
             **_AUTH_ERRORS,
-            404: _errors(
+            404: error_response(
                 "Unknown redemption, another merchant's, or another store's for a pinned key", ["not_found"]
             ),
-            409: _errors("Already voided, or not of today", ["already_voided", "void_window_closed"]),
+            409: error_response("Already voided, or not of today", ["already_voided", "void_window_closed"]),
         },
     )
     def post(self, request, pk: int):
@@ -499,69 +476,3 @@ class RedemptionVoidView(PosView):
             redemption=redemption, reason=serializer.validated_data["reason"], api_key=request.user.key
         )
         return Response(redemption_body(redemption))
-
-
-# --- Member API --------------------------------------------------------------------------------
-
-
-class MemberRedemptionSerializer(serializers.ModelSerializer):
-    offer = _IdTitle()
-    store = _IdName()
-    merchant = _IdName()
-    saved = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="会员节省的金额：优惠金额或工会补贴"
-    )
-
-    class Meta:
-        model = Redemption
-        fields = [
-            "id",
-            "offer",
-            "merchant",
-            "store",
-            "units",
-            "amount",
-            "discount",
-            "payable",
-            "union_subsidy",
-            "saved",
-            "status",
-            "created_at",
-            "voided_at",
-        ]
-        read_only_fields = fields
-
-
-class MemberRedemptionListView(generics.ListAPIView):
-    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
-    permission_classes = [IsMember]
-    serializer_class = MemberRedemptionSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no member signed in
-            return Redemption.objects.none()
-        return member_redemptions(self.request.user)
-
-    @extend_schema(
-        operation_id="me_redemptions_list",
-        summary="The signed-in member's redemptions and total saved",
-        tags=["Member"],
-        responses={
-            200: inline_serializer(
-                "MemberRedemptionPage",
-                {
-                    "count": serializers.IntegerField(),
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "total_saved": serializers.DecimalField(max_digits=14, decimal_places=2),
-                    "results": MemberRedemptionSerializer(many=True),
-                },
-            ),
-            401: _errors("Not signed in", ["unauthenticated"]),
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        response = self.list(request, *args, **kwargs)
-        total = member_total_saved(request.user)
-        response.data["total_saved"] = f"{total:.2f}"
-        return response

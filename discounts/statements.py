@@ -1,4 +1,5 @@
-"""Settlement (对账): a merchant's monthly statement and the union subsidies report for staff.
+"""Settlement (对账): a merchant's monthly statement and the union subsidies report for staff, as data
+and as XLSX (the pages are in ``discounts.views.statements``).
 
 Totals are SQL sums of the same rows that are listed, so a statement reconciles to the fen with its
 redemptions. Exports are XLSX written by ``portal.xlsx``, which neutralises formula-looking text."""
@@ -10,19 +11,15 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from discounts.models import Offer, Redemption
-from merchants.access import merchant_user_required
-from merchants.models import Merchant, MerchantUser
-from portal.scoping import scope_queryset, staff_union_path
-from portal.xlsx import workbook_bytes, xlsx_download
+from merchants.models import Merchant
+from portal.scoping import scope_queryset
+from portal.xlsx import workbook_bytes
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -156,24 +153,6 @@ def statement_xlsx(statement: Statement) -> bytes:
     return workbook_bytes([(_("核销明细"), header, chain(rows, [total])), by_offer])
 
 
-@merchant_user_required(role=MerchantUser.Role.MANAGER)
-def statement_page(request):
-    month = parse_month(request.GET.get("month"))
-    statement = merchant_statement(merchant=request.merchant, month=month)
-    if request.GET.get("format") == "xlsx":
-        return xlsx_download(f"statement-{month:%Y-%m}.xlsx", statement_xlsx(statement))
-    return render(
-        request,
-        "discounts/settlement_statement.html",
-        {
-            "statement": statement,
-            "month": month,
-            "previous": previous_month(month),
-            "next": next_month(month) if next_month(month) <= timezone.localdate() else None,
-        },
-    )
-
-
 # --- Union subsidies (staff) -------------------------------------------------------------------------
 
 
@@ -285,25 +264,3 @@ def subsidy_xlsx(report: SubsidyReport) -> bytes:
         ),
     )
     return workbook_bytes([by_union, by_offer])
-
-
-@staff_member_required
-def subsidies_page(request):
-    if staff_union_path(request.user) is None:
-        raise PermissionDenied
-    month = parse_month(request.GET.get("month"))
-    report = subsidy_report(user=request.user, month=month)
-    if request.GET.get("format") == "xlsx":
-        return xlsx_download(f"union-subsidies-{month:%Y-%m}.xlsx", subsidy_xlsx(report))
-    for offer in report.offers:
-        offer.budget_percent = min(int(offer.budget_used * 100 / offer.budget), 100) if offer.budget else None
-    return render(
-        request,
-        "discounts/settlement_subsidies.html",
-        {
-            "report": report,
-            "month": month,
-            "previous": previous_month(month),
-            "next": next_month(month) if next_month(month) <= timezone.localdate() else None,
-        },
-    )

@@ -1,9 +1,11 @@
-"""seed_merchants: deterministic, idempotent, with the featured offers and working sign-ins."""
+"""The demo merchants (merchants.demo) and their offers (discounts.demo), built in that order as the
+seed_demo command does: deterministic, idempotent, with the featured offers and working sign-ins."""
 
 from __future__ import annotations
 
 import pytest
 
+from discounts.demo import seed_offers, with_offers
 from discounts.models import Offer, OfferLimitChange, VoucherCode
 from discounts.rules import local_day
 from members.demo import seed_staff, seed_unions
@@ -14,6 +16,12 @@ from merchants.models import Category, Merchant
 pytestmark = pytest.mark.django_db
 
 
+def seed_merchants_and_offers(*, seed: int, count: int) -> list[dict]:
+    sign_ins = seed_merchants(seed=seed, count=count, log=lambda message: None)
+    seed_offers(seed=seed, count=count, log=lambda message: None)
+    return with_offers(sign_ins)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,9 +29,9 @@ def _fast_passwords(settings):
 
 def test_seed_builds_the_featured_offers_and_is_idempotent():
     seed_unions(seed=1, workplaces_per_county=1)
-    first = seed_merchants(seed=1, count=24, log=lambda message: None)
+    first = seed_merchants_and_offers(seed=1, count=24)
     counts = (Merchant.objects.count(), Offer.objects.count(), VoucherCode.objects.count())
-    second = seed_merchants(seed=1, count=24, log=lambda message: None)
+    second = seed_merchants_and_offers(seed=1, count=24)
     assert first == second
     assert (Merchant.objects.count(), Offer.objects.count(), VoucherCode.objects.count()) == counts
     assert counts[0] == 24 and counts[1] == 24 * 20 // 3
@@ -70,8 +78,8 @@ def test_seed_builds_the_featured_offers_and_is_idempotent():
 def test_the_cinema_quota_history_is_in_the_trail():
     seed_unions(seed=2, workplaces_per_county=1)
     seed_staff(seed=2)
-    cinema = seed_merchants(seed=2, count=7, log=lambda message: None)[0]
-    seed_merchants(seed=2, count=7, log=lambda message: None)
+    cinema = seed_merchants_and_offers(seed=2, count=7)[0]
+    seed_merchants_and_offers(seed=2, count=7)
     ticket = Offer.objects.get(pk=cinema["offers"][0]["id"])
     assert ticket.daily_quota == 1500
     trail = OfferLimitChange.objects.filter(offer=ticket).order_by("id")
@@ -81,7 +89,7 @@ def test_the_cinema_quota_history_is_in_the_trail():
 
 def test_sign_ins_work_on_the_portal(client):
     seed_unions(seed=3, workplaces_per_county=1)
-    entry = seed_merchants(seed=3, count=8, log=lambda message: None)[0]
+    entry = seed_merchants_and_offers(seed=3, count=8)[0]
     response = client.post("/merchant/login/", {"username": entry["username"], "password": entry["password"]})
     assert response.status_code == 302
     assert entry["name"] in client.get("/merchant/").content.decode()
@@ -90,7 +98,7 @@ def test_sign_ins_work_on_the_portal(client):
 def test_the_demo_shows_every_status_signed_by_two_people():
     seed_unions(seed=4, workplaces_per_county=1)
     seed_staff(seed=4)
-    seed_merchants(seed=4, count=24, log=lambda message: None)
+    seed_merchants_and_offers(seed=4, count=24)
     assert set(Merchant.objects.values_list("status", flat=True)) == set(Merchant.Status.values)
     assert set(Offer.objects.values_list("status", flat=True)) == set(Offer.Status.values)
     expired = Merchant.objects.filter(status=Merchant.Status.APPROVED).exclude(
