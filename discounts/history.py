@@ -30,3 +30,26 @@ def member_total_saved(member: Member) -> Decimal:
     return Redemption.objects.filter(member=member, status=Redemption.Status.COMPLETED).aggregate(
         total=Coalesce(Sum(SAVED), Value(0), output_field=DecimalField(max_digits=14, decimal_places=2))
     )["total"]
+
+
+def redemptions_for_export(member: Member) -> list[dict]:
+    """The member's redemptions as their data export shows them (``members.people.member_data_export``,
+    to which this part is added when the app starts)."""
+    rows = (
+        Redemption.objects.filter(member=member)
+        .select_related("offer", "store")
+        .order_by("created_at")
+        .values("created_at", "offer__title", "store__name", "amount", "discount", "payable", "status")
+    )
+    return [
+        {
+            "at": row["created_at"].isoformat(),
+            "offer": row["offer__title"],
+            "store": row["store__name"],
+            "amount": str(row["amount"]),
+            "discount": str(row["discount"]),
+            "payable": str(row["payable"]),
+            "status": row["status"],
+        }
+        for row in rows
+    ]

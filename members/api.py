@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members import selectors, services
+from members import cards, people, selectors, sign_in
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from members.models import Card, Member
 from members.qr import card_qr
@@ -129,7 +129,7 @@ class OtpRequestView(APIView):
     def post(self, request):
         data = OtpRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.otp_request(phone=data.validated_data["phone"], ip_address=client_ip(request))
+        sign_in.otp_request(phone=data.validated_data["phone"], ip_address=client_ip(request))
         body = {
             "detail": _("如该手机号已登记为会员，验证码已发送。"),
             "expires_in": int(settings.OTP_TTL.total_seconds()),
@@ -154,12 +154,12 @@ class OtpVerifyView(APIView):
     def post(self, request):
         data = OtpVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        member = services.otp_verify(
+        member = sign_in.otp_verify(
             phone=data.validated_data["phone"],
             code=data.validated_data["code"],
             ip_address=client_ip(request),
         )
-        token, expires_at = services.member_api_token_issue(member=member)
+        token, expires_at = sign_in.member_api_token_issue(member=member)
         return Response(TokenOutput({"token": token, "expires_at": expires_at}).data)
 
 
@@ -185,7 +185,7 @@ class ConsentView(_MemberView):
         summary="Record consent to the personal-information rules",
     )
     def post(self, request):
-        member = services.member_record_consent(member=request.user)
+        member = people.member_record_consent(member=request.user)
         card = selectors.member_live_card(member)
         return Response(MeOutput(member, context={"card": card}).data)
 
@@ -206,9 +206,9 @@ class CardTokenView(_MemberView):
     def get(self, request):
         card = selectors.member_live_card(request.user)
         if card is None:
-            raise services.CardNotFound()
+            raise cards.CardNotFound()
         if card.status != Card.Status.ACTIVE:
-            raise services.CardInactive(
+            raise cards.CardInactive(
                 "会员卡尚未激活，请先激活。"
                 if card.status == Card.Status.ISSUED
                 else "会员卡已挂失，暂停使用。"

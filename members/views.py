@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import selectors, services
+from members import cards, people, selectors
 from members.auth import current_member, member_required, member_sign_in, member_sign_out
 from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
 from members.models import Card
 from members.qr import card_qr
+from members.sign_in import otp_request, otp_verify
 from portal.errors import ApplicationError
 
 SESSION_PHONE = "otp_phone"
@@ -63,11 +64,11 @@ def sign_in(request):
     form = PhoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
+            otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
         except ApplicationError as exc:
             form.add_error("phone", exc.message)
         else:
-            request.session[SESSION_PHONE] = services.checked_phone(form.cleaned_data["phone"])
+            request.session[SESSION_PHONE] = people.checked_phone(form.cleaned_data["phone"])
             messages.success(request, _("如该手机号已登记为会员，验证码已发送，5分钟内有效。"))
             return redirect("members:sign_in_code")
     return render(request, "members/sign_in.html", {"form": form, "step": "phone"})
@@ -82,9 +83,7 @@ def sign_in_code(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.otp_verify(
-                phone=phone, code=form.cleaned_data["code"], ip_address=client_ip(request)
-            )
+            member = otp_verify(phone=phone, code=form.cleaned_data["code"], ip_address=client_ip(request))
         except ApplicationError as exc:
             form.add_error("code", exc.message)
         else:
@@ -104,7 +103,7 @@ def consent(request):
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.member_record_consent(member=request.member)
+        people.member_record_consent(member=request.member)
         return redirect(next_url)
     return render(request, "members/consent.html", {"form": form, "next": next_url, "member": request.member})
 
@@ -137,7 +136,7 @@ def card_activate(request):
     card = _own_live_card(request)
     if card is not None:
         try:
-            services.card_activate(card=card, actor=request.member)
+            cards.card_activate(card=card, actor=request.member)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -155,7 +154,7 @@ def card_report_lost(request):
     card = _own_live_card(request)
     if card is not None:
         try:
-            services.card_freeze(card=card, actor=request.member)
+            cards.card_freeze(card=card, actor=request.member)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -166,7 +165,7 @@ def card_report_lost(request):
 @never_cache
 @consent_required
 def data_export(request):
-    document = services.member_data_export(member=request.member)
+    document = people.member_data_export(member=request.member)
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
     )

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from members.models import Union
@@ -41,6 +42,14 @@ def _isolated_queue_and_cache(settings, request):
         "default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
     }
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page requested in English leaves English active in
+    the thread, and code outside a request (a task, a service) would speak it in the next test."""
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
