@@ -1,4 +1,6 @@
-"""Member pages: sign-in with a one-time code, consent, "my card" and the personal-data download."""
+"""Member pages: sign-in with a one-time code, consent, "my card", the personal-data download and the
+member's inbox with its notification settings (the notices are the notifications app's; the member is
+recognised here, as on every member page)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
 from members.models import Card
 from members.qr import card_qr
 from members.sign_in import otp_request, otp_verify
+from notifications import selectors as notification_selectors
+from notifications import services as notification_services
+from notifications import views as notification_views
+from notifications.forms import PreferencesForm
+from notifications.models import MEMBER_TOPICS, Topic
+from notifications.recipients import Recipient
 from portal.errors import ApplicationError
 
 SESSION_PHONE = "otp_phone"
@@ -179,3 +187,54 @@ def sign_out(request):
     request.session.pop(SESSION_PHONE, None)
     messages.success(request, _("您已退出登录。"))
     return redirect("members:sign_in")
+
+
+# --- The member's inbox -----------------------------------------------------------------------------------
+
+INBOX_URLS = {
+    "inbox": "notifications:member_inbox",
+    "mark_read": "notifications:member_mark_read",
+    "mark_all_read": "notifications:member_mark_all_read",
+    "preferences": "notifications:member_preferences",
+}
+
+
+def _recipient(request) -> Recipient:
+    return Recipient.member(request.member.pk)
+
+
+@never_cache
+@member_required
+def inbox(request):
+    return notification_views.inbox_page(request, _recipient(request), INBOX_URLS)
+
+
+@require_POST
+@member_required
+def inbox_mark_read(request, notification_id: int):
+    return notification_views.mark_read(request, _recipient(request), notification_id, INBOX_URLS)
+
+
+@require_POST
+@member_required
+def inbox_mark_all_read(request):
+    return notification_views.mark_all_read(request, _recipient(request), INBOX_URLS)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@member_required
+def inbox_preferences(request):
+    """Per topic a member receives, whether to send it by SMS and by WeChat too (the inbox is always on)."""
+    recipient = _recipient(request)
+    form = PreferencesForm(
+        request.POST or None,
+        topics=MEMBER_TOPICS,
+        current=notification_selectors.preferences(recipient=recipient),
+    )
+    if request.method == "POST" and form.is_valid():
+        notification_services.preferences_set(recipient=recipient, choices=form.choices())
+        messages.success(request, _("通知设置已保存。"))
+        return redirect(INBOX_URLS["preferences"])
+    rows = [(Topic(topic).label, fields) for topic, fields in form.rows()]
+    return render(request, "notifications/preferences.html", {"form": form, "rows": rows, "urls": INBOX_URLS})

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
+                "members.context_processors.member_inbox",
                 "notifications.context_processors.inbox",
             ],
         },
@@ -320,17 +321,6 @@ NOTIFICATIONS_LINK_BASE_URL = env.str("NOTIFICATIONS_LINK_BASE_URL", default="")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env.float("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=30.0)
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=180))
-# notifications sits below members: its pages and API recognise a member with the members app's own
-# helpers, named here rather than imported.
-NOTIFICATIONS_MEMBER_AUTH = {
-    "current_member": "members.auth.current_member",
-    "member_required": "members.auth.member_required",
-    "api_authentication": [
-        "members.auth.MemberTokenAuthentication",
-        "members.auth.MemberSessionAuthentication",
-    ],
-    "api_permission": "members.auth.IsMember",
-}
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -14,11 +14,10 @@ urlpatterns = [
     # anything else is tried. It also holds the merchant portal (merchants.urls and the portal's offer
     # pages share the namespace "merchants") and the till.
     path("", include("discounts.urls")),
-    path("api/v1/", include("members.api_urls")),
-    path("api/v1/", include("notifications.api_urls")),
-    path("me/", include("members.urls")),
-    # Inboxes: the member's under /me/notifications/, a signed-in user's under /inbox/.
-    path("", include("notifications.urls")),
+    # Member sign-in, "my card" and the member API; the inboxes (the member's under /me/notifications/,
+    # a signed-in user's under /inbox/, which notifications.urls holds) share the namespace
+    # "notifications".
+    path("", include("members.urls")),
     # Coverage statistics: their API and the staff dashboard under /staff/.
     path("", include("stats.urls")),
     path("admin/", admin.site.urls),
