@@ -28,6 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The benchmark's own personal-data keys: the development ones serve only the embedded database, and
+# settings refuse them anywhere else (a key given in the environment wins).
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LW5vdC1mb3ItcHJvZCE=")
+os.environ.setdefault("PII_HASH_KEY", "bench-pii-hash-key")
 COPY_CHUNK = 200_000
 CITIES = 12
 COUNTIES_PER_CITY = 14  # 168 counties

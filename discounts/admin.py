@@ -334,13 +334,13 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 if upload.size > 5 * 1024 * 1024:
                     raise ApplicationError(_("文件不能超过5MB。"))
                 codes = services.voucher_codes_parse(upload.read())
-                added = services.voucher_codes_add(offer=offer, codes=codes, added_by=request.user)
+                added = services.voucher_codes_add(offer=offer, codes=codes)
                 message = _("上传%(total)d个券码，新增%(added)d个（重复的已跳过）。") % {
                     "total": len(codes),
                     "added": added,
                 }
             elif count:
-                added = services.voucher_codes_generate(offer=offer, count=count, added_by=request.user)
+                added = services.voucher_codes_generate(offer=offer, count=count)
                 message = _("已生成%(added)d个券码。") % {"added": added}
             else:
                 raise ApplicationError(_("请上传文件或填写生成数量。"))

@@ -490,7 +490,7 @@ def redemption_create(
         rules.member_refusal(member, card)
         or rules.offer_open_refusal(offer, now)
         or rules.eligibility_refusal(offer, member)
-        or rules.store_refusal(offer, store.pk, _offer_store_ids(offer))
+        or rules.store_refusal(store.pk, _offer_store_ids(offer))
     )
     if refusal is not None:
         raise refusal
@@ -703,7 +703,7 @@ def redemption_verify(
             card_refusal
             or rules.offer_open_refusal(offer, now)
             or rules.eligibility_refusal(offer, member)
-            or (rules.store_refusal(offer, store.pk, _offer_store_ids(offer)) if store else None)
+            or (rules.store_refusal(store.pk, _offer_store_ids(offer)) if store else None)
         )
         if refusal is None and remaining == 0:
             refusal = _quota_exhausted()

@@ -89,7 +89,7 @@ def eligibility_refusal(offer: Offer, member: Member) -> Refusal | None:
     return None
 
 
-def store_refusal(offer: Offer, store_id: int, offer_store_ids: set[int] | None) -> Refusal | None:
+def store_refusal(store_id: int, offer_store_ids: set[int] | None) -> Refusal | None:
     """``offer_store_ids`` is the offer's store list (empty or None: every store of the merchant)."""
     if offer_store_ids and store_id not in offer_store_ids:
         return Refusal(_("该门店不参与此优惠。"), code="not_eligible")

@@ -590,7 +590,7 @@ def _ensure_online(offer: Offer) -> None:
 
 
 @transaction.atomic
-def voucher_codes_add(*, offer: Offer, codes: Iterable[str], added_by=None) -> int:
+def voucher_codes_add(*, offer: Offer, codes: Iterable[str]) -> int:
     """Add codes to the pool; codes already in the pool are skipped. Returns how many were added."""
     _ensure_online(offer)
     unique = list(dict.fromkeys(code.strip() for code in codes if code and code.strip()))
@@ -610,7 +610,7 @@ def voucher_random_code(rng=None) -> str:
 
 
 @transaction.atomic
-def voucher_codes_generate(*, offer: Offer, count: int, added_by=None, rng=None) -> int:
+def voucher_codes_generate(*, offer: Offer, count: int, rng=None) -> int:
     """Generate ``count`` random codes (``rng`` makes them reproducible for demo data)."""
     _ensure_online(offer)
     if not 1 <= count <= VOUCHER_MAX_PER_UPLOAD:
@@ -621,7 +621,7 @@ def voucher_codes_generate(*, offer: Offer, count: int, added_by=None, rng=None)
     added = 0
     while added < count:
         added += voucher_codes_add(
-            offer=offer, codes=[voucher_random_code(rng) for _ in range(count - added)], added_by=added_by
+            offer=offer, codes=[voucher_random_code(rng) for _ in range(count - added)]
         )
     return added
 

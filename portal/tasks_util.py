@@ -34,7 +34,8 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
         try:
             _send(task, args, kwargs)
         except OperationalError:
-            # The row recording the work is committed; a beat task or a retry picks it up later.
+            # The row recording the work is committed, so nothing is lost: it is queued again later, by
+            # its beat task where there is one (notifications' resend) or by staff (a batch's "继续处理").
             logger.warning(
                 "broker unavailable, task %s not sent", task if isinstance(task, str) else task.name
             )
