@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from discounts import services
+from discounts import services, vouchers
 from discounts.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from discounts.models import Offer, OfferLimitChange
 from members.models import Union
@@ -333,14 +333,14 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             if upload:
                 if upload.size > 5 * 1024 * 1024:
                     raise ApplicationError(_("文件不能超过5MB。"))
-                codes = services.voucher_codes_parse(upload.read())
-                added = services.voucher_codes_add(offer=offer, codes=codes)
+                codes = vouchers.voucher_codes_parse(upload.read())
+                added = vouchers.voucher_codes_add(offer=offer, codes=codes)
                 message = _("上传%(total)d个券码，新增%(added)d个（重复的已跳过）。") % {
                     "total": len(codes),
                     "added": added,
                 }
             elif count:
-                added = services.voucher_codes_generate(offer=offer, count=count)
+                added = vouchers.voucher_codes_generate(offer=offer, count=count)
                 message = _("已生成%(added)d个券码。") % {"added": added}
             else:
                 raise ApplicationError(_("请上传文件或填写生成数量。"))

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from discounts.models import Offer, VoucherCode
-from discounts.services import offer_change_limits, voucher_random_code
+from discounts.services import offer_change_limits
+from discounts.vouchers import voucher_random_code
 from members.demo import DEMO_STAFF
 from members.models import PartnerBank, Union
 from merchants import demo as merchants_demo

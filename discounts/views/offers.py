@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discounts import selectors
 from discounts.models import Offer
-from discounts.services import voucher_claim
+from discounts.vouchers import voucher_claim
 from members.auth import current_member
 from merchants.selectors import category_list, region_choices
 from portal.errors import ApplicationError, NotFound
