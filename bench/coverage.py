@@ -83,10 +83,11 @@ def build_unions(conn: psycopg.Connection, total: int) -> list[int]:
             rows.append((code, f"基层工会{code}", "workplace", county, f"{path}{code}/", 3))
         with conn.cursor() as cur:
             with cur.copy(
-                "COPY members_union (code, name, name_en, level, path, depth, created_at) FROM STDIN"
+                "COPY members_union (code, name, name_en, level, path, depth, created_at, "
+                "single_person_approval) FROM STDIN"
             ) as cp:
                 for code, name, level, _parent, path, depth in rows:
-                    cp.write_row((code, name, "", level, path, depth, now))
+                    cp.write_row((code, name, "", level, path, depth, now, False))
             cur.execute(
                 "UPDATE members_union u SET parent_id = p.id FROM members_union p "
                 "WHERE p.path = substring(u.path from '^(.*/)[^/]+/$')"

@@ -8,7 +8,6 @@ class DiscountsConfig(AppConfig):
 
     def ready(self):
         # Imported here, once every app's models are loaded (the usual place for start-up wiring).
-        import discounts.admin_redemptions  # noqa: F401
         from discounts.history import redemptions_for_export
         from members.people import data_export_part_register
 
