@@ -17,6 +17,8 @@ COPY portal ./portal
 COPY members ./members
 COPY merchants ./merchants
 COPY discounts ./discounts
+COPY notifications ./notifications
+COPY stats ./stats
 COPY templates ./templates
 COPY locale ./locale
 COPY manage.py gunicorn.conf.py ./

@@ -1,4 +1,4 @@
-"""Benchmark of the coverage snapshot (members.coverage.coverage_snapshot_compute).
+"""Benchmark of the coverage snapshot (stats.coverage.coverage_snapshot_compute).
 
 Builds a province of about 10,000 union nodes in a database of its own (default
 ``portal_bench_coverage`` on the server of DATABASE_URL; it is created and migrated when missing), then
@@ -28,6 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The benchmark's own personal-data keys: the development ones serve only the embedded database, and
+# settings refuse them anywhere else (a key given in the environment wins).
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LW5vdC1mb3ItcHJvZCE=")
+os.environ.setdefault("PII_HASH_KEY", "bench-pii-hash-key")
 COPY_CHUNK = 200_000
 CITIES = 12
 COUNTIES_PER_CITY = 14  # 168 counties
@@ -79,10 +83,11 @@ def build_unions(conn: psycopg.Connection, total: int) -> list[int]:
             rows.append((code, f"基层工会{code}", "workplace", county, f"{path}{code}/", 3))
         with conn.cursor() as cur:
             with cur.copy(
-                "COPY members_union (code, name, name_en, level, path, depth, created_at) FROM STDIN"
+                "COPY members_union (code, name, name_en, level, path, depth, created_at, "
+                "single_person_approval) FROM STDIN"
             ) as cp:
                 for code, name, level, _parent, path, depth in rows:
-                    cp.write_row((code, name, "", level, path, depth, now))
+                    cp.write_row((code, name, "", level, path, depth, now, False))
             cur.execute(
                 "UPDATE members_union u SET parent_id = p.id FROM members_union p "
                 "WHERE p.path = substring(u.path from '^(.*/)[^/]+/$')"
@@ -153,7 +158,7 @@ def time_snapshot(repeat: int, explain: bool) -> list[float]:
     django.setup()
     from django.db import connection
 
-    from members.coverage import SNAPSHOT_WORK_MEM, coverage_snapshot_compute
+    from stats.coverage import SNAPSHOT_WORK_MEM, coverage_snapshot_compute
 
     day = datetime.date.today()
     timings = []
@@ -162,7 +167,7 @@ def time_snapshot(repeat: int, explain: bool) -> list[float]:
         coverage_snapshot_compute(day=day)
         timings.append(time.perf_counter() - started)
     if explain:
-        from members.coverage import MEMBER_CARDS_SQL, SNAPSHOT_SQL, snapshot_sql_params
+        from stats.coverage import MEMBER_CARDS_SQL, SNAPSHOT_SQL, snapshot_sql_params
 
         params = snapshot_sql_params(day=day)
         with connection.cursor() as cursor:

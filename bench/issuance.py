@@ -4,7 +4,7 @@ Runs in a database of its own (default ``portal_bench_issuance`` on the server o
 and migrated when missing) and starts each size from empty members and cards tables:
 
 1. writes an application CSV of N rows (valid, unique ID numbers and phones) and uploads it
-   (``members.services.batch_upload``: the file is kept in a temporary MEDIA_ROOT);
+   (``members.batches.batch_upload``: the file is kept in a temporary MEDIA_ROOT);
 2. validates it (``batch_validate_run``: parse, check digit, encryption, keyed hash, bulk insert);
 3. approves it and processes it chunk by chunk exactly as the Celery task does
    (``batch_process_chunk`` until done, then ``batch_finish`` writes the bank production file);
@@ -35,6 +35,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The benchmark's own personal-data keys: the development ones serve only the embedded database, and
+# settings refuse them anywhere else (a key given in the environment wins).
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LW5vdC1mb3ItcHJvZCE=")
+os.environ.setdefault("PII_HASH_KEY", "bench-pii-hash-key")
 sys.path.insert(0, str(BASE_DIR))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -123,7 +127,7 @@ def run_batch(rows: int, media: Path) -> dict:
     from django.core.files import File
     from django.db import connection
 
-    from members import services
+    from members import batch_processing, batch_validation, batches
     from members.models import Card, IssuanceBatch
 
     reset(connection)
@@ -133,25 +137,25 @@ def run_batch(rows: int, media: Path) -> dict:
 
     started = time.perf_counter()
     with csv_path.open("rb") as handle:  # read as Django hands over a large upload: from a file
-        batch = services.batch_upload(
+        batch = batches.batch_upload(
             union=county, bank=bank, uploaded_file=File(handle, name=csv_path.name), uploaded_by=user
         )
     upload_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     validate_s = time.perf_counter() - started
     batch.refresh_from_db()
     assert batch.status == IssuanceBatch.Status.VALIDATED and batch.valid_rows == rows, batch.status_message
 
-    services.batch_approve(batch=batch, actor=approver)
+    batches.batch_approve(batch=batch, actor=approver)
     started = time.perf_counter()
     chunks = 0
-    while services.batch_process_chunk(batch_id=batch.pk) == "more":
+    while batch_processing.batch_process_chunk(batch_id=batch.pk) == "more":
         chunks += 1
     process_s = time.perf_counter() - started
     started = time.perf_counter()
-    assert services.batch_finish(batch_id=batch.pk)
+    assert batch_processing.batch_finish(batch_id=batch.pk)
     finish_s = time.perf_counter() - started
     batch.refresh_from_db()
     assert batch.cards_created == rows and Card.objects.count() == rows
@@ -174,7 +178,7 @@ def raw_copy(rows: int) -> float:
     from django.db import connection
     from django.utils import timezone
 
-    from members import pii, services
+    from members import cards, pii
     from members.models import PartnerBank, Union
 
     bank = PartnerBank.objects.get(code="BENCH")
@@ -199,7 +203,7 @@ def raw_copy(rows: int) -> float:
             )
         )
     cards = [
-        (index + 1, services.card_number_for(bank, index + 1), bank.pk, index + 1, index + 1, "issued", now)
+        (index + 1, cards.card_number_for(bank, index + 1), bank.pk, index + 1, index + 1, "issued", now)
         for index in range(rows)
     ]
     with connection.cursor() as cursor:

@@ -7,4 +7,9 @@ class DiscountsConfig(AppConfig):
     verbose_name = _("优惠与核销")
 
     def ready(self):
-        import discounts.admin_redemptions  # noqa: F401
+        # Imported here, once every app's models are loaded (the usual place for start-up wiring).
+        from discounts.history import redemptions_for_export
+        from members.people import data_export_part_register
+
+        # A member's data export holds their redemptions too (members does not import discounts).
+        data_export_part_register("redemptions", redemptions_for_export)

@@ -1,20 +1,17 @@
-"""The member's own redemptions and what they saved: the selectors (shared with the member API,
-``GET /api/v1/me/redemptions/``) and the page ``/me/redemptions/``."""
+"""The member's own redemptions and what they saved: the reads behind the page ``/me/redemptions/``
+(``discounts.views.history``) and the member API ``GET /api/v1/me/redemptions/``
+(``discounts.api.member``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.paginator import Paginator
 from django.db.models import DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.shortcuts import render
 
 from discounts.models import Redemption
-from members.auth import member_required
 from members.models import Member
 
-PAGE_SIZE = 20
 # What a member saved on a redemption: the discount, or the union subsidy of an allowance. A discount
 # funded by the union carries the same money in both columns, so it is counted once.
 SAVED = Greatest("discount", "union_subsidy")
@@ -35,12 +32,24 @@ def member_total_saved(member: Member) -> Decimal:
     )["total"]
 
 
-@member_required
-def history_page(request):
-    member = request.member
-    page = Paginator(member_redemptions(member), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "discounts/history.html",
-        {"member": member, "page": page, "total_saved": member_total_saved(member)},
+def redemptions_for_export(member: Member) -> list[dict]:
+    """The member's redemptions as their data export shows them (``members.people.member_data_export``,
+    to which this part is added when the app starts)."""
+    rows = (
+        Redemption.objects.filter(member=member)
+        .select_related("offer", "store")
+        .order_by("created_at")
+        .values("created_at", "offer__title", "store__name", "amount", "discount", "payable", "status")
     )
+    return [
+        {
+            "at": row["created_at"].isoformat(),
+            "offer": row["offer__title"],
+            "store": row["store__name"],
+            "amount": str(row["amount"]),
+            "discount": str(row["discount"]),
+            "payable": str(row["payable"]),
+            "status": row["status"],
+        }
+        for row in rows
+    ]

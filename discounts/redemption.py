@@ -16,7 +16,10 @@ never wait for each other in a cycle. A redemption is recorded by one statement:
 and ``discounts_redemption_take()`` (migration discounts 0006), which takes the limits inside the
 database. The hot rows (shared by every member of an offer) come last, so their row locks are held
 only for the end of that statement and its commit, which does not wait for the disk: the answer to
-the till does (``_await_durable``)."""
+the till does (``_await_durable``).
+
+Longer than most modules, and kept whole: verify, redeem and void share the lock order and the
+statements above, which are read and changed together."""
 
 from __future__ import annotations
 
@@ -490,7 +493,7 @@ def redemption_create(
         rules.member_refusal(member, card)
         or rules.offer_open_refusal(offer, now)
         or rules.eligibility_refusal(offer, member)
-        or rules.store_refusal(offer, store.pk, _offer_store_ids(offer))
+        or rules.store_refusal(store.pk, _offer_store_ids(offer))
     )
     if refusal is not None:
         raise refusal
@@ -703,7 +706,7 @@ def redemption_verify(
             card_refusal
             or rules.offer_open_refusal(offer, now)
             or rules.eligibility_refusal(offer, member)
-            or (rules.store_refusal(offer, store.pk, _offer_store_ids(offer)) if store else None)
+            or (rules.store_refusal(store.pk, _offer_store_ids(offer)) if store else None)
         )
         if refusal is None and remaining == 0:
             refusal = _quota_exhausted()

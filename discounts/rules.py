@@ -1,12 +1,13 @@
 """The rules of an offer, each in one function, used by every door: the offer pages (can I use it
 today?), the cashier screen and POS verify (which offers are eligible?) and the redemption service.
 
-Times are Asia/Shanghai: ``local_now()`` is the one clock, and a quota day ends at local midnight."""
+Times are Asia/Shanghai: ``local_now()`` is the one clock (``portal.clock``, named here too, as every
+door of discounts reads it from here), and a quota day ends at local midnight."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -15,6 +16,8 @@ from django.utils.translation import gettext_noop
 
 from discounts.models import Offer
 from members.models import Card, Member
+from portal.clock import local_day as local_day  # re-exported: discounts' doors read the day here
+from portal.clock import local_now
 from portal.errors import ApplicationError
 
 FEN = Decimal("0.01")
@@ -27,14 +30,6 @@ WEEKDAY_NAMES = [
     gettext_noop("周六"),
     gettext_noop("周日"),
 ]
-
-
-def local_now() -> datetime:
-    return timezone.localtime()
-
-
-def local_day(moment: datetime | None = None) -> date:
-    return timezone.localtime(moment).date() if moment else local_now().date()
 
 
 def to_fen(value: Decimal) -> Decimal:
@@ -94,7 +89,7 @@ def eligibility_refusal(offer: Offer, member: Member) -> Refusal | None:
     return None
 
 
-def store_refusal(offer: Offer, store_id: int, offer_store_ids: set[int] | None) -> Refusal | None:
+def store_refusal(store_id: int, offer_store_ids: set[int] | None) -> Refusal | None:
     """``offer_store_ids`` is the offer's store list (empty or None: every store of the merchant)."""
     if offer_store_ids and store_id not in offer_store_ids:
         return Refusal(_("该门店不参与此优惠。"), code="not_eligible")

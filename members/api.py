@@ -1,4 +1,5 @@
-"""Member app API: sign-in with a one-time code, the member's own data and the QR card token."""
+"""Member app API: sign-in with a one-time code, the member's own data, the QR card token, and the
+member's inbox (``/api/v1/me/notifications/…``: the notices are the notifications app's)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members import selectors, services
+from members import cards, people, selectors, sign_in
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from members.models import Card, Member
 from members.qr import card_qr
 from members.views import client_ip
+from notifications import selectors as notification_selectors
+from notifications import services as notification_services
+from notifications.models import Notification
+from notifications.recipients import Recipient
+from notifications.serializers import NotificationSerializer
 
 
 class MemberTokenScheme(OpenApiAuthenticationExtension):
@@ -111,6 +117,9 @@ class _MemberView(APIView):
     authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
     permission_classes = [IsMember]
 
+    def recipient(self) -> Recipient:
+        return Recipient.member(self.request.user.pk)
+
 
 class OtpRequestView(APIView):
     authentication_classes: list = []
@@ -129,7 +138,7 @@ class OtpRequestView(APIView):
     def post(self, request):
         data = OtpRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.otp_request(phone=data.validated_data["phone"], ip_address=client_ip(request))
+        sign_in.otp_request(phone=data.validated_data["phone"], ip_address=client_ip(request))
         body = {
             "detail": _("如该手机号已登记为会员，验证码已发送。"),
             "expires_in": int(settings.OTP_TTL.total_seconds()),
@@ -154,12 +163,12 @@ class OtpVerifyView(APIView):
     def post(self, request):
         data = OtpVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        member = services.otp_verify(
+        member = sign_in.otp_verify(
             phone=data.validated_data["phone"],
             code=data.validated_data["code"],
             ip_address=client_ip(request),
         )
-        token, expires_at = services.member_api_token_issue(member=member)
+        token, expires_at = sign_in.member_api_token_issue(member=member)
         return Response(TokenOutput({"token": token, "expires_at": expires_at}).data)
 
 
@@ -185,7 +194,7 @@ class ConsentView(_MemberView):
         summary="Record consent to the personal-information rules",
     )
     def post(self, request):
-        member = services.member_record_consent(member=request.user)
+        member = people.member_record_consent(member=request.user)
         card = selectors.member_live_card(member)
         return Response(MeOutput(member, context={"card": card}).data)
 
@@ -206,9 +215,9 @@ class CardTokenView(_MemberView):
     def get(self, request):
         card = selectors.member_live_card(request.user)
         if card is None:
-            raise services.CardNotFound()
+            raise cards.CardNotFound()
         if card.status != Card.Status.ACTIVE:
-            raise services.CardInactive(
+            raise cards.CardInactive(
                 "会员卡尚未激活，请先激活。"
                 if card.status == Card.Status.ISSUED
                 else "会员卡已挂失，暂停使用。"
@@ -223,3 +232,90 @@ class CardTokenView(_MemberView):
         response = Response(CardTokenOutput(body).data, status=status.HTTP_200_OK)
         response["Cache-Control"] = "no-store"
         return response
+
+
+# --- The member's inbox ---------------------------------------------------------------------------------
+
+NOTIFICATION_ERROR = inline_serializer(
+    "NotificationError",
+    fields={
+        "error": inline_serializer(
+            "NotificationErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+INBOX_UNAUTHENTICATED = OpenApiResponse(
+    NOTIFICATION_ERROR, description="unauthenticated: no member signed in"
+)
+INBOX_NOT_FOUND = OpenApiResponse(
+    NOTIFICATION_ERROR, description="not_found: no such notification of this member"
+)
+
+
+class NotificationListView(_MemberView, generics.ListAPIView):
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no member signed in
+            return Notification.objects.none()
+        return notification_selectors.inbox(recipient=self.recipient())
+
+    @extend_schema(
+        operation_id="me_notifications_list",
+        tags=["member"],
+        summary="The signed-in member's notifications, unread first",
+        responses={
+            200: inline_serializer(
+                "NotificationPage",
+                {
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "unread_count": serializers.IntegerField(),
+                    "results": NotificationSerializer(many=True),
+                },
+            ),
+            401: INBOX_UNAUTHENTICATED,
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        response = self.list(request, *args, **kwargs)
+        response.data["unread_count"] = notification_selectors.unread_count(recipient=self.recipient())
+        return response
+
+
+class NotificationReadView(_MemberView):
+    @extend_schema(
+        operation_id="me_notification_read",
+        tags=["member"],
+        summary="Mark one notification read",
+        description="Marking a notification that is already read keeps its first reading time.",
+        request=None,
+        responses={200: NotificationSerializer, 401: INBOX_UNAUTHENTICATED, 404: INBOX_NOT_FOUND},
+    )
+    def post(self, request, notification_id: int):
+        notice = notification_services.notification_mark_read(
+            recipient=self.recipient(), notification_id=notification_id
+        )
+        return Response(NotificationSerializer(notice).data)
+
+
+class NotificationReadAllView(_MemberView):
+    @extend_schema(
+        operation_id="me_notifications_read_all",
+        tags=["member"],
+        summary="Mark every notification read",
+        request=None,
+        responses={
+            200: inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()}),
+            401: INBOX_UNAUTHENTICATED,
+        },
+    )
+    def post(self, request):
+        marked = notification_services.notification_mark_all_read(recipient=self.recipient())
+        return Response({"marked": marked})

@@ -13,12 +13,13 @@ import random
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from members import pii, services
+from members import batch_processing, batch_validation, batches, cards, issuance, people, pii
 from members.data import hebei
-from members.models import Card, Member, MemberGroup, PartnerBank, Union
+from members.models import Card, IssuanceBatch, Member, MemberGroup, PartnerBank, Union
 from portal.roles import Role, ensure_roles
 
 BATCH_SIZE = 2000
@@ -264,9 +265,9 @@ def seed_members(*, seed: int = 1, count: int = 3000, log=print) -> list[dict]:
             _plan_member(rng, index, workplaces, tiers, regions)
             for index in range(start, min(count, start + MEMBER_CHUNK))
         ]
-        members, cards = _seed_chunk(plans, banks)
-        created_members += members
-        created_cards += cards
+        new_members, new_cards = _seed_chunk(plans, banks)
+        created_members += new_members
+        created_cards += new_cards
         done = min(count, start + MEMBER_CHUNK)
         log(f"members: {done:,}/{count:,} ({created_members:,} new, {created_cards:,} new cards)")
     return _demo_sign_ins()
@@ -306,7 +307,7 @@ def _seed_chunk(plans: list[dict], banks: list[tuple[PartnerBank, float]]) -> tu
     ids = dict(Member.objects.filter(id_number_hash__in=hashes).values_list("id_number_hash", "id"))
     with_cards = set(Card.objects.filter(member_id__in=ids.values()).values_list("member_id", flat=True))
     wanted = [plan for plan in plans if plan["card_status"] and ids[plan["hash"]] not in with_cards]
-    cards = 0
+    new_cards = 0
     by_bank: dict[int, list[dict]] = {}
     for plan in wanted:
         # The last bank takes whatever the shares of the others leave.
@@ -318,7 +319,7 @@ def _seed_chunk(plans: list[dict], banks: list[tuple[PartnerBank, float]]) -> tu
                 break
     for position, (bank, _share) in enumerate(banks):
         mine = by_bank.get(position, [])
-        serials = services.bank_allocate_serials(bank=bank, count=len(mine))
+        serials = cards.bank_allocate_serials(bank=bank, count=len(mine))
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(
@@ -330,7 +331,7 @@ def _seed_chunk(plans: list[dict], banks: list[tuple[PartnerBank, float]]) -> tu
                 status = plan["card_status"]
                 copy.write_row(
                     (
-                        services.card_number_for(bank, serial),
+                        cards.card_number_for(bank, serial),
                         bank.pk,
                         serial,
                         ids[plan["hash"]],
@@ -341,8 +342,8 @@ def _seed_chunk(plans: list[dict], banks: list[tuple[PartnerBank, float]]) -> tu
                         now if status == Card.Status.CANCELLED else None,
                     )
                 )
-        cards += len(mine)
-    return len(new), cards
+        new_cards += len(mine)
+    return len(new), new_cards
 
 
 SIGN_IN_MEMBERS = 200
@@ -397,21 +398,17 @@ def _applicant_rows(rng: random.Random, start: int, count: int, union_code: str)
 
 
 def _demo_batch(*, union: Union, bank: PartnerBank, user, name: str, rows: list[list[str]], header=None):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from members import issuance
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header or [*issuance.REQUIRED_HEADERS, issuance.HEADER_GROUPS])
     writer.writerows(rows)
-    batch = services.batch_upload(
+    batch = batches.batch_upload(
         union=union,
         bank=bank,
         uploaded_file=SimpleUploadedFile(f"{DEMO_BATCH_PREFIX}{name}.csv", buffer.getvalue().encode()),
         uploaded_by=user,
     )
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 
@@ -426,8 +423,6 @@ def seed_batches(*, seed: int = 1) -> int:
 
     One transaction: the tasks that uploading and approving queue are sent only when it commits, and a
     worker then finds the work done."""
-    from members.models import IssuanceBatch
-
     if IssuanceBatch.objects.filter(original_filename__startswith=DEMO_BATCH_PREFIX).exists():
         return 0
     county = Union.objects.filter(code=DEMO_COUNTY).first()
@@ -444,7 +439,7 @@ def seed_batches(*, seed: int = 1) -> int:
     rng = random.Random(f"batches:{seed}")
     # Two members the workplace registered without a card yet: the pending batch changes them.
     known = [
-        services.member_create(name=name, id_number=id_number, phone=phone, union=workplace)
+        people.member_create(name=name, id_number=id_number, phone=phone, union=workplace)
         for name, id_number, phone, _code, _groups in _applicant_rows(rng, 700, 2, workplace.code)
     ]
     uploader, county_operator = staff["workplace_operator"], staff["changan_operator"]
@@ -456,10 +451,10 @@ def seed_batches(*, seed: int = 1) -> int:
         name="一月发卡申请",
         rows=_applicant_rows(rng, 0, 12, workplace.code),
     )
-    services.batch_approve(batch=completed, actor=county_operator)
-    while services.batch_process_chunk(batch_id=completed.pk) == "more":
+    batches.batch_approve(batch=completed, actor=county_operator)
+    while batch_processing.batch_process_chunk(batch_id=completed.pk) == "more":
         pass
-    services.batch_finish(batch_id=completed.pk)
+    batch_processing.batch_finish(batch_id=completed.pk)
 
     # Awaiting approval: new applicants, two rows in error, and two members who already exist with a
     # new phone (one also with a corrected name), listed for the approver as "changes".
@@ -490,7 +485,7 @@ def seed_batches(*, seed: int = 1) -> int:
         name="重复上报",
         rows=_applicant_rows(rng, 400, 3, workplace.code),
     )
-    services.batch_reject(batch=rejected, actor=county_operator, reason="与一月申请重复，请核对后重新上报")
+    batches.batch_reject(batch=rejected, actor=county_operator, reason="与一月申请重复，请核对后重新上报")
 
     qiaoxi = staff["qiaoxi_operator"]
     _demo_batch(

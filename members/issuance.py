@@ -4,7 +4,11 @@ the error report and the bank production file.
 A CSV may be UTF-8 (with or without the byte-order mark Excel writes) or GBK/GB18030 (what Excel
 saves on a Chinese Windows). Rows are streamed, never loaded whole, so a million-row file is read in
 constant memory. Every cell written to a spreadsheet or CSV passes through ``portal.xlsx``, so a name
-such as ``=HYPERLINK(...)`` is shown as text instead of being run as a formula."""
+such as ``=HYPERLINK(...)`` is shown as text instead of being run as a formula.
+
+Longer than most modules, and kept whole: it is the one definition of the file's format — its
+columns, the limits its reader holds a file to, the row checks and the files written back — so a
+change of the format is made in one place."""
 
 from __future__ import annotations
 

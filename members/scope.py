@@ -6,8 +6,8 @@ as stored, lies in that union's subtree (the materialized-path prefix rule of ``
 An issuance batch may in addition only reach members who are active: a batch applies for cards, it
 does not bring back a member who retired, left or was transferred away.
 
-The rule is one SQL predicate, :func:`member_in_scope_sql`. The bulk statement that processes a
-batch (``members.services._upsert_members``) carries it in its ``ON CONFLICT … DO UPDATE … WHERE``,
+The rule is one SQL predicate, :func:`member_in_scope_sql`. The bulk statement that processes a batch
+(``members.batch_processing._upsert_members``) carries it in its ``ON CONFLICT … DO UPDATE … WHERE``,
 so even a row that never went through validation cannot change a member out of reach; validation
 (``members.issuance.RowChecker``) and the staff forms (:func:`ensure_member_in_scope`, called by the
 member services) run the very same predicate."""

@@ -1,5 +1,8 @@
 """Celery tasks of the members app. Each takes ids, re-reads the database and calls a service; each is
-safe to run twice (acks_late redelivers a killed worker's task)."""
+safe to run twice (acks_late redelivers a killed worker's task).
+
+Their names (``members.tasks.<function>``) are what the broker's messages and the beat schedule carry:
+keep them. Services queue them by those names (``portal.tasks_util``) and never import this module."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
-from members import services
+from members import batch_processing, batch_validation, batches, sign_in
 from members.models import IssuanceBatch
 from portal.tasks_util import enqueue_on_commit
 
@@ -23,7 +26,7 @@ logger = logging.getLogger(__name__)
 # it gets a longer limit than the chunked tasks, well inside the broker's visibility timeout.
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def batch_validate(batch_id: int) -> None:
-    services.batch_validate_run(batch_id=batch_id)
+    batch_validation.batch_validate_run(batch_id=batch_id)
 
 
 @shared_task(
@@ -33,17 +36,17 @@ def batch_validate(batch_id: int) -> None:
     retry_backoff_max=60,
     max_retries=5,
 )
-def batch_process(self, batch_id: int, chunk_size: int = services.PROCESS_CHUNK_ROWS) -> str:
+def batch_process(self, batch_id: int, chunk_size: int = batch_processing.PROCESS_CHUNK_ROWS) -> str:
     """One chunk per run; the next run is queued once this chunk has committed."""
     try:
-        state = services.batch_process_chunk(batch_id=batch_id, chunk_size=chunk_size)
+        state = batch_processing.batch_process_chunk(batch_id=batch_id, chunk_size=chunk_size)
     except (IntegrityError, DatabaseError) as exc:
         if self.request.retries >= self.max_retries:
             logger.exception("batch %s: chunk failed for good", batch_id)
             message = _("制卡中断（%(error)s），可在批次页面点击“继续处理”。") % {
                 "error": exc.__class__.__name__
             }
-            services.batch_mark_failed(batch_id=batch_id, message=message)
+            batches.batch_mark_failed(batch_id=batch_id, message=message)
         raise
     if state == "more":
         enqueue_on_commit(batch_process, batch_id, chunk_size=chunk_size)
@@ -57,27 +60,27 @@ def batch_process(self, batch_id: int, chunk_size: int = services.PROCESS_CHUNK_
 # rather than the default meant for a chunk. Redelivered or resumed, it writes the file at most once.
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def batch_finish(batch_id: int) -> bool:
-    return services.batch_finish(batch_id=batch_id)
+    return batch_processing.batch_finish(batch_id=batch_id)
 
 
 @shared_task
 def purge_one_time_codes() -> int:
-    return services.one_time_codes_purge()
+    return sign_in.one_time_codes_purge()
 
 
 @shared_task
 def purge_bank_files() -> int:
-    return services.bank_files_purge()
+    return batches.bank_files_purge()
 
 
 @shared_task
 def purge_application_files() -> int:
-    return services.application_files_purge()
+    return batches.application_files_purge()
 
 
 @shared_task
 def purge_member_api_tokens() -> int:
-    return services.member_api_tokens_purge()
+    return sign_in.member_api_tokens_purge()
 
 
 # --- Batches whose work was lost -----------------------------------------------------------------
@@ -86,7 +89,7 @@ def purge_member_api_tokens() -> int:
 # a working state until somebody pressed "继续处理". This beat task does it for them: a batch that two
 # looks, further apart than the time limit of the task that works on it (plus a grace), found in the
 # same working state at the same progress has no task left on it (a running one would have been
-# stopped by that limit), so its work is queued again with ``services.batch_resume``, which skips
+# stopped by that limit), so its work is queued again with ``batches.batch_resume``, which skips
 # what is done. The looks are kept in the cache; losing them only delays the next re-queue.
 STUCK_BATCH_STATES = (
     IssuanceBatch.Status.UPLOADED,
@@ -122,7 +125,7 @@ def requeue_stuck_batches(now: float | None = None) -> int:
         stalled = now - seen["since"]
         if stalled < _time_limit_of(batch.status) + STUCK_BATCH_GRACE:
             continue
-        if services.batch_resume(batch=batch):
+        if batches.batch_resume(batch=batch):
             requeued += 1
             logger.warning(
                 "batch %s: no progress in %s for %.0f s; its work is queued again",

@@ -1,4 +1,6 @@
-"""Member pages: sign-in with a one-time code, consent, "my card" and the personal-data download."""
+"""Member pages: sign-in with a one-time code, consent, "my card", the personal-data download and the
+member's inbox with its notification settings (the notices are the notifications app's; the member is
+recognised here, as on every member page)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import selectors, services
+from members import cards, people, selectors
 from members.auth import current_member, member_required, member_sign_in, member_sign_out
 from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
 from members.models import Card
 from members.qr import card_qr
+from members.sign_in import otp_request, otp_verify
+from notifications import selectors as notification_selectors
+from notifications import services as notification_services
+from notifications import views as notification_views
+from notifications.forms import PreferencesForm
+from notifications.models import MEMBER_TOPICS, Topic
+from notifications.recipients import Recipient
 from portal.errors import ApplicationError
 
 SESSION_PHONE = "otp_phone"
@@ -63,11 +72,11 @@ def sign_in(request):
     form = PhoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
+            otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
         except ApplicationError as exc:
             form.add_error("phone", exc.message)
         else:
-            request.session[SESSION_PHONE] = services.checked_phone(form.cleaned_data["phone"])
+            request.session[SESSION_PHONE] = people.checked_phone(form.cleaned_data["phone"])
             messages.success(request, _("如该手机号已登记为会员，验证码已发送，5分钟内有效。"))
             return redirect("members:sign_in_code")
     return render(request, "members/sign_in.html", {"form": form, "step": "phone"})
@@ -82,9 +91,7 @@ def sign_in_code(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.otp_verify(
-                phone=phone, code=form.cleaned_data["code"], ip_address=client_ip(request)
-            )
+            member = otp_verify(phone=phone, code=form.cleaned_data["code"], ip_address=client_ip(request))
         except ApplicationError as exc:
             form.add_error("code", exc.message)
         else:
@@ -104,7 +111,7 @@ def consent(request):
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.member_record_consent(member=request.member)
+        people.member_record_consent(member=request.member)
         return redirect(next_url)
     return render(request, "members/consent.html", {"form": form, "next": next_url, "member": request.member})
 
@@ -137,7 +144,7 @@ def card_activate(request):
     card = _own_live_card(request)
     if card is not None:
         try:
-            services.card_activate(card=card, actor=request.member)
+            cards.card_activate(card=card, actor=request.member)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -155,7 +162,7 @@ def card_report_lost(request):
     card = _own_live_card(request)
     if card is not None:
         try:
-            services.card_freeze(card=card, actor=request.member)
+            cards.card_freeze(card=card, actor=request.member)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -166,7 +173,7 @@ def card_report_lost(request):
 @never_cache
 @consent_required
 def data_export(request):
-    document = services.member_data_export(member=request.member)
+    document = people.member_data_export(member=request.member)
     response = HttpResponse(
         json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
     )
@@ -180,3 +187,54 @@ def sign_out(request):
     request.session.pop(SESSION_PHONE, None)
     messages.success(request, _("您已退出登录。"))
     return redirect("members:sign_in")
+
+
+# --- The member's inbox -----------------------------------------------------------------------------------
+
+INBOX_URLS = {
+    "inbox": "notifications:member_inbox",
+    "mark_read": "notifications:member_mark_read",
+    "mark_all_read": "notifications:member_mark_all_read",
+    "preferences": "notifications:member_preferences",
+}
+
+
+def _recipient(request) -> Recipient:
+    return Recipient.member(request.member.pk)
+
+
+@never_cache
+@member_required
+def inbox(request):
+    return notification_views.inbox_page(request, _recipient(request), INBOX_URLS)
+
+
+@require_POST
+@member_required
+def inbox_mark_read(request, notification_id: int):
+    return notification_views.mark_read(request, _recipient(request), notification_id, INBOX_URLS)
+
+
+@require_POST
+@member_required
+def inbox_mark_all_read(request):
+    return notification_views.mark_all_read(request, _recipient(request), INBOX_URLS)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@member_required
+def inbox_preferences(request):
+    """Per topic a member receives, whether to send it by SMS and by WeChat too (the inbox is always on)."""
+    recipient = _recipient(request)
+    form = PreferencesForm(
+        request.POST or None,
+        topics=MEMBER_TOPICS,
+        current=notification_selectors.preferences(recipient=recipient),
+    )
+    if request.method == "POST" and form.is_valid():
+        notification_services.preferences_set(recipient=recipient, choices=form.choices())
+        messages.success(request, _("通知设置已保存。"))
+        return redirect(INBOX_URLS["preferences"])
+    rows = [(Topic(topic).label, fields) for topic, fields in form.rows()]
+    return render(request, "notifications/preferences.html", {"form": form, "rows": rows, "urls": INBOX_URLS})

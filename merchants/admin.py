@@ -12,12 +12,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from discounts.rules import local_day
+from members.models import Union
 from merchants import apikeys, services
 from merchants.forms import add_service_errors
 from merchants.models import ApiKey, Category, Merchant, MerchantUser, Store
 from merchants.selectors import merchant_contract_state
 from portal.admin import ScopedAdminMixin
+from portal.clock import local_day
 from portal.errors import ApplicationError, ValidationFailed
 from portal.scoping import scope_queryset
 
@@ -67,8 +68,6 @@ class StoreInline(admin.TabularInline):
         return formset
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        from members.models import Union
-
         if db_field.related_model is Union:
             kwargs["queryset"] = scope_queryset(
                 Union.objects.exclude(level="workplace"), request.user, "path"

@@ -1,3 +1,8 @@
+"""The merchant portal's pages (under /merchant/), namespace ``merchants``.
+
+discounts.urls includes them, adding the portal's offer pages (discounts') to the same namespace; the
+till under /merchant/till/ is discounts' too."""
+
 from django.urls import path
 
 from merchants import views
@@ -15,7 +20,4 @@ urlpatterns = [
     path("users/<int:membership_id>/active/", views.user_set_active, name="user_set_active"),
     path("keys/new/", views.key_create, name="key_create"),
     path("keys/<int:key_id>/revoke/", views.key_revoke, name="key_revoke"),
-    path("offers/new/", views.offer_new, name="offer_create"),
-    path("offers/<int:offer_id>/", views.offer_edit, name="offer_edit"),
-    path("offers/<int:offer_id>/submit/", views.offer_submit_view, name="offer_submit"),
 ]

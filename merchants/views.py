@@ -1,20 +1,17 @@
 """Merchant pages: the public partner application, and the merchant portal (sign-in, the merchant's
-stores, offers, users and POS API keys). Managers manage; cashiers only get the till."""
+stores, users and POS API keys). Managers manage; cashiers only get the till. The portal's offer pages
+and the till belong to discounts (discounts.views.merchant_offers, discounts.views.cashier)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from discounts.models import Offer
-from discounts.rules import local_day
-from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
-from discounts.services import OFFER_FIELDS, offer_create, offer_submit, offer_update
 from members.views import client_ip
 from merchants import apikeys, selectors, services
 from merchants.access import merchant_user_required
@@ -23,11 +20,11 @@ from merchants.forms import (
     MerchantApplicationForm,
     MerchantLoginForm,
     MerchantUserForm,
-    OfferForm,
     StoreForm,
     add_service_errors,
 )
 from merchants.models import ApiKey, MerchantUser, Store
+from portal.clock import local_day
 from portal.errors import ApplicationError, ValidationFailed
 
 TILL_URL = "/merchant/till/"
@@ -83,7 +80,8 @@ class MerchantLogoutView(auth_views.LogoutView):
 @never_cache
 @merchant_user_required()
 def home(request):
-    """A cashier sees the till; a manager the merchant, its offers, stores, keys and users."""
+    """A cashier sees the till; a manager the merchant, its offers, stores, keys and users. The offers
+    are discounts' part of the page: the template's ``merchant_offers`` tag (discounts.templatetags)."""
     merchant = request.merchant
     context = {
         "merchant": merchant,
@@ -95,8 +93,6 @@ def home(request):
         return render(request, "merchants/home_cashier.html", context)
     context.update(
         {
-            "offers": list(merchant.offers.order_by("-created_at", "-id")),
-            "editable_statuses": list(OFFER_EDITABLE_STATUSES),
             "stores": list(selectors.merchant_stores(merchant)),
             "api_keys": list(selectors.merchant_api_keys(merchant)),
             "users": list(selectors.merchant_users(merchant)),
@@ -221,75 +217,3 @@ def key_revoke(request, key_id: int):
         request, _("密钥 %(prefix)s… 已吊销，使用它的收银机将无法再核销。") % {"prefix": key.prefix}
     )
     return redirect("merchants:home")
-
-
-# --- Offers ---------------------------------------------------------------------------------------------
-
-
-def _offer_values(form) -> dict:
-    return {key: form.cleaned_data.get(key) for key in OFFER_FIELDS}
-
-
-@merchant_user_required(role=MANAGER)
-@require_http_methods(["GET", "POST"])
-def offer_new(request):
-    form = OfferForm(request.POST or None, merchant=request.merchant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            offer = offer_create(
-                merchant=request.merchant,
-                created_by=request.user,
-                stores=form.cleaned_data["stores"],
-                **_offer_values(form),
-            )
-        except ValidationFailed as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("优惠“%(title)s”已保存为草稿，确认无误后请提交审核。") % {"title": offer.title}
-            )
-            return redirect("merchants:home")
-    return render(request, "merchants/offer_form.html", {"form": form, "heading": _("新建优惠")})
-
-
-@merchant_user_required(role=MANAGER)
-@require_http_methods(["GET", "POST"])
-def offer_edit(request, offer_id: int):
-    offer = get_object_or_404(Offer, pk=offer_id, merchant=request.merchant)
-    if offer.status not in OFFER_EDITABLE_STATUSES:
-        messages.error(request, _("优惠已提交或已发布，不能再修改；如需调整请联系工会。"))
-        return redirect("merchants:home")
-    form = OfferForm(request.POST or None, instance=offer, merchant=request.merchant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            offer_update(
-                offer=offer,
-                updated_by=request.user,
-                stores=form.cleaned_data["stores"],
-                **_offer_values(form),
-            )
-        except ApplicationError as error:
-            if isinstance(error, ValidationFailed):
-                add_service_errors(form, error)
-            else:
-                messages.error(request, error.message)
-        else:
-            messages.success(request, _("优惠“%(title)s”已保存。") % {"title": offer.title})
-            return redirect("merchants:home")
-    heading = _("编辑优惠：%(title)s") % {"title": offer.title}
-    return render(request, "merchants/offer_form.html", {"form": form, "heading": heading, "offer": offer})
-
-
-@merchant_user_required(role=MANAGER)
-@require_POST
-def offer_submit_view(request, offer_id: int):
-    offer = get_object_or_404(
-        Offer.objects.select_related("merchant__region"), pk=offer_id, merchant=request.merchant
-    )
-    try:
-        offer_submit(offer=offer, submitted_by=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("优惠“%(title)s”已提交工会审核。") % {"title": offer.title})
-    return redirect(reverse("merchants:home"))

@@ -13,12 +13,11 @@ Django and libraries, and every app above may call it. It therefore never names 
 - **The caller brings the contact details.** The domain app that emits a notice knows the member's
   phone or WeChat openid; it passes them to :func:`notifications.services.notify`, which keeps the
   address only on the delivery that needs it, and only until that delivery is sent, failed or skipped.
-- **The member's identity on pages and in the API comes from the members app, by name.** The inbox
-  pages and the member API must recognise a member exactly as every other member page does
-  (``members.auth``: the session after sign-in, the bearer token of the app). Rather than import it,
-  this app reads the dotted paths of those helpers from ``settings.NOTIFICATIONS_MEMBER_AUTH`` — the
-  way Django itself finds ``AUTH_USER_MODEL`` — so the dependency stays pointing upward only in
-  configuration, and no second way of recognising a member exists.
+- **Members are recognised by the members app.** The member's inbox pages and the member API's inbox
+  endpoints live in ``members`` (``members.views``, ``members.api``), which recognises a member as every
+  other member page does and calls this app's selectors and services with
+  ``Recipient.member(member.pk)``. The inbox of a signed-in user (union staff, merchant users) is this
+  app's own (``notifications.views``), and its page helpers serve the member's inbox too.
 
 What it holds. A :class:`~notifications.models.Notification` per recipient and event (the ``dedup_key``
 is unique per recipient, so an event retried or emitted twice notifies once), one

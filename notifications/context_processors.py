@@ -1,4 +1,5 @@
-"""The inbox link and unread count in every page header, computed only when a page shows it."""
+"""The inbox link and unread count of a signed-in user (staff, merchant user) in every page header,
+computed only when a page shows it. The member's is members.context_processors.member_inbox."""
 
 from __future__ import annotations
 
@@ -6,26 +7,17 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from notifications import selectors
-from notifications.recipients import Recipient, current_member_recipient
+from notifications.recipients import Recipient
 
 
 def _inboxes(request) -> list[dict]:
-    found = []
-    member = current_member_recipient(request)
-    if member is not None:
-        found.append(
-            {"url": reverse("notifications:member_inbox"), "unread": selectors.unread_count(recipient=member)}
-        )
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        recipient = Recipient.user(user.pk)
-        found.append(
-            {
-                "url": reverse("notifications:user_inbox"),
-                "unread": selectors.unread_count(recipient=recipient),
-            }
-        )
-    return found
+    if user is None or not user.is_authenticated:
+        return []
+    recipient = Recipient.user(user.pk)
+    return [
+        {"url": reverse("notifications:user_inbox"), "unread": selectors.unread_count(recipient=recipient)}
+    ]
 
 
 def inbox(request):

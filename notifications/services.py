@@ -35,7 +35,7 @@ from notifications.models import (
 )
 from notifications.recipients import Recipient
 from portal.errors import NotFound, ValidationFailed
-from portal.tasks_util import enqueue_on_commit
+from portal.tasks_util import enqueue_now, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +108,9 @@ def notify(
         for channel, address in ((Channel.SMS, phone), (Channel.WECHAT, wechat_openid)):
             deliveries.append(_delivery_for(notice, channel, address.strip(), opted_out, now))
         Delivery.objects.bulk_create(deliveries)
-        from notifications import tasks  # the tasks module imports this one
-
         for delivery in deliveries:
             if delivery.status == Delivery.Status.QUEUED:
-                enqueue_on_commit(tasks.deliver, delivery.pk)
+                enqueue_on_commit("notifications.tasks.deliver", delivery.pk)
     return notice
 
 
@@ -327,8 +325,6 @@ def _finish(delivery: Delivery, status: str, *, error: str = "", message_id: str
 def deliveries_resend_stalled(*, older_than: timedelta = STALLED_AFTER) -> int:
     """Queue again every delivery still waiting well after it was due: its task was never sent (the
     broker was down at commit) or was lost. A delivery being sent holds a lease and is not picked."""
-    from notifications import tasks
-
     cutoff = timezone.now() - older_than
     ids = list(
         Delivery.objects.filter(status=Delivery.Status.QUEUED, not_before__lt=cutoff)
@@ -336,7 +332,7 @@ def deliveries_resend_stalled(*, older_than: timedelta = STALLED_AFTER) -> int:
         .values_list("pk", flat=True)[:PURGE_CHUNK]
     )
     for delivery_id in ids:
-        tasks.deliver.apply_async(args=[delivery_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE, retry=False)
+        enqueue_now("notifications.tasks.deliver", delivery_id)
     return len(ids)
 
 

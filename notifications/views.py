@@ -1,6 +1,6 @@
-"""Inbox pages: the member's (``/me/notifications/``, with the per-topic SMS/WeChat settings) and a
-signed-in user's — union staff or merchant user (``/inbox/``). Each reads and marks only the notices of
-the party signed in; another's notice is "not found"."""
+"""Inbox pages of a signed-in user — union staff or merchant user (``/inbox/``) — and the page helpers the
+member's inbox (``/me/notifications/``, in the members app, which recognises members) is made of. Each
+reads and marks only the notices of the party signed in; another's notice is "not found"."""
 
 from __future__ import annotations
 
@@ -11,21 +11,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from notifications import selectors, services
-from notifications.forms import PreferencesForm
-from notifications.models import MEMBER_TOPICS, Topic
-from notifications.recipients import Recipient, member_required
+from notifications.recipients import Recipient
 
 PAGE_SIZE = 20
 
-MEMBER_URLS = {
-    "inbox": "notifications:member_inbox",
-    "mark_read": "notifications:member_mark_read",
-    "mark_all_read": "notifications:member_mark_all_read",
-    "preferences": "notifications:member_preferences",
-}
 USER_URLS = {
     "inbox": "notifications:user_inbox",
     "mark_read": "notifications:user_mark_read",
@@ -38,7 +30,8 @@ def _user_recipient(request) -> Recipient:
     return Recipient.user(request.user.pk)
 
 
-def _inbox(request, recipient: Recipient, urls: dict):
+def inbox_page(request, recipient: Recipient, urls: dict):
+    """The recipient's inbox, a page at a time; ``urls`` names the page's own addresses."""
     page = Paginator(selectors.inbox(recipient=recipient), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -47,7 +40,7 @@ def _inbox(request, recipient: Recipient, urls: dict):
     )
 
 
-def _mark_read(request, recipient: Recipient, notification_id: int, urls: dict):
+def mark_read(request, recipient: Recipient, notification_id: int, urls: dict):
     try:
         notice = services.notification_mark_read(recipient=recipient, notification_id=notification_id)
     except services.NotificationNotFound as exc:
@@ -57,50 +50,11 @@ def _mark_read(request, recipient: Recipient, notification_id: int, urls: dict):
     return redirect(urls["inbox"])
 
 
-def _mark_all_read(request, recipient: Recipient, urls: dict):
+def mark_all_read(request, recipient: Recipient, urls: dict):
     count = services.notification_mark_all_read(recipient=recipient)
     if count:
         messages.success(request, _("已将 %(count)s 条消息标为已读。") % {"count": count})
     return redirect(urls["inbox"])
-
-
-# --- Member -------------------------------------------------------------------------------------------
-
-
-@never_cache
-@member_required
-def member_inbox(request):
-    return _inbox(request, request.recipient, MEMBER_URLS)
-
-
-@require_POST
-@member_required
-def member_mark_read(request, notification_id: int):
-    return _mark_read(request, request.recipient, notification_id, MEMBER_URLS)
-
-
-@require_POST
-@member_required
-def member_mark_all_read(request):
-    return _mark_all_read(request, request.recipient, MEMBER_URLS)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@member_required
-def member_preferences(request):
-    recipient = request.recipient
-    form = PreferencesForm(
-        request.POST or None, topics=MEMBER_TOPICS, current=selectors.preferences(recipient=recipient)
-    )
-    if request.method == "POST" and form.is_valid():
-        services.preferences_set(recipient=recipient, choices=form.choices())
-        messages.success(request, _("通知设置已保存。"))
-        return redirect(MEMBER_URLS["preferences"])
-    rows = [(Topic(topic).label, fields) for topic, fields in form.rows()]
-    return render(
-        request, "notifications/preferences.html", {"form": form, "rows": rows, "urls": MEMBER_URLS}
-    )
 
 
 # --- Staff and merchant users -------------------------------------------------------------------------
@@ -109,16 +63,16 @@ def member_preferences(request):
 @never_cache
 @login_required
 def user_inbox(request):
-    return _inbox(request, _user_recipient(request), USER_URLS)
+    return inbox_page(request, _user_recipient(request), USER_URLS)
 
 
 @require_POST
 @login_required
 def user_mark_read(request, notification_id: int):
-    return _mark_read(request, _user_recipient(request), notification_id, USER_URLS)
+    return mark_read(request, _user_recipient(request), notification_id, USER_URLS)
 
 
 @require_POST
 @login_required
 def user_mark_all_read(request):
-    return _mark_all_read(request, _user_recipient(request), USER_URLS)
+    return mark_all_read(request, _user_recipient(request), USER_URLS)

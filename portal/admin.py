@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import AuditEvent, User
-from portal.scoping import scope_queryset, staff_union_path
+from portal.scoping import scope_queryset, staff_union_path, union_model
 from portal.users import ROLE_FIELDS, user_may_change_account, user_may_change_roles, user_roles_set
 
 
@@ -21,10 +21,9 @@ class ScopedAdminMixin:
         return scope_queryset(super().get_queryset(request), request.user, self.scope_path_field)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        from members.models import Union
-
-        if db_field.related_model is Union:
-            kwargs["queryset"] = scope_queryset(Union.objects.all(), request.user, "path")
+        union = union_model()
+        if db_field.related_model is union:
+            kwargs["queryset"] = scope_queryset(union.objects.all(), request.user, "path")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request):

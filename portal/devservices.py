@@ -28,10 +28,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 DATABASE_NAME = "portal"
+# Set by `env`/`exec` (and the `make run` launcher) when they hand out the embedded PostgreSQL: its
+# socket directory, so settings know a DATABASE_URL on that server is the embedded database.
+EMBEDDED_DATABASE_HOST = "PORTAL_EMBEDDED_DATABASE_HOST"
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
@@ -150,10 +154,30 @@ def stop_redis(var_dir: Path = DEFAULT_VAR_DIR) -> None:
             conn.recv(16)
 
 
+def database_host(database_url: str) -> str:
+    """The server a PostgreSQL URL names: its host, or its socket directory (``?host=/path``)."""
+    parts = urlsplit(database_url)
+    return parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+
+
+def is_embedded_database(database_url: str) -> bool:
+    """Whether ``database_url`` (the DATABASE_URL setting, "" when unset) is on the embedded PostgreSQL:
+    unset (settings start it), or on the server ``env``/``exec`` handed out (any database of it: the
+    tests' own database too)."""
+    if not database_url:
+        return True
+    embedded = os.environ.get(EMBEDDED_DATABASE_HOST, "")
+    return bool(embedded) and database_host(database_url) == embedded
+
+
 def service_environment(var_dir: Path = DEFAULT_VAR_DIR) -> dict[str, str]:
     """The DATABASE_URL and REDIS_URL to use: the environment's own, else embedded services."""
     env = {}
-    env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or ensure_postgres(var_dir)
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:
+        env["DATABASE_URL"] = ensure_postgres(var_dir)
+        env[EMBEDDED_DATABASE_HOST] = database_host(env["DATABASE_URL"])
     env["REDIS_URL"] = os.environ.get("REDIS_URL") or ensure_redis(var_dir)
     return env
 

@@ -17,7 +17,7 @@ _MEMBER_DATA = [
     "members.add_issuancebatch",
     "members.change_issuancebatch",
     "members.view_partnerbank",
-    "members.view_coveragesnapshot",
+    "stats.view_coveragesnapshot",
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
@@ -101,7 +101,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.view_card",
         "members.view_issuancebatch",
         "members.add_issuancebatch",
-        "members.view_coveragesnapshot",
+        "stats.view_coveragesnapshot",
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
 }

@@ -5,9 +5,16 @@ Every staff-facing queryset (admin, API, pages, exports) goes through :func:`sco
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Model, QuerySet
 
 from portal.errors import PermissionDenied
+
+
+def union_model() -> type[Model]:
+    """The model of the union tree, as the staff user's ``union`` field names it: the one place the
+    project package knows which app holds the tree, without importing that app."""
+    return get_user_model()._meta.get_field("union").related_model
 
 
 def staff_union_path(user) -> str | None:

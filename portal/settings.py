@@ -9,6 +9,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
+from portal import devservices
 from portal.logs import JSON_FORMATTER, PERSONAL_NUMBER_FILTER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,14 +31,23 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Keys for personal data. ID numbers are encrypted with the first of PII_ENCRYPTION_KEYS (Fernet keys,
 # comma-separated, newest first; older keys still decrypt until `manage.py rotate_pii_key` has run)
-# and found by an HMAC under PII_HASH_KEY, which must never change once data exists.
+# and found by an HMAC under PII_HASH_KEY, which must never change once data exists. The development
+# keys below serve only the embedded PostgreSQL of portal.devservices (a checkout's own data, whatever
+# DEBUG says); any other database needs keys of its own and refuses to start with these.
 _DEV_FERNET_KEY = "ZGV2LW9ubHktcGlpLWtleS1ub3QtZm9yLXByb2R1Y3Q="
-if DEBUG:
+_DEV_PII_HASH_KEY = "dev-only-pii-hash-key"
+EMBEDDED_DATABASE = devservices.is_embedded_database(env.str("DATABASE_URL", default=""))
+if EMBEDDED_DATABASE:
     PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[_DEV_FERNET_KEY])
-    PII_HASH_KEY = env.str("PII_HASH_KEY", default="dev-only-pii-hash-key")
+    PII_HASH_KEY = env.str("PII_HASH_KEY", default=_DEV_PII_HASH_KEY)
 else:
     PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS")
     PII_HASH_KEY = env.str("PII_HASH_KEY")
+    if _DEV_FERNET_KEY in PII_ENCRYPTION_KEYS or PII_HASH_KEY == _DEV_PII_HASH_KEY:
+        raise environ.ImproperlyConfigured(
+            "PII_ENCRYPTION_KEYS / PII_HASH_KEY hold a development key, which serves only the embedded "
+            "database: give this database keys of its own"
+        )
 
 INSTALLED_APPS = [
     "portal.apps.PortalConfig",
@@ -45,6 +55,7 @@ INSTALLED_APPS = [
     "merchants.apps.MerchantsConfig",
     "discounts.apps.DiscountsConfig",
     "notifications.apps.NotificationsConfig",
+    "stats.apps.StatsConfig",
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
@@ -95,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
+                "members.context_processors.member_inbox",
                 "notifications.context_processors.inbox",
                 "cities.context_processors.city_site",
             ],
@@ -107,8 +119,6 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
 elif DEBUG:
-    from portal import devservices
-
     DATABASES = {"default": env.db_url_config(devservices.ensure_postgres())}
 else:
     raise environ.ImproperlyConfigured("DATABASE_URL is required when DJANGO_DEBUG is false")
@@ -128,8 +138,6 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=""
 if env.str("REDIS_URL", default=""):
     REDIS_URL = env.str("REDIS_URL")
 elif DEBUG:
-    from portal import devservices
-
     REDIS_URL = devservices.ensure_redis()
 else:
     raise environ.ImproperlyConfigured("REDIS_URL is required when DJANGO_DEBUG is false")
@@ -346,17 +354,6 @@ NOTIFICATIONS_LINK_BASE_URL = env.str("NOTIFICATIONS_LINK_BASE_URL", default="")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env.float("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=30.0)
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=180))
-# notifications sits below members: its pages and API recognise a member with the members app's own
-# helpers, named here rather than imported.
-NOTIFICATIONS_MEMBER_AUTH = {
-    "current_member": "members.auth.current_member",
-    "member_required": "members.auth.member_required",
-    "api_authentication": [
-        "members.auth.MemberTokenAuthentication",
-        "members.auth.MemberSessionAuthentication",
-    ],
-    "api_permission": "members.auth.IsMember",
-}
 
 # --- City sites and the member app (docs/cities.md) ------------------------------------------------
 # A city's site is reached at <slug>.<CITY_SITES_DOMAIN> (empty: no host names; the hosts must also be

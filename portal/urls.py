@@ -10,30 +10,22 @@ admin.site.site_title = settings.PORTAL_NAME
 admin.site.index_title = "工会工作台"
 
 urlpatterns = [
-    # APIs first: every till's request is resolved here, so the POS API is tried before anything else.
-    path("api/v1/", include("discounts.pos_urls")),
-    path("api/v1/", include("members.api_urls")),
-    path("api/v1/", include("discounts.api_urls")),
-    path("api/v1/", include("portal.stats_urls")),
-    path("api/v1/", include("notifications.api_urls")),
+    # discounts first: its module opens with the POS API, so every till's request is resolved before
+    # anything else is tried. It also holds the merchant portal (merchants.urls and the portal's offer
+    # pages share the namespace "merchants") and the till.
+    path("", include("discounts.urls")),
+    # Member sign-in, "my card" and the member API; the inboxes (the member's under /me/notifications/,
+    # a signed-in user's under /inbox/, which notifications.urls holds) share the namespace
+    # "notifications".
+    path("", include("members.urls")),
+    # Coverage statistics: their API and the staff dashboard under /staff/.
+    path("", include("stats.urls")),
+    path("staff/funds/", include("funds.urls")),
+    path("merchant/webhooks/", include("webhooks.urls")),
     # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
     # manifest, service worker and offline page at the root.
     path("c/", include("cities.urls")),
     path("", include("cities.pwa_urls")),
-    # Member-facing pages: the offer list is the home page.
-    path("", include("discounts.urls")),
-    path("me/", include("members.urls")),
-    path("me/", include("discounts.history_urls")),
-    # Inboxes: the member's under /me/notifications/, a signed-in user's under /inbox/.
-    path("", include("notifications.urls")),
-    # Merchant portal and the cashier screen.
-    path("merchant/webhooks/", include("webhooks.urls")),
-    path("merchant/", include("merchants.urls")),
-    path("merchant/till/", include("merchants.cashier_urls")),
-    # Union staff: dashboard and reports beside the admin.
-    path("staff/", include("portal.staff_urls")),
-    path("staff/subsidies/", include("discounts.staff_urls")),
-    path("staff/funds/", include("funds.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

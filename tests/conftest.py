@@ -46,11 +46,10 @@ def _isolated_queue_and_cache(settings, request):
 
 @pytest.fixture(autouse=True)
 def _default_language():
-    """Each test ends in the default language. A test client's request in English (the language
-    switch, then its cookie) leaves English active in this thread after the request returns, and the
-    next test in the same process would otherwise speak English (texts, messages) without asking."""
+    """Each test starts in the default language: a page requested in English leaves English active in
+    the thread, and code outside a request (a task, a service) would speak it in the next test."""
     yield
-    translation.deactivate()
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ CLOSED_REDIS = "redis://127.0.0.1:1/0"
 def redis_down(settings):
     """Redis, the cache and the Celery broker point at a closed port: every call really tries to
     connect and is refused, as when the Redis server is stopped."""
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
     from portal.celery import app as celery_app
 
     settings.REDIS_URL = CLOSED_REDIS

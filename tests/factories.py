@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from discounts.models import Offer
 from members import pii
@@ -15,6 +16,10 @@ from members.models import Card, Member, PartnerBank, Union
 from merchants.models import Category, Merchant, MerchantUser, Store
 
 _id_serial = itertools.count(1)
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
 
 
 def make_id_number(birth: str | None = None, region: str = "130102") -> str:
@@ -128,8 +133,9 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     contact_name = "王经理"
     contact_phone = "13800000000"
     status = Merchant.Status.APPROVED
-    contract_start = datetime.date(2026, 1, 1)
-    contract_end = datetime.date(2028, 12, 31)
+    # In contract today, whenever the suite runs: a year behind, two ahead.
+    contract_start = factory.LazyFunction(lambda: _today() - datetime.timedelta(days=365))
+    contract_end = factory.LazyFunction(lambda: _today() + datetime.timedelta(days=2 * 365))
 
 
 class StoreFactory(factory.django.DjangoModelFactory):
@@ -161,6 +167,7 @@ class OfferFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"会员优惠{n}")
     kind = Offer.Kind.PERCENT_OFF
     percent_off = Decimal("10")
-    valid_from = datetime.date(2020, 1, 1)
-    valid_until = datetime.date(2099, 12, 31)
+    # Valid today, whenever the suite runs.
+    valid_from = factory.LazyFunction(lambda: _today() - datetime.timedelta(days=365))
+    valid_until = factory.LazyFunction(lambda: _today() + datetime.timedelta(days=2 * 365))
     status = Offer.Status.PUBLISHED

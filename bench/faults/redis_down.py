@@ -21,6 +21,10 @@ import uuid
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+# The benchmark's own personal-data keys: the development ones serve only the embedded database, and
+# settings refuse them anywhere else (a key given in the environment wins).
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LW5vdC1mb3ItcHJvZCE=")
+os.environ.setdefault("PII_HASH_KEY", "bench-pii-hash-key")
 CLOSED_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused
 
 

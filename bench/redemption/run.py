@@ -45,7 +45,8 @@ import psycopg
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SQL_SCRIPT = Path(__file__).resolve().parent / "redeem.sql"
 SEED_SCRIPT = Path(__file__).resolve().parent / "seed.py"
-DEV_FERNET_KEY = "ZGV2LW9ubHktcGlpLWtleS1ub3QtZm9yLXByb2R1Y3Q="
+# The benchmark's own personal-data key (the development key is refused outside the embedded database).
+BENCH_FERNET_KEY = "YmVuY2gtb25seS1waWkta2V5LW5vdC1mb3ItcHJvZCE="
 SEED_CARDS = 20_000
 
 
@@ -62,7 +63,7 @@ def server_env(url: str, args) -> dict:
         "REDIS_URL": args.redis_url,
         "DJANGO_DEBUG": "false",
         "SECRET_KEY": "bench-" + "x" * 60,
-        "PII_ENCRYPTION_KEYS": DEV_FERNET_KEY,
+        "PII_ENCRYPTION_KEYS": BENCH_FERNET_KEY,
         "PII_HASH_KEY": "bench-pii-hash-key",
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

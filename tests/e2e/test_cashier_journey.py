@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from discounts.models import Redemption
-from members import services as member_services
+from members import cards
 from members.models import Card
 from tests.e2e.conftest import (
     TABLET,
@@ -48,7 +48,7 @@ def frozen_demo_card(demo: dict) -> str:
         if member["card_status"] == "frozen":
             return member["card_number"]
     card = Card.objects.get(number=demo["members"][-1]["card_number"])
-    member_services.card_freeze(card=card)
+    cards.card_freeze(card=card)
     return card.number
 
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from discounts.redemption import redemption_create
-from members import services as member_services
-from members.coverage import coverage_snapshot_compute
+from members import cards
 from members.models import Card, Member, PartnerBank
 from merchants.models import Merchant
+from stats.coverage import coverage_snapshot_compute
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
@@ -74,7 +74,7 @@ def coverage_history() -> None:
     for step in range(steps + 1):
         if step:
             for member in waiting[(step - 1) * len(waiting) // steps : step * len(waiting) // steps]:
-                member_services.card_issue(member=member, bank=bank)
+                cards.card_issue(member=member, bank=bank)
         coverage_snapshot_compute(day=today - datetime.timedelta(days=7 * (steps - step)))
 
 

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
 
-from members import services as member_services
+from members import people
 from members.models import Card, IssuanceBatch, Member, Union
 from tests.e2e.conftest import DESKTOP, assert_page_basics, staff_sign_in, switch_language_and_back
 from tests.factories import make_id_number
@@ -72,7 +72,7 @@ def members_without_cards(count: int) -> None:
     waiting for one, and those are what an issuance batch changes."""
     workplace = Union.objects.get(code=f"{COUNTY}001")
     for number in range(count):
-        member_services.member_create(
+        people.member_create(
             name=f"待办卡会员{number + 1}",
             id_number=make_id_number(region=COUNTY),
             phone=f"1371234{number:04d}",

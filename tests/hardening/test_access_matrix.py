@@ -25,13 +25,14 @@ from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import IssuanceBatch, SnapshotRun
+from members.models import IssuanceBatch
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
+from stats.models import SnapshotRun
 from tests.factories import PartnerBankFactory
 from webhooks.services import endpoint_create, endpoint_send_test
 

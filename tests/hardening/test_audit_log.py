@@ -12,7 +12,7 @@ from django.urls import reverse
 from discounts.models import Offer
 from discounts.redemption import redemption_create, redemption_void
 from discounts.services import offer_approve, offer_change_limits, offer_submit
-from members import services as member_services
+from members import batches, cards, people
 from members.models import IssuanceBatch
 from merchants.apikeys import api_key_create, api_key_revoke
 from portal.audit import audit_record
@@ -31,7 +31,7 @@ def events(action: str, target) -> list[AuditEvent]:
 
 
 def test_revealing_an_id_number_is_audited_with_who(world):
-    full = member_services.member_reveal_id_number(member=world.member, actor=world.province_admin)
+    full = people.member_reveal_id_number(member=world.member, actor=world.province_admin)
 
     assert len(full) == 18
     [event] = events(Action.ID_REVEALED, world.member)
@@ -40,8 +40,8 @@ def test_revealing_an_id_number_is_audited_with_who(world):
 
 
 def test_card_state_changes_are_audited(world):
-    member_services.card_freeze(card=world.card, actor=world.county_operator)
-    member_services.card_cancel(card=world.card, actor=world.county_operator)
+    cards.card_freeze(card=world.card, actor=world.county_operator)
+    cards.card_cancel(card=world.card, actor=world.county_operator)
 
     changes = events(Action.CARD_STATE_CHANGED, world.card)
     assert len(changes) == 2
@@ -61,7 +61,7 @@ def test_batch_approval_is_audited(world):
     batch.file.save("a.csv", ContentFile(b"x"), save=False)
     batch.save()
 
-    member_services.batch_approve(batch=batch, actor=world.city_operator)  # not the uploader
+    batches.batch_approve(batch=batch, actor=world.city_operator)  # not the uploader
 
     [event] = events(Action.BATCH_APPROVED, batch)
     assert event.actor == world.city_operator

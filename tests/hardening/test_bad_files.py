@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl.utils import get_column_letter
 
-from members import issuance, pii, services
+from members import batch_validation, batches, issuance, pii
 from members.models import IssuanceBatch
 from tests.factories import PartnerBankFactory, make_id_number
 
@@ -124,13 +124,13 @@ def good_rows() -> list[str]:
 
 
 def validate(world, name: str, content: bytes) -> IssuanceBatch:
-    batch = services.batch_upload(
+    batch = batches.batch_upload(
         union=world.tree.C1A,
         bank=PartnerBankFactory(),
         uploaded_file=SimpleUploadedFile(name, content),
         uploaded_by=world.county_operator,
     )
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 
@@ -347,7 +347,7 @@ def test_an_unexpected_error_ends_the_batch_with_a_generic_message_and_is_logged
         raise RuntimeError("a bug nobody foresaw")
 
     monkeypatch.setattr(issuance.RowChecker, "check", broken)
-    with caplog.at_level(logging.ERROR, logger="members.services"):
+    with caplog.at_level(logging.ERROR, logger="members.batch_validation"):
         batch = validate(world, "名单.csv", csv_bytes([applicant(1)]))
 
     assert_failed_plainly(batch)
@@ -369,7 +369,7 @@ def test_resume_validates_a_failed_batch_again_from_the_start(client, world, mon
     assert "已重新排队" in response.content.decode()
     batch.refresh_from_db()
     assert batch.status == IssuanceBatch.Status.UPLOADED and batch.status_message == ""
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
 
     batch.refresh_from_db()
     assert (batch.status, batch.valid_rows, batch.error_rows) == ("validated", 2, 0)

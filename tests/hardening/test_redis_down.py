@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from discounts.models import Redemption
 from members.auth import SESSION_KEY
-from members.models import IssuanceBatch, SnapshotRun
+from members.models import IssuanceBatch
+from stats.models import SnapshotRun
 from tests.factories import PartnerBankFactory
 
 TRY_AGAIN = "稍后再试"

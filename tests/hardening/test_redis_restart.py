@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from members import services
+from members import batch_processing, batches
 from members.models import Card, IssuanceBatch
 from portal import devservices
 from portal.roles import Role
@@ -27,7 +27,7 @@ from tests.members.conftest import applicant_rows, csv_bytes, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ROWS = services.PROCESS_CHUNK_ROWS + 500  # two chunks: 2,000 then 500
+ROWS = batch_processing.PROCESS_CHUNK_ROWS + 500  # two chunks: 2,000 then 500
 
 
 @pytest.fixture
@@ -126,9 +126,9 @@ def test_worker_survives_a_redis_restart_in_the_middle_of_a_task(tree, make_staf
     try:
         lock_conn.execute(
             "SELECT id FROM members_issuancerow WHERE batch_id = %s AND row_number > %s FOR UPDATE",
-            [batch.pk, services.PROCESS_CHUNK_ROWS + 1],
+            [batch.pk, batch_processing.PROCESS_CHUNK_ROWS + 1],
         ).fetchall()
-        services.batch_approve(batch=batch, actor=make_staff(tree.C1, Role.CITY_OPERATOR))
+        batches.batch_approve(batch=batch, actor=make_staff(tree.C1, Role.CITY_OPERATOR))
         wait_for(lambda: blocked_backends(watcher) > 0, timeout=120, message="worker blocked in chunk two")
 
         # Redis goes away with everything it held, and comes back empty.

@@ -18,7 +18,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from members import pii, services, sms
+from members import batch_processing, batch_validation, batches, people, pii, sign_in, sms, unions
 from members.models import Card, IssuanceBatch, IssuanceRow, Member, MemberTransfer
 from portal.approvals import SecondPersonRequired
 from portal.errors import PermissionDenied
@@ -42,21 +42,21 @@ def id_of(member: Member) -> str:
 
 
 def validated(*, union, user, rows) -> IssuanceBatch:
-    batch = services.batch_upload(
+    batch = batches.batch_upload(
         union=union,
         bank=PartnerBankFactory(),
         uploaded_file=SimpleUploadedFile("申请表.csv", csv_bytes(rows)),
         uploaded_by=user,
     )
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 
 
 def process_all(batch: IssuanceBatch) -> None:
-    while services.batch_process_chunk(batch_id=batch.pk, chunk_size=50) == "more":
+    while batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=50) == "more":
         pass
-    services.batch_finish(batch_id=batch.pk)
+    batch_processing.batch_finish(batch_id=batch.pk)
     batch.refresh_from_db()
 
 
@@ -84,7 +84,7 @@ def test_a_batch_of_another_county_cannot_take_over_a_member(world, sibling_coll
     rows = [["冒名者", id_of(victim), "13700000666", "C1B1", ""], fresh_applicant(1, "C1B1")]
 
     batch = validated(union=world.tree.C1B, user=attacker, rows=rows)
-    services.batch_approve(batch=batch, actor=sibling_colleague)
+    batches.batch_approve(batch=batch, actor=sibling_colleague)
     process_all(batch)
 
     assert (batch.valid_rows, batch.error_rows, batch.cards_created) == (1, 1, 1)
@@ -94,7 +94,7 @@ def test_a_batch_of_another_county_cannot_take_over_a_member(world, sibling_coll
     assert not Card.objects.filter(member=victim).exists()
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.MEMBER_CHANGED).exists()
     # The phone of the forged row belongs to nobody: it gets no sign-in code.
-    services.otp_request(phone="13700000666", ip_address="10.6.6.6")
+    sign_in.otp_request(phone="13700000666", ip_address="10.6.6.6")
     assert sms.outbox == []
 
 
@@ -137,7 +137,7 @@ def test_the_bulk_statement_itself_refuses_a_member_out_of_reach(world, sibling_
         id_number_masked=victim.id_number_masked,
     )
 
-    services.batch_approve(batch=batch, actor=sibling_colleague)
+    batches.batch_approve(batch=batch, actor=sibling_colleague)
     process_all(batch)
 
     victim.refresh_from_db()
@@ -156,7 +156,7 @@ def test_an_inactive_member_of_the_union_itself_is_not_revived_by_a_forged_row(w
         phone="13700000666", id_number_hash=left.id_number_hash, id_number_encrypted=left.id_number_encrypted
     )
 
-    services.batch_approve(batch=batch, actor=county_colleague)
+    batches.batch_approve(batch=batch, actor=county_colleague)
     process_all(batch)
 
     left.refresh_from_db()
@@ -186,7 +186,7 @@ def test_changes_to_existing_members_are_shown_to_the_approver_and_audited_maske
     listing = client.get(reverse("admin:members_issuancebatch_changelist")).content.decode()
     assert 'class="field-changed_members">1<' in listing
 
-    services.batch_approve(batch=batch, actor=county_colleague)
+    batches.batch_approve(batch=batch, actor=county_colleague)
     process_all(batch)
 
     known.refresh_from_db()
@@ -243,7 +243,7 @@ def test_admin_changes_of_a_member_are_audited_masked(client, world):
 def test_the_admin_form_of_another_county_changes_nothing(world):
     member = MemberFactory(union=world.tree.C1A1, name="钱学森", phone="13900000066")
     with pytest.raises(PermissionDenied):
-        services.member_update(member=member, phone="13700000666", actor=world.sibling_county_operator)
+        people.member_update(member=member, phone="13700000666", actor=world.sibling_county_operator)
     member.refresh_from_db()
     assert member.phone == "13900000066"
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.MEMBER_CHANGED).exists()
@@ -254,7 +254,7 @@ def test_the_admin_form_of_another_county_changes_nothing(world):
 
 def test_a_county_operator_cannot_transfer_a_member_into_another_county(world):
     with pytest.raises(PermissionDenied):
-        services.member_transfer(member=world.member, to_union=world.tree.C1B1, actor=world.county_operator)
+        people.member_transfer(member=world.member, to_union=world.tree.C1B1, actor=world.county_operator)
 
     world.member.refresh_from_db()
     assert world.member.union == world.tree.C1A1
@@ -295,7 +295,7 @@ def test_the_uploader_cannot_approve_their_own_batch(client, world, county_colle
     batch = validated(union=world.tree.C1A, user=world.county_operator, rows=[fresh_applicant(1, "C1A1")])
 
     with pytest.raises(SecondPersonRequired):
-        services.batch_approve(batch=batch, actor=world.county_operator)
+        batches.batch_approve(batch=batch, actor=world.county_operator)
     client.force_login(world.county_operator)
     page = client.get(reverse("admin:members_issuancebatch_change", args=[batch.pk])).content.decode()
     response = client.post(reverse("admin:members_issuancebatch_approve", args=[batch.pk]), follow=True)
@@ -306,7 +306,7 @@ def test_the_uploader_cannot_approve_their_own_batch(client, world, county_colle
     assert batch.status == IssuanceBatch.Status.VALIDATED
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.BATCH_APPROVED).exists()
 
-    services.batch_approve(batch=batch, actor=county_colleague)
+    batches.batch_approve(batch=batch, actor=county_colleague)
     assert batch.status == IssuanceBatch.Status.APPROVED and batch.approved_by == county_colleague
 
 
@@ -315,7 +315,7 @@ def test_a_single_person_union_approves_its_own_batch_and_the_log_says_so(world)
     world.tree.C1A.save(update_fields=["single_person_approval"])
     batch = validated(union=world.tree.C1A, user=world.county_operator, rows=[fresh_applicant(1, "C1A1")])
 
-    services.batch_approve(batch=batch, actor=world.county_operator)
+    batches.batch_approve(batch=batch, actor=world.county_operator)
 
     assert batch.status == IssuanceBatch.Status.APPROVED
     [event] = AuditEvent.objects.filter(action=AuditEvent.Action.SELF_APPROVED)
@@ -357,7 +357,7 @@ def test_only_a_province_admin_switches_single_person_approval_and_it_is_audited
 
 def test_the_service_refuses_the_switch_to_anyone_but_a_province_admin(world):
     with pytest.raises(PermissionDenied):
-        services.union_set_single_person_approval(
+        unions.union_set_single_person_approval(
             union=world.tree.C1A1, enabled=True, actor=world.county_operator
         )
     world.tree.C1A1.refresh_from_db()

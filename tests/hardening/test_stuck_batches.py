@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from members import services, tasks
+from members import batch_validation, batches, tasks
 from members.models import IssuanceBatch
 from portal.celery import app as celery_app
 from portal.roles import Role
@@ -34,8 +34,8 @@ def test_batches_whose_messages_were_lost_complete_after_the_beat_requeues_them(
     bank = PartnerBankFactory()
     operator = make_staff(tree.C1A, Role.COUNTY_OPERATOR)
     approved = upload(union=tree.C1A, bank=bank, user=operator, content=csv_bytes(applicant_rows(30, "C1A1")))
-    services.batch_validate_run(batch_id=approved.pk)
-    services.batch_approve(batch=approved, actor=make_staff(tree.C1, Role.CITY_OPERATOR))
+    batch_validation.batch_validate_run(batch_id=approved.pk)
+    batches.batch_approve(batch=approved, actor=make_staff(tree.C1, Role.CITY_OPERATOR))
     uploaded = upload(union=tree.C1A, bank=bank, user=operator, content=csv_bytes(applicant_rows(5, "C1A2")))
     assert lose_queued_messages() >= 2  # the approved batch's first chunk, the upload's validation
 

@@ -16,9 +16,9 @@ from openpyxl import Workbook, load_workbook
 
 from discounts.models import Offer
 from discounts.redemption import redemption_create
-from members import pii, services
-from members.coverage import coverage_snapshot_compute
+from members import batch_validation, batches, pii
 from members.models import IssuanceBatch
+from stats.coverage import coverage_snapshot_compute
 from tests.factories import OfferFactory, PartnerBankFactory, make_id_number
 
 HEADER = ["姓名", "身份证号", "手机号", "基层工会代码", "群体"]
@@ -111,13 +111,13 @@ def test_an_oversized_file_is_refused_on_the_form_with_the_limit(client, world, 
 
 
 def validate(world, bank, name: str, content: bytes) -> IssuanceBatch:
-    batch = services.batch_upload(
+    batch = batches.batch_upload(
         union=world.tree.C1A,
         bank=bank,
         uploaded_file=SimpleUploadedFile(name, content),
         uploaded_by=world.county_operator,
     )
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 

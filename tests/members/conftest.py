@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from members import services, sms
+from members import batch_processing, batch_validation, batches, sms
 from members.models import IssuanceBatch
 from tests.factories import PartnerBankFactory, make_id_number
 
@@ -64,20 +64,20 @@ def xlsx_bytes(rows, header=HEADER) -> bytes:
 
 
 def upload(*, union, bank, user, content: bytes, filename: str = "申请表.csv") -> IssuanceBatch:
-    return services.batch_upload(
+    return batches.batch_upload(
         union=union, bank=bank, uploaded_file=SimpleUploadedFile(filename, content), uploaded_by=user
     )
 
 
 def validated_batch(*, union, bank, user, rows, filename="申请表.csv", content=None) -> IssuanceBatch:
     batch = upload(union=union, bank=bank, user=user, content=content or csv_bytes(rows), filename=filename)
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     return batch
 
 
 def process_all(batch: IssuanceBatch, chunk_size: int = 50) -> None:
-    while services.batch_process_chunk(batch_id=batch.pk, chunk_size=chunk_size) == "more":
+    while batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=chunk_size) == "more":
         pass
-    services.batch_finish(batch_id=batch.pk)
+    batch_processing.batch_finish(batch_id=batch.pk)
     batch.refresh_from_db()

@@ -5,8 +5,9 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from members import services
+from members import cards
 from members.models import Card, PartnerBank
+from portal.errors import Conflict
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.factories import CardFactory, MemberFactory, PartnerBankFactory, luhn_complete
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def issued_card(tree, bank, status=Card.Status.ISSUED) -> Card:
-    card = services.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank)
+    card = cards.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank)
     if status != Card.Status.ISSUED:
         Card.objects.filter(pk=card.pk).update(status=status)
         card.refresh_from_db()
@@ -23,19 +24,19 @@ def issued_card(tree, bank, status=Card.Status.ISSUED) -> Card:
 
 
 def test_card_number_is_bin_padded_serial_and_luhn_digit(tree, bank):
-    card = services.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank)
+    card = cards.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank)
     assert card.serial == 1
     assert card.number == luhn_complete("622888000000001")
     assert len(card.number) == 6 + 9 + 1
-    assert services.card_number_for(PartnerBank(bin="621700", serial_length=10), 42) == luhn_complete(
+    assert cards.card_number_for(PartnerBank(bin="621700", serial_length=10), 42) == luhn_complete(
         "6217000000000042"
     )
 
 
 def test_issue_refuses_a_second_live_card_without_using_a_serial(tree, bank):
     card = issued_card(tree, bank)
-    with pytest.raises(services.CardExists):
-        services.card_issue(member=card.member, bank=bank)
+    with pytest.raises(cards.CardExists):
+        cards.card_issue(member=card.member, bank=bank)
     bank.refresh_from_db()
     assert bank.next_serial == 2
 
@@ -49,11 +50,11 @@ def test_database_refuses_two_live_cards_for_one_member(tree, bank):
 def test_activate_then_freeze_then_replace(tree, bank, make_staff):
     operator = make_staff(tree.C1A)
     card = issued_card(tree, bank)
-    services.card_activate(card=card, actor=card.member)
+    cards.card_activate(card=card, actor=card.member)
     assert card.status == "active" and card.activated_at
-    services.card_freeze(card=card, actor=operator)
+    cards.card_freeze(card=card, actor=operator)
     assert Card.objects.get(pk=card.pk).status == "frozen"
-    new = services.card_replace(card=card, actor=operator)
+    new = cards.card_replace(card=card, actor=operator)
     card.refresh_from_db()
     assert card.status == "replaced" and card.closed_at
     assert new.status == "issued" and new.replaces == card and new.member == card.member
@@ -89,12 +90,12 @@ def test_activate_then_freeze_then_replace(tree, bank, make_staff):
 def test_illegal_transitions_are_refused_with_a_clear_message(tree, bank, status, action, expected):
     card = issued_card(tree, bank, status)
     service = {
-        "activate": services.card_activate,
-        "freeze": services.card_freeze,
-        "replace": services.card_replace,
-        "cancel": services.card_cancel,
+        "activate": cards.card_activate,
+        "freeze": cards.card_freeze,
+        "replace": cards.card_replace,
+        "cancel": cards.card_cancel,
     }[action]
-    with pytest.raises(services.CardTransitionRefused) as info:
+    with pytest.raises(cards.CardTransitionRefused) as info:
         service(card=card)
     assert expected in info.value.message and info.value.status == 409
     assert Card.objects.get(pk=card.pk).status == status
@@ -106,18 +107,18 @@ def test_illegal_transitions_are_refused_with_a_clear_message(tree, bank, status
 @pytest.mark.parametrize("status", ["issued", "active", "frozen"])
 def test_cancel_closes_any_live_card(tree, bank, status):
     card = issued_card(tree, bank, status)
-    services.card_cancel(card=card)
+    cards.card_cancel(card=card)
     assert Card.objects.get(pk=card.pk).status == "cancelled"
     # After cancelling, a new card may be issued.
-    assert services.card_issue(member=card.member, bank=bank).status == "issued"
+    assert cards.card_issue(member=card.member, bank=bank).status == "issued"
 
 
 def test_failed_replacement_leaves_the_old_card_untouched(tree, bank):
     card = issued_card(tree, bank, Card.Status.FROZEN)
     closed = PartnerBankFactory(code="OLD", bin="600000", serial_length=1)
     PartnerBank.objects.filter(pk=closed.pk).update(next_serial=10)  # its serials are used up
-    with pytest.raises(services.Conflict):
-        services.card_replace(card=card, bank=closed)
+    with pytest.raises(Conflict):
+        cards.card_replace(card=card, bank=closed)
     assert Card.objects.get(pk=card.pk).status == "frozen"
     assert Card.objects.count() == 1
 
@@ -135,14 +136,14 @@ def test_parallel_allocation_has_no_gaps_and_no_duplicates(tree):
         try:
             barrier.wait()
             for member in members[index * 3 : index * 3 + 3]:
-                services.card_issue(member=member, bank=bank)
+                cards.card_issue(member=member, bank=bank)
             with transaction.atomic():
-                serials = services.bank_allocate_serials(bank=bank, count=5)
+                serials = cards.bank_allocate_serials(bank=bank, count=5)
                 for serial in serials:
                     CardFactory(member=MemberFactory(union=tree.C1A2), bank=bank, serial=serial)
             try:
                 with transaction.atomic():
-                    services.bank_allocate_serials(bank=bank, count=7)
+                    cards.bank_allocate_serials(bank=bank, count=7)
                     raise RuntimeError("rolled back")
             except RuntimeError:
                 pass

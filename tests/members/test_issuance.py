@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from openpyxl import load_workbook
 
-from members import issuance, pii, services
+from members import batch_processing, batch_validation, batches, issuance, pii
 from members.models import Card, IssuanceBatch, IssuanceRow, Member, PartnerBank
-from portal.errors import PermissionDenied
+from portal.errors import PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.roles import Role
 from tests.factories import CardFactory, MemberFactory, make_id_number
@@ -123,10 +123,10 @@ def test_a_batch_of_the_most_rows_allowed_fits_under_the_size_limit(settings):
 
 def test_size_limit_and_file_type_are_enforced_at_upload(tree, bank, operator, settings):
     settings.ISSUANCE_UPLOAD_MAX_BYTES = 100
-    with pytest.raises(services.ValidationFailed) as info:
+    with pytest.raises(ValidationFailed) as info:
         upload(union=tree.C1A, bank=bank, user=operator, content=csv_bytes(applicant_rows(5, "C1A1")))
     assert "超过" in info.value.message
-    with pytest.raises(services.ValidationFailed):
+    with pytest.raises(ValidationFailed):
         upload(union=tree.C1A, bank=bank, user=operator, content=b"x", filename="a.txt")
     assert not IssuanceBatch.objects.exists()
 
@@ -143,8 +143,8 @@ def test_resumed_validation_skips_rows_already_stored(tree, bank, operator):
     checker = issuance.RowChecker(batch_id=batch.pk, batch_union=tree.C1A)
     with batch.file.open("rb") as handle:
         first_two = list(issuance.open_application_file(handle, "a.csv").rows())[:2]
-    services._store_checked_rows(batch.pk, checker.check(first_two))
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation._store_checked_rows(batch.pk, checker.check(first_two))
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.total_rows, batch.valid_rows) == ("validated", 4, 4)
     assert sorted(batch.rows.values_list("row_number", flat=True)) == [2, 3, 4, 5]
@@ -153,15 +153,15 @@ def test_resumed_validation_skips_rows_already_stored(tree, bank, operator):
 def test_approve_needs_the_permission_and_the_subtree(tree, bank, operator, make_staff, approver):
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(2, "C1A1"))
     with pytest.raises(PermissionDenied):
-        services.batch_approve(batch=batch, actor=make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR))
+        batches.batch_approve(batch=batch, actor=make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR))
     with pytest.raises(PermissionDenied):
-        services.batch_approve(batch=batch, actor=make_staff(tree.C1B, Role.COUNTY_OPERATOR))
-    services.batch_approve(batch=batch, actor=approver)
+        batches.batch_approve(batch=batch, actor=make_staff(tree.C1B, Role.COUNTY_OPERATOR))
+    batches.batch_approve(batch=batch, actor=approver)
     assert batch.status == "approved" and batch.approved_by == approver
     event = AuditEvent.objects.get(action=AuditEvent.Action.BATCH_APPROVED)
     assert event.target_id == str(batch.pk) and event.data["valid_rows"] == 2
-    with pytest.raises(services.BatchStateConflict):
-        services.batch_approve(batch=batch, actor=approver)
+    with pytest.raises(batches.BatchStateConflict):
+        batches.batch_approve(batch=batch, actor=approver)
 
 
 def test_processing_creates_members_and_cards_in_chunks_and_writes_the_bank_file(
@@ -173,8 +173,8 @@ def test_processing_creates_members_and_cards_in_chunks_and_writes_the_bank_file
     known_id = pii.decrypt_id_number(known.id_number_encrypted)
     rows.append(["改名后", known_id, "13700000098", "C1A1", "困难职工"])
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=rows)
-    services.batch_approve(batch=batch, actor=approver)
-    assert services.batch_process_chunk(batch_id=batch.pk, chunk_size=3) == "more"
+    batches.batch_approve(batch=batch, actor=approver)
+    assert batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=3) == "more"
     batch.refresh_from_db()
     assert (batch.status, batch.processed_rows, batch.progress_percent) == ("processing", 3, 37)
     process_all(batch, chunk_size=3)
@@ -212,7 +212,7 @@ def test_bank_files_are_deleted_after_their_retention_and_the_batch_says_so(
         for start in (0, 10)
     )
     for batch in (old, recent):
-        services.batch_approve(batch=batch, actor=approver)
+        batches.batch_approve(batch=batch, actor=approver)
         process_all(batch)
     IssuanceBatch.objects.filter(pk=old.pk).update(completed_at=timezone.now() - timedelta(days=31))
     old_name = IssuanceBatch.objects.get(pk=old.pk).production_file.name
@@ -227,8 +227,8 @@ def test_bank_files_are_deleted_after_their_retention_and_the_batch_says_so(
     assert recent.production_file and default_storage.exists(recent.production_file.name)
     admin = make_staff(tree.P, Role.PROVINCE_ADMIN)
     with pytest.raises(NotFound, match="按保存期限删除"):
-        services.batch_bank_file_open(batch=old, actor=admin)
-    services.batch_bank_file_open(batch=recent, actor=admin).close()
+        batches.batch_bank_file_open(batch=old, actor=admin)
+    batches.batch_bank_file_open(batch=recent, actor=admin).close()
     assert Card.objects.filter(batch=old).count() == 2  # only the file goes, never the cards
     client.force_login(admin)
     page = client.get(f"/admin/members/issuancebatch/{old.pk}/change/").content.decode()
@@ -241,14 +241,14 @@ def test_a_failed_chunk_rolls_back_whole_and_a_rerun_completes_without_duplicate
     from members import tasks
 
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(5, "C1A1"))
-    services.batch_approve(batch=batch, actor=approver)
-    services.batch_process_chunk(batch_id=batch.pk, chunk_size=2)
+    batches.batch_approve(batch=batch, actor=approver)
+    batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=2)
     # Somebody took serial 4 outside the allocator: the next chunk (serials 3 and 4) fails on insert.
     blocker = CardFactory(
         member=MemberFactory(union=tree.C1B1), bank=bank, serial=4, number="6228880000000049"
     )
     with pytest.raises(IntegrityError):
-        services.batch_process_chunk(batch_id=batch.pk, chunk_size=2)
+        batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=2)
     batch.refresh_from_db()
     bank.refresh_from_db()
     assert batch.processed_rows == 2 and batch.rows.filter(status="done").count() == 2
@@ -271,8 +271,8 @@ def test_a_reuploaded_applicant_never_gets_a_second_live_card(tree, bank, operat
     rows = applicant_rows(2, "C1A1")
     first = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=rows)
     second = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=rows)
-    services.batch_approve(batch=first, actor=approver)
-    services.batch_approve(batch=second, actor=approver)
+    batches.batch_approve(batch=first, actor=approver)
+    batches.batch_approve(batch=second, actor=approver)
     process_all(first)
     process_all(second)  # validated before the first ran: the processing re-checks
     assert second.status == "completed" and second.cards_created == 0 and second.processed_rows == 2
@@ -312,7 +312,7 @@ def test_admin_upload_stores_the_file_and_shows_the_status_page(client, tree, ba
     assert batch.original_filename == "二月申请.csv" and batch.uploaded_by == operator
     with batch.file.open("rb") as handle:
         assert handle.read() == content
-    services.batch_validate_run(batch_id=batch.pk)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
     page = client.get(f"/admin/members/issuancebatch/{batch.pk}/change/").content.decode()
     assert "batch_progress.js" in page and "批准并为 2 条有效记录制卡" in page
     status = client.get(f"/admin/members/issuancebatch/{batch.pk}/status/").json()
@@ -374,9 +374,9 @@ def test_the_uploaded_file_is_for_the_id_file_permission_only_audited_and_delete
         for start in (0, 10, 20, 30)
     )
     for batch in (done, fresh):
-        services.batch_approve(batch=batch, actor=approver)
+        batches.batch_approve(batch=batch, actor=approver)
         process_all(batch)
-    services.batch_reject(batch=rejected, actor=operator, reason="重复上报")
+    batches.batch_reject(batch=rejected, actor=operator, reason="重复上报")
     month_ago = timezone.now() - timedelta(days=31)
     IssuanceBatch.objects.filter(pk=done.pk).update(completed_at=month_ago)
     IssuanceBatch.objects.filter(pk__in=[rejected.pk, pending.pk]).update(created_at=month_ago)
@@ -405,7 +405,7 @@ def test_the_uploaded_file_is_for_the_id_file_permission_only_audited_and_delete
         assert default_storage.exists(names[batch.pk]) is kept
     assert done.valid_rows == 1 and Card.objects.filter(batch=done).count() == 1  # only the file goes
     with pytest.raises(NotFound, match="按保存期限删除"):
-        services.batch_application_file_open(batch=done, actor=admin)
+        batches.batch_application_file_open(batch=done, actor=admin)
     page = client.get(f"/admin/members/issuancebatch/{done.pk}/change/").content.decode()
     assert "申请原文件含完整身份证号，已于" in page and "下载申请原文件" not in page
     assert client.get(f"/admin/members/issuancebatch/{done.pk}/source/").status_code == 404
@@ -425,7 +425,7 @@ def test_batches_of_a_sibling_county_are_invisible(client, tree, bank, operator,
     batch.refresh_from_db()
     assert batch.status == "validated"
     with pytest.raises(PermissionDenied):
-        services.batch_approve(batch=batch, actor=sibling)
+        batches.batch_approve(batch=batch, actor=sibling)
 
 
 def test_batch_list_uses_a_fixed_number_of_queries(client, tree, bank, operator, django_assert_num_queries):
@@ -443,7 +443,7 @@ def test_batch_list_uses_a_fixed_number_of_queries(client, tree, bank, operator,
 def test_bank_serials_survive_a_second_bank(tree, operator, approver):
     other = PartnerBank.objects.create(code="CCB", name="建设银行", bin="621700", serial_length=10)
     batch = validated_batch(union=tree.C1A, bank=other, user=operator, rows=applicant_rows(2, "C1A1"))
-    services.batch_approve(batch=batch, actor=approver)
+    batches.batch_approve(batch=batch, actor=approver)
     process_all(batch)
     numbers = sorted(Card.objects.values_list("number", flat=True))
     assert all(number.startswith("6217000000000") and len(number) == 17 for number in numbers)
@@ -455,7 +455,7 @@ def test_reject_needs_the_permission_and_a_validated_batch(
 ):
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(1, "C1A1"))
     with pytest.raises(PermissionDenied):
-        services.batch_reject(batch=batch, actor=make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR))
+        batches.batch_reject(batch=batch, actor=make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR))
     client.force_login(operator)
     client.post(f"/admin/members/issuancebatch/{batch.pk}/reject/", {"reason": "资料不全"})
     batch.refresh_from_db()
@@ -470,22 +470,22 @@ def test_resume_requeues_unfinished_work_only(client, tree, bank, operator, appr
     client.force_login(operator)
     response = client.post(f"/admin/members/issuancebatch/{batch.pk}/resume/", follow=True)
     assert "没有需要继续的工作" in response.content.decode()
-    services.batch_approve(batch=batch, actor=approver)
-    services.batch_process_chunk(batch_id=batch.pk, chunk_size=1)
-    services.batch_mark_failed(batch_id=batch.pk, message="制卡中断")
+    batches.batch_approve(batch=batch, actor=approver)
+    batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=1)
+    batches.batch_mark_failed(batch_id=batch.pk, message="制卡中断")
     response = client.post(f"/admin/members/issuancebatch/{batch.pk}/resume/", follow=True)
     assert "已重新排队" in response.content.decode()
     batch.refresh_from_db()
     assert batch.status == "processing"
     process_all(batch)
     assert batch.status == "completed" and batch.cards_created == 3
-    assert services.batch_finish(batch_id=batch.pk) is False  # finishing twice writes nothing
+    assert batch_processing.batch_finish(batch_id=batch.pk) is False  # finishing twice writes nothing
 
 
 def test_status_endpoint_reports_processing_progress(client, tree, bank, operator, approver):
     batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(4, "C1A1"))
-    services.batch_approve(batch=batch, actor=approver)
-    services.batch_process_chunk(batch_id=batch.pk, chunk_size=1)
+    batches.batch_approve(batch=batch, actor=approver)
+    batch_processing.batch_process_chunk(batch_id=batch.pk, chunk_size=1)
     client.force_login(operator)
     status = client.get(f"/admin/members/issuancebatch/{batch.pk}/status/").json()
     assert status == {

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from members import services
+from members import batch_processing, batches
 from members.models import Card, IssuanceBatch, Member
 from portal.roles import Role
 from tests.conftest import WorkerProcess, database_url_for, wait_for
@@ -17,7 +17,7 @@ from tests.members.conftest import applicant_rows, csv_bytes, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ROWS = services.PROCESS_CHUNK_ROWS + 500  # two chunks: 2,000 then 500
+ROWS = batch_processing.PROCESS_CHUNK_ROWS + 500  # two chunks: 2,000 then 500
 
 
 def blocked_backends(lock_conn) -> int:
@@ -47,14 +47,16 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
     lock_conn = psycopg.connect(url, autocommit=False)
     lock_conn.execute(
         "SELECT id FROM members_issuancerow WHERE batch_id = %s AND row_number > %s FOR UPDATE",
-        [batch.pk, services.PROCESS_CHUNK_ROWS + 1],
+        [batch.pk, batch_processing.PROCESS_CHUNK_ROWS + 1],
     ).fetchall()
     watcher = psycopg.connect(url, autocommit=True)
     replacement = None
     try:
-        services.batch_approve(batch=batch, actor=approver)
+        batches.batch_approve(batch=batch, actor=approver)
         wait_for(
-            lambda: IssuanceBatch.objects.get(pk=batch.pk).processed_rows == services.PROCESS_CHUNK_ROWS,
+            lambda: (
+                IssuanceBatch.objects.get(pk=batch.pk).processed_rows == batch_processing.PROCESS_CHUNK_ROWS
+            ),
             timeout=120,
             message="first chunk committed",
         )
@@ -63,15 +65,15 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
 
         # Only the committed chunk is visible: nothing of the killed chunk leaked out.
         batch.refresh_from_db()
-        assert batch.status == "processing" and batch.processed_rows == services.PROCESS_CHUNK_ROWS
-        assert Card.objects.filter(batch=batch).count() == services.PROCESS_CHUNK_ROWS
-        assert Member.objects.count() == services.PROCESS_CHUNK_ROWS
+        assert batch.status == "processing" and batch.processed_rows == batch_processing.PROCESS_CHUNK_ROWS
+        assert Card.objects.filter(batch=batch).count() == batch_processing.PROCESS_CHUNK_ROWS
+        assert Member.objects.count() == batch_processing.PROCESS_CHUNK_ROWS
         lock_conn.rollback()
 
         replacement = WorkerProcess(settings.CELERY_TASK_DEFAULT_QUEUE, url)
         replacement.start()
-        services.batch_resume(batch=batch)
-        services.batch_resume(batch=batch)  # a duplicate delivery changes nothing
+        batches.batch_resume(batch=batch)
+        batches.batch_resume(batch=batch)  # a duplicate delivery changes nothing
         wait_for(
             lambda: IssuanceBatch.objects.get(pk=batch.pk).status == "completed",
             timeout=180,

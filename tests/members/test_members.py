@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from members import pii, services
+from members import people, pii
 from members.models import Member, MemberTransfer
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
@@ -45,7 +45,7 @@ def test_masking_hides_the_middle_of_id_numbers_card_numbers_and_names():
 
 def test_member_create_stores_the_id_encrypted_hashed_and_masked(tree):
     value = make_id_number()
-    member = services.member_create(name="张三", id_number=value, phone="13800138000", union=tree.C1A1)
+    member = people.member_create(name="张三", id_number=value, phone="13800138000", union=tree.C1A1)
     member.refresh_from_db()
     assert value not in member.id_number_encrypted
     assert pii.decrypt_id_number(member.id_number_encrypted) == value
@@ -56,9 +56,9 @@ def test_member_create_stores_the_id_encrypted_hashed_and_masked(tree):
 
 def test_member_create_refuses_a_second_member_with_the_same_id(tree):
     value = make_id_number()
-    services.member_create(name="张三", id_number=value, phone="13800138000", union=tree.C1A1)
-    with pytest.raises(services.MemberExists):
-        services.member_create(name="张三", id_number=value.lower(), phone="13800138001", union=tree.C1B1)
+    people.member_create(name="张三", id_number=value, phone="13800138000", union=tree.C1A1)
+    with pytest.raises(people.MemberExists):
+        people.member_create(name="张三", id_number=value.lower(), phone="13800138001", union=tree.C1B1)
     assert Member.objects.count() == 1
 
 
@@ -80,20 +80,20 @@ def test_member_create_refuses_bad_input(tree, field, kwargs):
         **kwargs,
     }
     with pytest.raises(ValidationFailed) as info:
-        services.member_create(**data)
+        people.member_create(**data)
     assert field in (info.value.fields or {field: None})
 
 
 def test_member_must_belong_to_a_workplace_union(tree):
     with pytest.raises(ValidationFailed):
-        services.member_create(name="李四", id_number=make_id_number(), phone="13800138000", union=tree.C1A)
+        people.member_create(name="李四", id_number=make_id_number(), phone="13800138000", union=tree.C1A)
 
 
 def test_transfer_keeps_card_and_history_and_is_audited(tree, make_staff):
     operator = make_staff(tree.C1, Role.CITY_OPERATOR)
     card = CardFactory(member=MemberFactory(union=tree.C1A1))
     member = card.member
-    transfer = services.member_transfer(member=member, to_union=tree.C1B2, actor=operator)
+    transfer = people.member_transfer(member=member, to_union=tree.C1B2, actor=operator)
     member.refresh_from_db()
     assert member.union == tree.C1B2
     assert transfer.from_union == tree.C1A1 and transfer.transferred_by == operator
@@ -106,13 +106,13 @@ def test_transfer_is_refused_to_staff_outside_the_members_subtree(tree, make_sta
     outsider = make_staff(tree.C1B)
     member = MemberFactory(union=tree.C1A1)
     with pytest.raises(PermissionDenied):
-        services.member_transfer(member=member, to_union=tree.C1B1, actor=outsider)
+        people.member_transfer(member=member, to_union=tree.C1B1, actor=outsider)
     assert not MemberTransfer.objects.exists()
 
 
 def test_status_change(tree):
     member = MemberFactory(union=tree.C1A1)
-    services.member_set_status(member=member, status=Member.Status.RETIRED)
+    people.member_set_status(member=member, status=Member.Status.RETIRED)
     member.refresh_from_db()
     assert member.status == "retired" and not member.is_active
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from members import services, sms
+from members import sign_in, sms
 from members.auth import hash_token
 from members.models import Card, MemberApiToken, OneTimeCode
 from members.tokens import card_token_card_id
@@ -29,7 +29,7 @@ def member(tree):
 
 
 def test_request_sends_a_code_and_stores_only_its_hash(member):
-    expires = services.otp_request(phone=PHONE, ip_address="10.0.0.1")
+    expires = sign_in.otp_request(phone=PHONE, ip_address="10.0.0.1")
     code = last_code()
     record = OneTimeCode.objects.get()
     assert sms.outbox[-1].phone == PHONE
@@ -39,71 +39,71 @@ def test_request_sends_a_code_and_stores_only_its_hash(member):
 
 def test_console_backend_prints_the_code(member, settings, capsys):
     settings.SMS_BACKEND = "members.sms.ConsoleSmsBackend"
-    services.otp_request(phone=PHONE, ip_address=None)
+    sign_in.otp_request(phone=PHONE, ip_address=None)
     assert re.search(rf"\[SMS\] {PHONE}: .*\d{{6}}", capsys.readouterr().err)
 
 
 def test_unknown_phone_gets_the_same_answer_but_no_text(db):
-    services.otp_request(phone="13900000000", ip_address="10.0.0.1")
+    sign_in.otp_request(phone="13900000000", ip_address="10.0.0.1")
     assert sms.outbox == [] and OneTimeCode.objects.count() == 1
 
 
 def test_verify_signs_in_once_per_code(member):
-    services.otp_request(phone=PHONE, ip_address=None)
+    sign_in.otp_request(phone=PHONE, ip_address=None)
     code = last_code()
-    assert services.otp_verify(phone=PHONE, code=code) == member
-    with pytest.raises(services.OtpInvalid):
-        services.otp_verify(phone=PHONE, code=code)
+    assert sign_in.otp_verify(phone=PHONE, code=code) == member
+    with pytest.raises(sign_in.OtpInvalid):
+        sign_in.otp_verify(phone=PHONE, code=code)
 
 
 def test_expired_code_is_refused(member):
-    services.otp_request(phone=PHONE, ip_address=None)
+    sign_in.otp_request(phone=PHONE, ip_address=None)
     OneTimeCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(services.OtpInvalid, match="过期"):
-        services.otp_verify(phone=PHONE, code=last_code())
+    with pytest.raises(sign_in.OtpInvalid, match="过期"):
+        sign_in.otp_verify(phone=PHONE, code=last_code())
 
 
 def test_wrong_codes_lock_the_code_after_the_maximum(member, settings):
     settings.OTP_MAX_ATTEMPTS = 3
-    services.otp_request(phone=PHONE, ip_address=None)
+    sign_in.otp_request(phone=PHONE, ip_address=None)
     code = last_code()
     wrong = "000000" if code != "000000" else "111111"
-    with pytest.raises(services.OtpInvalid, match="还可以尝试 2 次"):
-        services.otp_verify(phone=PHONE, code=wrong)
-    with pytest.raises(services.OtpInvalid, match="还可以尝试 1 次"):
-        services.otp_verify(phone=PHONE, code=wrong)
-    with pytest.raises(services.OtpLocked):
-        services.otp_verify(phone=PHONE, code=wrong)
-    with pytest.raises(services.OtpLocked):
-        services.otp_verify(phone=PHONE, code=code)  # even the right code is refused now
+    with pytest.raises(sign_in.OtpInvalid, match="还可以尝试 2 次"):
+        sign_in.otp_verify(phone=PHONE, code=wrong)
+    with pytest.raises(sign_in.OtpInvalid, match="还可以尝试 1 次"):
+        sign_in.otp_verify(phone=PHONE, code=wrong)
+    with pytest.raises(sign_in.OtpLocked):
+        sign_in.otp_verify(phone=PHONE, code=wrong)
+    with pytest.raises(sign_in.OtpLocked):
+        sign_in.otp_verify(phone=PHONE, code=code)  # even the right code is refused now
     assert OneTimeCode.objects.get().attempts == 3
 
 
 def test_requests_for_a_phone_wait_for_its_resend_interval(member, settings):
     settings.OTP_RESEND_INTERVALS = (60, 300)
-    services.otp_request(phone=PHONE, ip_address="10.0.0.1")
-    with pytest.raises(services.RateLimited, match="60 秒后") as info:
-        services.otp_request(phone=PHONE, ip_address="10.0.0.2")
+    sign_in.otp_request(phone=PHONE, ip_address="10.0.0.1")
+    with pytest.raises(sign_in.RateLimited, match="60 秒后") as info:
+        sign_in.otp_request(phone=PHONE, ip_address="10.0.0.2")
     assert info.value.status == 429
     OneTimeCode.objects.update(created_at=timezone.now() - timedelta(seconds=61))
-    services.otp_request(phone=PHONE, ip_address="10.0.0.3")
-    with pytest.raises(services.RateLimited, match="300 秒后"):  # the interval grows
-        services.otp_request(phone=PHONE, ip_address="10.0.0.3")
+    sign_in.otp_request(phone=PHONE, ip_address="10.0.0.3")
+    with pytest.raises(sign_in.RateLimited, match="300 秒后"):  # the interval grows
+        sign_in.otp_request(phone=PHONE, ip_address="10.0.0.3")
 
 
 def test_requests_are_limited_per_ip(db, settings):
     settings.OTP_PER_IP_PER_HOUR = 3
     for index in range(3):
-        services.otp_request(phone=f"1390000000{index}", ip_address="10.9.9.9")
-    with pytest.raises(services.RateLimited, match="网络"):
-        services.otp_request(phone="13900000009", ip_address="10.9.9.9")
-    services.otp_request(phone="13900000009", ip_address="10.9.9.8")
+        sign_in.otp_request(phone=f"1390000000{index}", ip_address="10.9.9.9")
+    with pytest.raises(sign_in.RateLimited, match="网络"):
+        sign_in.otp_request(phone="13900000009", ip_address="10.9.9.9")
+    sign_in.otp_request(phone="13900000009", ip_address="10.9.9.8")
 
 
 def test_purge_deletes_codes_older_than_a_day(member):
     from members import tasks
 
-    services.otp_request(phone=PHONE, ip_address=None)
+    sign_in.otp_request(phone=PHONE, ip_address=None)
     old = OneTimeCode.objects.create(
         phone=PHONE, code_hash="x" * 64, expires_at=timezone.now() - timedelta(days=1)
     )
@@ -115,9 +115,9 @@ def test_purge_deletes_codes_older_than_a_day(member):
 def test_purge_forgets_expired_and_revoked_app_tokens(member):
     from members import tasks
 
-    live, _expires = services.member_api_token_issue(member=member)
+    live, _expires = sign_in.member_api_token_issue(member=member)
     for _ in range(2):
-        services.member_api_token_issue(member=member)
+        sign_in.member_api_token_issue(member=member)
     expired, revoked = MemberApiToken.objects.exclude(token_hash=hash_token(live))
     MemberApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     MemberApiToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
@@ -128,7 +128,7 @@ def test_purge_forgets_expired_and_revoked_app_tokens(member):
 # --- Pages --------------------------------------------------------------------------------------------
 
 
-def sign_in(client, phone=PHONE):
+def sign_in_on_the_pages(client, phone=PHONE):
     client.post("/me/sign-in/", {"phone": phone})
     return client.post("/me/sign-in/code/", {"code": last_code()})
 
@@ -156,7 +156,7 @@ def test_sign_in_pages_consent_and_my_card(client, member):
 
 
 def test_consent_redirect_does_not_leave_the_site(client, member):
-    sign_in(client)
+    sign_in_on_the_pages(client)
     response = client.post("/me/consent/", {"agree": "on", "next": "https://evil.example/"})
     assert response["Location"] == "/me/card/"
 
@@ -173,7 +173,7 @@ def test_sign_in_page_shows_rate_limit_in_plain_words(client, member, settings):
 def signed_in(client, member):
     member.consent_at = timezone.now()
     member.save()
-    sign_in(client)
+    sign_in_on_the_pages(client)
     return client
 
 

@@ -260,20 +260,20 @@ def test_file_backends_write_one_json_line_per_message(settings):
 
 
 def test_sign_in_codes_use_the_configured_sms_backend(sms_gateway, member):
-    from members import services as member_services
+    from members import sign_in
 
     gateway = sms_gateway(SMS_OK)
-    member_services.otp_request(phone=member.phone, ip_address=None)
+    sign_in.otp_request(phone=member.phone, ip_address=None)
     [request] = gateway.seen(SMS_PATH)
     assert request.body["to"] == member.phone and "验证码" in request.body["text"]
 
 
 def test_a_failed_sign_in_text_is_logged_masked_and_the_answer_stays_the_same(sms_gateway, member, caplog):
-    from members import services as member_services
+    from members import sign_in
 
     sms_gateway((500, {"code": "ERROR"}))
     with caplog.at_level(logging.INFO):
-        member_services.otp_request(phone=member.phone, ip_address=None)  # no error for the caller
+        sign_in.otp_request(phone=member.phone, ip_address=None)  # no error for the caller
     assert "139****5678" in caplog.text
     assert member.phone not in caplog.text
 

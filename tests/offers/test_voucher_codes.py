@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from discounts import services
+from discounts import services, vouchers
 from discounts.models import Offer, VoucherCode
 from discounts.rules import Refusal
 from members.models import Member
@@ -39,7 +39,7 @@ def claim_all(offer_id: int, member_ids: list[int]) -> list:
             offer = Offer.objects.select_related("merchant", "eligible_union").get(pk=offer_id)
             member = Member.objects.select_related("union").get(pk=member_id)
             barrier.wait(timeout=30)
-            results[position] = services.voucher_claim(offer=offer, member=member).code
+            results[position] = vouchers.voucher_claim(offer=offer, member=member).code
         except Refusal as refusal:
             results[position] = refusal.code
         except Exception as error:  # surfaced by the assertion below
@@ -58,7 +58,7 @@ def claim_all(offer_id: int, member_ids: list[int]) -> list:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_never_hand_out_a_code_twice():
     offer = online_offer()
-    services.voucher_codes_generate(offer=offer, count=12)
+    vouchers.voucher_codes_generate(offer=offer, count=12)
     union = UnionFactory()
     members = [MemberFactory(union=union).pk for _ in range(16)]
     results = claim_all(offer.pk, members)
@@ -73,7 +73,7 @@ def test_concurrent_claims_never_hand_out_a_code_twice():
 @pytest.mark.django_db(transaction=True)
 def test_one_member_claiming_at_once_from_several_phones_gets_one_code():
     offer = online_offer()
-    services.voucher_codes_generate(offer=offer, count=10)
+    vouchers.voucher_codes_generate(offer=offer, count=10)
     member = MemberFactory()
     results = claim_all(offer.pk, [member.pk] * 6)
     assert results.count("member_limit_reached") == 5, results
@@ -83,32 +83,32 @@ def test_one_member_claiming_at_once_from_several_phones_gets_one_code():
 @pytest.mark.django_db
 def test_member_gets_up_to_their_total_limit():
     offer = online_offer(per_member_total_limit=2)
-    services.voucher_codes_add(offer=offer, codes=["A1", "A2", "A3"])
+    vouchers.voucher_codes_add(offer=offer, codes=["A1", "A2", "A3"])
     member = MemberFactory()
-    first = services.voucher_claim(offer=offer, member=member)
-    second = services.voucher_claim(offer=offer, member=member)
+    first = vouchers.voucher_claim(offer=offer, member=member)
+    second = vouchers.voucher_claim(offer=offer, member=member)
     assert {first.code, second.code} == {"A1", "A2"}
     with pytest.raises(Refusal) as caught:
-        services.voucher_claim(offer=offer, member=member)
+        vouchers.voucher_claim(offer=offer, member=member)
     assert caught.value.code == "member_limit_reached"
 
 
 @pytest.mark.django_db
 def test_claims_are_refused_to_ineligible_or_inactive_members_and_closed_offers(tree):
     offer = online_offer(eligible_union=tree.C1)
-    services.voucher_codes_add(offer=offer, codes=["X1", "X2"])
+    vouchers.voucher_codes_add(offer=offer, codes=["X1", "X2"])
     outsider = MemberFactory(union=tree.C2A1)
     with pytest.raises(Refusal) as caught:
-        services.voucher_claim(offer=offer, member=outsider)
+        vouchers.voucher_claim(offer=offer, member=outsider)
     assert caught.value.code == "not_eligible"
     retired = MemberFactory(union=tree.C1A1, status=Member.Status.RETIRED)
     with pytest.raises(Refusal) as caught:
-        services.voucher_claim(offer=offer, member=retired)
+        vouchers.voucher_claim(offer=offer, member=retired)
     assert caught.value.code == "member_inactive"
     offer.status = Offer.Status.PAUSED
     offer.save()
     with pytest.raises(Refusal) as caught:
-        services.voucher_claim(offer=offer, member=MemberFactory(union=tree.C1A1))
+        vouchers.voucher_claim(offer=offer, member=MemberFactory(union=tree.C1A1))
     assert caught.value.code == "offer_not_active"
     assert not VoucherCode.objects.filter(member__isnull=False).exists()
 
@@ -116,21 +116,21 @@ def test_claims_are_refused_to_ineligible_or_inactive_members_and_closed_offers(
 @pytest.mark.django_db
 def test_upload_parses_text_and_csv_and_skips_duplicates():
     offer = online_offer()
-    codes = services.voucher_codes_parse("券码,备注\nABC123,首批\n\n# comment\nDEF456\nABC123\n".encode())
+    codes = vouchers.voucher_codes_parse("券码,备注\nABC123,首批\n\n# comment\nDEF456\nABC123\n".encode())
     assert codes == ["ABC123", "DEF456", "ABC123"]
-    assert services.voucher_codes_add(offer=offer, codes=codes) == 2
-    assert services.voucher_codes_add(offer=offer, codes=["DEF456", "GHI789"]) == 1
+    assert vouchers.voucher_codes_add(offer=offer, codes=codes) == 2
+    assert vouchers.voucher_codes_add(offer=offer, codes=["DEF456", "GHI789"]) == 1
     with pytest.raises(ValidationFailed, match="第2行"):
-        services.voucher_codes_parse("OK1\nBAD CODE\n")
+        vouchers.voucher_codes_parse("OK1\nBAD CODE\n")
 
 
 @pytest.mark.django_db
 def test_in_store_offers_have_no_codes():
     offer = OfferFactory()
     with pytest.raises(ValidationFailed):
-        services.voucher_codes_generate(offer=offer, count=5)
+        vouchers.voucher_codes_generate(offer=offer, count=5)
     with pytest.raises(Refusal):
-        services.voucher_claim(offer=offer, member=MemberFactory())
+        vouchers.voucher_claim(offer=offer, member=MemberFactory())
 
 
 @pytest.mark.django_db
@@ -138,7 +138,7 @@ def test_member_claims_on_the_detail_page_and_sees_their_code(client):
     from members.auth import SESSION_KEY
 
     offer = online_offer(title="品牌好物券")
-    services.voucher_codes_add(offer=offer, codes=["CODE0001", "CODE0002"])
+    vouchers.voucher_codes_add(offer=offer, codes=["CODE0001", "CODE0002"])
     url = f"/offers/{offer.pk}/"
     page = client.get(url).content.decode()
     assert "登录后领取券码" in page and "/me/sign-in/?next=" in page
@@ -167,7 +167,7 @@ def test_concurrent_claims_hold_the_daily_quota():
     from discounts.rules import local_day
 
     offer = online_offer(daily_quota=5)
-    services.voucher_codes_generate(offer=offer, count=20)
+    vouchers.voucher_codes_generate(offer=offer, count=20)
     union = UnionFactory()
     results = claim_all(offer.pk, [MemberFactory(union=union).pk for _ in range(12)])
     assert results.count("quota_exhausted") == 7, results
@@ -180,7 +180,7 @@ def test_concurrent_claims_of_one_member_hold_the_per_member_daily_limit():
     from discounts.models import MemberOfferDayCounter, MemberOfferTotalCounter
 
     offer = online_offer(per_member_daily_limit=1, per_member_total_limit=3)
-    services.voucher_codes_generate(offer=offer, count=10)
+    vouchers.voucher_codes_generate(offer=offer, count=10)
     member = MemberFactory()
     results = claim_all(offer.pk, [member.pk] * 6)
     assert results.count("member_limit_reached") == 5, results
@@ -196,7 +196,7 @@ def test_concurrent_claims_of_a_union_funded_code_hold_the_budget():
         budget=Decimal("90"),
         budget_owner=UnionFactory(code="BUDGET", level="province"),
     )
-    services.voucher_codes_generate(offer=offer, count=10)
+    vouchers.voucher_codes_generate(offer=offer, count=10)
     union = UnionFactory()
     results = claim_all(offer.pk, [MemberFactory(union=union).pk for _ in range(8)])
     assert results.count("budget_exhausted") == 5, results
@@ -210,11 +210,11 @@ def test_a_claim_that_finds_no_code_takes_no_limit_and_the_api_counts_claims_tod
     from discounts.models import MemberOfferTotalCounter, OfferDayCounter
 
     offer = online_offer(daily_quota=10)
-    services.voucher_codes_add(offer=offer, codes=["ONLY1"])
-    services.voucher_claim(offer=offer, member=MemberFactory())
+    vouchers.voucher_codes_add(offer=offer, codes=["ONLY1"])
+    vouchers.voucher_claim(offer=offer, member=MemberFactory())
     latecomer = MemberFactory()
     with pytest.raises(Refusal) as caught:
-        services.voucher_claim(offer=offer, member=latecomer)
+        vouchers.voucher_claim(offer=offer, member=latecomer)
     assert caught.value.code == "quota_exhausted"
     assert OfferDayCounter.objects.get(offer=offer).used == 1
     assert not MemberOfferTotalCounter.objects.filter(member=latecomer).exists()

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from discounts.models import Offer, OfferDayCounter, Redemption
 from discounts.redemption import redemption_create
-from discounts.settlement import merchant_statement
+from discounts.statements import merchant_statement
 from members.auth import SESSION_KEY
 from members.models import Card
 from members.tokens import card_token_issue

@@ -168,7 +168,7 @@ def test_rate_counters_expire_after_their_window(api_client, shop, settings):
 
 
 def test_redemption_works_when_redis_is_down(api_client, shop, card, make_offer, settings):
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     pos_api._redis_down_until = 0.0
@@ -305,13 +305,15 @@ def test_member_not_in_the_union_is_member_inactive(api_client, shop, card, make
 @pytest.mark.parametrize(
     "change",
     [
-        {"status": Offer.Status.PAUSED},
-        {"valid_from": datetime.date(2090, 1, 1)},
-        {"valid_until": datetime.date(2020, 1, 2)},
+        lambda today: {"status": Offer.Status.PAUSED},
+        lambda today: {"valid_from": today + datetime.timedelta(days=1)},  # not open yet
+        lambda today: {"valid_until": today - datetime.timedelta(days=1)},  # ended yesterday
     ],
+    ids=["paused", "not_yet_valid", "no_longer_valid"],
 )
 def test_offer_not_open_is_offer_not_active(api_client, shop, card, make_offer, change):
-    response = redeem(api_client, shop, body_for(shop, make_offer(**change), card))
+    offer = make_offer(**change(timezone.localdate()))
+    response = redeem(api_client, shop, body_for(shop, offer, card))
     assert response.status_code == 409
     assert error_code(response) == "offer_not_active"
 
@@ -447,7 +449,7 @@ def test_keys_are_per_merchant(api_client, shop, rival, card, make_offer):
 def test_a_crashed_request_leaves_no_record_so_a_retry_proceeds(
     api_client, shop, card, make_offer, monkeypatch
 ):
-    from discounts import pos_api
+    from discounts.api import pos as pos_api
 
     offer = make_offer()
 

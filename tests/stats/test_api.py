@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from members.coverage import coverage_snapshot_compute
 from portal.roles import Role
+from stats.coverage import coverage_snapshot_compute
 from tests.factories import MerchantUserFactory, UserFactory
 from tests.stats.conftest import DAY
 

@@ -8,9 +8,10 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from members.coverage import coverage_snapshot_compute
-from members.models import Card, SnapshotRun, Union
+from members.models import Card, Union
 from portal.roles import Role
+from stats.coverage import coverage_snapshot_compute
+from stats.models import SnapshotRun
 from tests.factories import UnionFactory, UserFactory
 from tests.stats.conftest import DAY, member_with_card
 
@@ -79,7 +80,7 @@ def test_chart_data_is_embedded_as_json_for_the_page_script(client, tree, make_s
         ("C1A", 50.0, "/staff/union/C1A/"),
         ("C1B", 50.0, "/staff/union/C1B/"),
     ]
-    assert 'src="/static/portal/dashboard.js"' in html
+    assert 'src="/static/stats/dashboard.js"' in html
     assert "<script>" not in html  # the policy forbids inline scripts
 
 

@@ -7,13 +7,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from members.coverage import (
+from members.models import Card, Member
+from stats.coverage import (
     coverage_snapshot_compute,
     snapshot_run_execute,
     snapshot_run_request,
 )
-from members.models import Card, CoverageSnapshot, Member, SnapshotRun
-from portal.tasks import coverage_snapshot_nightly
+from stats.models import CoverageSnapshot, SnapshotRun
+from stats.tasks import coverage_snapshot_nightly
 from tests.stats.conftest import DAY
 
 pytestmark = pytest.mark.django_db

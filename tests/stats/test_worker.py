@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from members.models import CoverageSnapshot, SnapshotRun
+from stats.models import CoverageSnapshot, SnapshotRun
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -1,0 +1,75 @@
+"""The member's own redemption history in the member API: ``GET /api/v1/me/redemptions/`` with the
+total saved (the page ``/me/redemptions/`` reads the same ``discounts.history``)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+
+from discounts.api.common import _IdName, _IdTitle, error_response
+from discounts.history import member_redemptions, member_total_saved
+from discounts.models import Redemption
+from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
+
+
+class MemberRedemptionSerializer(serializers.ModelSerializer):
+    offer = _IdTitle()
+    store = _IdName()
+    merchant = _IdName()
+    saved = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="会员节省的金额：优惠金额或工会补贴"
+    )
+
+    class Meta:
+        model = Redemption
+        fields = [
+            "id",
+            "offer",
+            "merchant",
+            "store",
+            "units",
+            "amount",
+            "discount",
+            "payable",
+            "union_subsidy",
+            "saved",
+            "status",
+            "created_at",
+            "voided_at",
+        ]
+        read_only_fields = fields
+
+
+class MemberRedemptionListView(generics.ListAPIView):
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+    serializer_class = MemberRedemptionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no member signed in
+            return Redemption.objects.none()
+        return member_redemptions(self.request.user)
+
+    @extend_schema(
+        operation_id="me_redemptions_list",
+        summary="The signed-in member's redemptions and total saved",
+        tags=["Member"],
+        responses={
+            200: inline_serializer(
+                "MemberRedemptionPage",
+                {
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "total_saved": serializers.DecimalField(max_digits=14, decimal_places=2),
+                    "results": MemberRedemptionSerializer(many=True),
+                },
+            ),
+            401: error_response("Not signed in", ["unauthenticated"]),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        response = self.list(request, *args, **kwargs)
+        total = member_total_saved(request.user)
+        response.data["total_saved"] = f"{total:.2f}"
+        return response

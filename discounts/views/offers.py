@@ -1,0 +1,125 @@
+"""Member-facing offer pages: the list (the home page) and an offer's detail with its code claim."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from discounts import selectors
+from discounts.models import Offer
+from discounts.vouchers import voucher_claim
+from members.auth import current_member
+from merchants.selectors import category_list, region_choices
+from portal.errors import ApplicationError, NotFound
+
+PAGE_SIZE = 20
+MEMBER_SIGN_IN_URL = "/me/sign-in/"
+
+
+@require_GET
+def offer_list(request):
+    filters = selectors.offer_filters_parse(request.GET, strict=False)
+    for messages_of_field in filters.errors.values():
+        for message in messages_of_field:
+            messages.warning(request, message)
+    paginator = Paginator(selectors.offer_list(filters=filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    items = [
+        {
+            "offer": offer,
+            "headline": selectors.offer_headline(offer),
+            "remaining": selectors.remaining_today(offer),
+            "distance_km": getattr(offer, "distance_km", None),
+        }
+        for offer in page.object_list
+    ]
+    regions = region_choices()
+    return render(
+        request,
+        "discounts/offer_list.html",
+        {
+            "filters": filters,
+            "regions": regions,
+            "page": page,
+            "items": items,
+            "tabs": _category_tabs(filters),
+            "page_links": {
+                "previous": filters.query_string(page=page.previous_page_number())
+                if page.has_previous()
+                else "",
+                "next": filters.query_string(page=page.next_page_number()) if page.has_next() else "",
+            },
+            "without_near": filters.query_string(near=""),
+        },
+    )
+
+
+def _category_tabs(filters) -> list[dict]:
+    """One tab per category (and 全部); each keeps the other filters and starts at page 1."""
+    tabs = [{"label": _("全部"), "query": filters.query_string(category=""), "current": not filters.category}]
+    for category in category_list():
+        tabs.append(
+            {
+                "label": category.name,
+                "query": filters.query_string(category=category.code),
+                "current": filters.category is not None and filters.category.pk == category.pk,
+            }
+        )
+    return tabs
+
+
+@require_GET
+def offer_detail(request, offer_id: int):
+    try:
+        offer = selectors.offer_get_listed(offer_id)
+    except NotFound:
+        raise Http404 from None
+    member = current_member(request)
+    remaining = selectors.remaining_today(offer)
+    online = offer.channel == Offer.Channel.ONLINE
+    codes_left = selectors.voucher_codes_left(offer) if online else None
+    stores = [
+        {"store": store, "map_url": selectors.store_map_url(store)} for store in selectors.offer_stores(offer)
+    ]
+    return render(
+        request,
+        "discounts/offer_detail.html",
+        {
+            "offer": offer,
+            "headline": selectors.offer_headline(offer),
+            "rules": selectors.offer_rules_in_words(offer, remaining=remaining, codes_left=codes_left),
+            "remaining": remaining,
+            "stores": stores,
+            "member": member,
+            "online": online,
+            "codes_left": codes_left,
+            "my_codes": selectors.member_voucher_codes(offer, member),
+            "sign_in_url": f"{MEMBER_SIGN_IN_URL}?next={quote(request.get_full_path())}",
+        },
+    )
+
+
+@require_POST
+def offer_claim_code(request, offer_id: int):
+    detail_url = reverse("discounts:offer_detail", args=[offer_id])
+    member = current_member(request)
+    if member is None:
+        return redirect(f"{MEMBER_SIGN_IN_URL}?next={quote(detail_url)}")
+    try:
+        offer = selectors.offer_get_listed(offer_id)
+    except NotFound:
+        raise Http404 from None
+    try:
+        code = voucher_claim(offer=offer, member=member)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("领取成功，您的券码是 %(code)s。") % {"code": code.code})
+    return redirect(detail_url)

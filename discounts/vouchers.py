@@ -1,0 +1,179 @@
+"""Online offers' one-time codes (券码): the pool staff fill (uploaded or generated), and a member's
+claim, which is a use of the offer and takes the same limits as a redemption."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from discounts.models import Offer, VoucherCode
+from discounts.redemption import limits_take
+from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
+from discounts.services import offer_merchant_open
+from members.models import Member
+from portal.errors import Conflict, ValidationFailed
+
+VOUCHER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
+VOUCHER_CODE_LENGTH = 12
+VOUCHER_BATCH_SIZE = 2000
+VOUCHER_MAX_PER_UPLOAD = 100_000
+
+
+def voucher_codes_parse(content: bytes | str) -> list[str]:
+    """Codes from an uploaded text or CSV file: the first column of each line; blank lines, a header
+    (券码 / code) and lines starting with # are skipped."""
+    if isinstance(content, bytes):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                content = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ValidationFailed(_("文件编码无法识别，请使用 UTF-8 文本或 CSV。"))
+    codes: list[str] = []
+    for line_number, line in enumerate(content.splitlines(), start=1):
+        value = line.split(",")[0].strip().strip('"').strip()
+        if not value or value.startswith("#") or value.lower() in {"code", "券码", "codes"}:
+            continue
+        if len(value) > 64 or not value.isprintable() or " " in value:
+            raise ValidationFailed(
+                _("第%(line)d行的券码无效：须为1至64个字符且不含空格。") % {"line": line_number}
+            )
+        codes.append(value)
+    if len(codes) > VOUCHER_MAX_PER_UPLOAD:
+        raise ValidationFailed(_("一次最多上传%(max)d个券码。") % {"max": VOUCHER_MAX_PER_UPLOAD})
+    return codes
+
+
+def _ensure_online(offer: Offer) -> None:
+    if offer.channel != Offer.Channel.ONLINE:
+        raise ValidationFailed(_("只有线上领券的优惠才有券码。"))
+    if offer.status == Offer.Status.ENDED:
+        raise Conflict(_("优惠已结束，不能再添加券码。"))
+
+
+@transaction.atomic
+def voucher_codes_add(*, offer: Offer, codes: Iterable[str]) -> int:
+    """Add codes to the pool; codes already in the pool are skipped. Returns how many were added."""
+    _ensure_online(offer)
+    unique = list(dict.fromkeys(code.strip() for code in codes if code and code.strip()))
+    added = 0
+    for start in range(0, len(unique), VOUCHER_BATCH_SIZE):
+        chunk = unique[start : start + VOUCHER_BATCH_SIZE]
+        existing = set(VoucherCode.objects.filter(offer=offer, code__in=chunk).values_list("code", flat=True))
+        fresh = [VoucherCode(offer=offer, code=code) for code in chunk if code not in existing]
+        VoucherCode.objects.bulk_create(fresh, ignore_conflicts=True)
+        added += len(fresh)
+    return added
+
+
+def voucher_random_code(rng=None) -> str:
+    choice = rng.choice if rng is not None else secrets.choice
+    return "".join(choice(VOUCHER_CODE_ALPHABET) for _ in range(VOUCHER_CODE_LENGTH))
+
+
+@transaction.atomic
+def voucher_codes_generate(*, offer: Offer, count: int, rng=None) -> int:
+    """Generate ``count`` random codes (``rng`` makes them reproducible for demo data)."""
+    _ensure_online(offer)
+    if not 1 <= count <= VOUCHER_MAX_PER_UPLOAD:
+        raise ValidationFailed(
+            _("生成数量须在1到%(max)d之间。") % {"max": VOUCHER_MAX_PER_UPLOAD},
+            fields={"count": [_("生成数量无效。")]},
+        )
+    added = 0
+    while added < count:
+        added += voucher_codes_add(
+            offer=offer, codes=[voucher_random_code(rng) for _ in range(count - added)]
+        )
+    return added
+
+
+# The table is discounts_vouchercode (VoucherCode._meta.db_table); spelled out so the SQL stays static.
+_CLAIM_SQL = """
+UPDATE discounts_vouchercode SET member_id = %s, claimed_at = %s
+WHERE id = (
+    SELECT id FROM discounts_vouchercode
+    WHERE offer_id = %s AND member_id IS NULL
+    ORDER BY id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+# Codes one member may hold when the offer sets no total limit.
+ONLINE_CODES_PER_MEMBER = 1
+# The member's codes of the offer, read under the row lock this transaction took on the counter.
+_MEMBER_TOTAL_SQL = """
+SELECT used FROM discounts_memberoffertotalcounter WHERE offer_id = %s AND member_id = %s
+"""
+
+
+def voucher_claim_subsidy(offer: Offer) -> Decimal:
+    """What one code may cost the union's budget, taken when it is claimed: its face value (the
+    allowance of one unit, or the amount off of a union-funded voucher); nothing for a code the
+    merchant or a bank pays for. ``offer_validate`` keeps union-funded codes to those two kinds."""
+    if offer.kind == Offer.Kind.ALLOWANCE:
+        return offer.allowance_per_unit
+    if offer.funder == Offer.Funder.UNION and offer.kind == Offer.Kind.AMOUNT_OFF:
+        return offer.amount_off
+    return Decimal("0.00")
+
+
+@transaction.atomic
+def voucher_claim(*, offer: Offer, member: Member, now=None) -> VoucherCode:
+    """Hand the member one unclaimed code of an online offer.
+
+    A code is a use of the offer: in this one transaction the claim takes the same limits as a
+    redemption (``discounts.redemption.limits_take``: the member's daily and total limits, the
+    offer's daily quota, the budget at the code's face value), each with one conditional statement,
+    then takes the first unclaimed code nobody else has locked (SKIP LOCKED, so no code is ever
+    handed out twice and claims of different members never wait for each other). A refusal at any
+    step, "no code left" included, rolls every counter back. Without a total limit a member holds
+    ``ONLINE_CODES_PER_MEMBER`` codes, checked on the counter row the take has locked."""
+    if offer.channel != Offer.Channel.ONLINE:
+        raise Refusal(_("该优惠需到店使用，无需领取券码。"), code="validation_error", status=400)
+    moment = now or timezone.now()
+    refusal = (
+        offer_open_refusal(offer, moment)
+        or (
+            None
+            if offer_merchant_open(offer)
+            else Refusal(_("该商家暂未开放优惠。"), code="offer_not_active")
+        )
+        or member_refusal(member)
+        or eligibility_refusal(offer, member)
+    )
+    if refusal is not None:
+        raise refusal
+    limit = offer.per_member_total_limit or ONLINE_CODES_PER_MEMBER
+    over_limit = Refusal(
+        _("每人限领%(limit)d个券码，您已领取。") % {"limit": limit}, code="member_limit_reached"
+    )
+    try:
+        limits_take(
+            offer_id=offer.pk,
+            member_id=member.pk,
+            day=local_day(moment),
+            units=1,
+            subsidy=voucher_claim_subsidy(offer),
+        )
+    except Refusal as taken:
+        if taken.code == "member_limit_reached" and offer.per_member_daily_limit is None:
+            raise over_limit from None
+        raise
+    with connection.cursor() as cursor:
+        if offer.per_member_total_limit is None:
+            cursor.execute(_MEMBER_TOTAL_SQL, [offer.pk, member.pk])
+            if cursor.fetchone()[0] > ONLINE_CODES_PER_MEMBER:
+                raise over_limit
+        cursor.execute(_CLAIM_SQL, [member.pk, moment, offer.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Refusal(_("券码已领完。"), code="quota_exhausted")
+    return VoucherCode.objects.get(pk=row[0])

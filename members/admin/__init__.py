@@ -1,0 +1,6 @@
+"""The members app's admin, by model family: the union tree, members, banks and cards, issuance batches.
+Importing the package registers them all (Django's admin autodiscovery imports ``members.admin``)."""
+
+from members.admin import batches, cards, people, unions
+
+__all__ = ["batches", "cards", "people", "unions"]

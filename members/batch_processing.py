@@ -1,0 +1,226 @@
+"""Processing an approved issuance batch (the ``members.tasks.batch_process`` and ``batch_finish``
+tasks): members upserted and cards issued straight from the rows table, one chunk per transaction,
+resumable and idempotent after a crash or a retry; then the bank production file."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from members import issuance
+from members.cards import bank_allocate_serials, card_number_for
+from members.models import Card, IssuanceBatch, IssuanceRow, mask_name, mask_phone
+from members.people import audit_member_changed
+from members.scope import MEMBER_OUT_OF_REACH, member_in_scope_sql
+
+# Rows processed per task invocation: a chunk takes about a second, far inside any time limit.
+PROCESS_CHUNK_ROWS = 2000
+
+
+def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) -> str:
+    """Create or update the members of the next ``chunk_size`` valid rows and issue their cards, in
+    one transaction. Returns "more", "finish" (no valid row left) or "idle" (nothing to do).
+
+    The batch row is locked first, so a redelivered task waits for the original and then finds its
+    rows done; a killed worker's transaction rolls back as a whole (rows, members, cards and serials)
+    and the next run starts again at the first row not yet done. The rows never travel to Python
+    and back: members are upserted with INSERT … SELECT from the rows table.
+
+    A row whose member is out of the batch's reach (``members.scope``) — because it changed since
+    validation, or because the row never went through it — changes nothing: the upsert skips it by
+    itself, and the row ends as an error with the same text validation gives."""
+    with transaction.atomic():
+        batch = (
+            IssuanceBatch.objects.select_for_update(of=("self",))
+            .select_related("bank", "union", "approved_by")
+            .filter(pk=batch_id)
+            .first()
+        )
+        if batch is None or batch.status not in (
+            IssuanceBatch.Status.APPROVED,
+            IssuanceBatch.Status.PROCESSING,
+        ):
+            return "idle"
+        if batch.status == IssuanceBatch.Status.APPROVED:
+            IssuanceBatch.objects.filter(pk=batch_id).update(status=IssuanceBatch.Status.PROCESSING)
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM members_issuancerow WHERE batch_id = %s AND status = 'valid' "
+                "ORDER BY row_number LIMIT %s",
+                [batch_id, chunk_size],
+            )
+            row_ids = [row[0] for row in cursor.fetchall()]
+            if not row_ids:
+                return "finish"
+            member_by_row, refused = _upsert_members(cursor, batch, row_ids, now)
+            accepted = [row_id for row_id in row_ids if row_id in member_by_row]
+            cursor.execute(
+                "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
+                [list(member_by_row.values()), list(Card.LIVE_STATUSES)],
+            )
+            holders = {row[0] for row in cursor.fetchall()}
+            # A member named twice in the chunk is impossible (duplicates are invalid rows), and a
+            # member who already holds a live card is skipped: re-uploads never give a second card.
+            needing = [row_id for row_id in accepted if member_by_row[row_id] not in holders]
+            serials = bank_allocate_serials(bank=batch.bank, count=len(needing))
+            card_by_member: dict[int, int] = {}
+            if needing:
+                cursor.execute(
+                    "INSERT INTO members_card (number, bank_id, serial, member_id, status, batch_id, "
+                    "issued_at) SELECT v.number, %s, v.serial, v.member_id, 'issued', %s, %s "
+                    "FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS v(number, serial, member_id) "
+                    "RETURNING member_id, id",
+                    [
+                        batch.bank_id,
+                        batch_id,
+                        now,
+                        [card_number_for(batch.bank, serial) for serial in serials],
+                        list(serials),
+                        [member_by_row[row_id] for row_id in needing],
+                    ],
+                )
+                card_by_member = dict(cursor.fetchall())
+            card_by_row = {row_id: card_by_member[member_by_row[row_id]] for row_id in needing}
+            cursor.execute(
+                """
+                UPDATE members_issuancerow r
+                SET status = 'done', member_id = v.member_id, card_id = v.card_id
+                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, member_id, card_id)
+                WHERE r.id = v.id AND r.status = 'valid'
+                """,
+                [
+                    accepted,
+                    [member_by_row[row_id] for row_id in accepted],
+                    [card_by_row.get(r) for r in accepted],
+                ],
+            )
+            done = cursor.rowcount
+            if refused:
+                cursor.execute(
+                    "UPDATE members_issuancerow SET status = 'invalid', errors = errors || %s "
+                    "WHERE id = ANY(%s) AND status = 'valid'",
+                    [Jsonb([str(MEMBER_OUT_OF_REACH)]), refused],
+                )
+                done += cursor.rowcount
+            if done != len(row_ids):
+                raise RuntimeError("issuance rows changed under a locked batch")
+        IssuanceBatch.objects.filter(pk=batch_id).update(
+            processed_rows=F("processed_rows") + len(accepted),
+            cards_created=F("cards_created") + len(card_by_row),
+            valid_rows=F("valid_rows") - len(refused),
+            error_rows=F("error_rows") + len(refused),
+        )
+    return "more"
+
+
+def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datetime) -> tuple[dict, list]:
+    """Insert new members and refresh the name and phone of known ones (matched by ID hash), straight
+    from the rows table. Known members keep their groups and gain those named in the file; their union
+    is left alone, since moving a member is a transfer.
+
+    A known member is changed only if in the batch's reach: the scope rule (``members.scope``) is the
+    ``WHERE`` of the ``DO UPDATE``, so the statement itself skips a member out of reach, whatever the
+    row says. Every known member that did change is written to the audit log, old and new values
+    masked, in the name of the approver.
+
+    Returns member ids by row id, and the ids of the rows refused."""
+    # The known members, locked in id order before the upsert (which then waits on nothing), with
+    # the values they have now.
+    cursor.execute(
+        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path "
+        "FROM members_member m JOIN members_union u ON u.id = m.union_id "
+        "WHERE m.id_number_hash IN (SELECT id_number_hash FROM members_issuancerow WHERE id = ANY(%s)) "
+        "ORDER BY m.id FOR UPDATE OF m",
+        [row_ids],
+    )
+    before = {row[0]: row[1:] for row in cursor.fetchall()}
+    cursor.execute(
+        f"""
+        INSERT INTO members_member AS m (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
+                                         union_id, status, groups, created_at, updated_at)
+        SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
+               r.union_id, 'active', r.groups, %s, %s
+        FROM members_issuancerow r WHERE r.id = ANY(%s)
+        ORDER BY r.row_number
+        ON CONFLICT (id_number_hash) DO UPDATE
+        SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
+            groups = ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)
+        WHERE {member_in_scope_sql("m", active_only=True)}
+        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups
+        """,  # noqa: S608 - the scope rule's SQL, no input
+        [now, now, row_ids, batch.union.path],
+    )
+    after = {row[0]: row[1:] for row in cursor.fetchall()}
+    cursor.execute("SELECT id, id_number_hash FROM members_issuancerow WHERE id = ANY(%s)", [row_ids])
+    member_by_row, refused = {}, []
+    for row_id, hash_ in cursor.fetchall():
+        if hash_ in after:
+            member_by_row[row_id] = after[hash_][0]
+        else:
+            refused.append(row_id)
+    for hash_, (member_id, name, phone, groups, masked_id, union_path) in before.items():
+        if hash_ not in after:
+            continue
+        _member_id, new_name, new_phone, new_groups = after[hash_]
+        changes: dict[str, list] = {}
+        if new_name != name:
+            changes["name"] = [mask_name(name), mask_name(new_name)]
+        if new_phone != phone:
+            changes["phone"] = [mask_phone(phone), mask_phone(new_phone)]
+        if list(new_groups) != list(groups):
+            changes["groups"] = [list(groups), list(new_groups)]
+        if changes:
+            audit_member_changed(
+                member_id=member_id,
+                label=f"{mask_name(new_name)} ({masked_id})",
+                union_path=union_path,
+                actor=batch.approved_by,
+                data={"batch": batch.pk, **changes},
+            )
+    return member_by_row, refused
+
+
+def batch_finish(*, batch_id: int) -> bool:
+    """Write the bank production file once every valid row is done, then mark the batch completed.
+    The file is written outside any transaction; a second writer loses the race and deletes its copy."""
+    batch = IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.PROCESSING).first()
+    if (
+        batch is None
+        or IssuanceRow.objects.filter(batch_id=batch_id, status=IssuanceRow.Status.VALID).exists()
+    ):
+        return False
+    cards = (
+        Card.objects.filter(batch_id=batch_id)
+        .order_by("serial")
+        .values_list(
+            "number",
+            "member__name",
+            "member__id_number_encrypted",
+            "member__phone",
+            "member__union__code",
+            "member__union__name",
+            "bank__name",
+        )
+        .iterator(chunk_size=5000)
+    )
+    with tempfile.TemporaryFile("w+", encoding="utf-8-sig", newline="") as out:
+        issuance.write_production_csv(cards, out, batch_id=batch_id)
+        out.seek(0)
+        name = default_storage.save(
+            f"bank-files/batch-{batch_id}-{timezone.localtime():%Y%m%d%H%M%S}.csv", File(out.buffer)
+        )
+    changed = IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.PROCESSING).update(
+        status=IssuanceBatch.Status.COMPLETED, production_file=name, completed_at=timezone.now()
+    )
+    if changed != 1:
+        default_storage.delete(name)
+        return False
+    return True

@@ -1,0 +1,128 @@
+"""Staff statistics API: coverage rows of a union's subtree, with ranks (session auth, staff only)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.models import Union
+from portal.errors import NotFound
+from portal.scoping import staff_union_path
+from stats.coverage import (
+    VIEW_PERMISSION,
+    coverage_rows,
+    coverage_union_for,
+    definitions_payload,
+    latest_snapshot_day,
+)
+
+
+class IsCoverageStaff(BasePermission):
+    message = _("只有工会工作人员可以查看统计数据。")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and staff_union_path(user) is not None
+            and user.has_perm(VIEW_PERMISSION)
+        )
+
+
+class CoverageQuerySerializer(serializers.Serializer):
+    union = serializers.CharField(required=False, max_length=32, help_text="工会代码；默认为本人所属工会。")
+    level = serializers.ChoiceField(
+        required=False,
+        choices=[Union.Level.CITY, Union.Level.COUNTY, Union.Level.WORKPLACE],
+        help_text="返回该层级的全部单位；不填则返回直接下级单位。",
+    )
+    date = serializers.DateField(required=False, help_text="快照日期 YYYY-MM-DD；默认为最近一次快照。")
+
+
+class CoverageRowSerializer(serializers.Serializer):
+    code = serializers.CharField(source="union.code")
+    name = serializers.CharField(source="union.name")
+    level = serializers.CharField()
+    members = serializers.IntegerField()
+    cardholders = serializers.IntegerField()
+    coverage = serializers.DecimalField(max_digits=7, decimal_places=4, help_text="持卡人数 ÷ 会员数，0–1。")
+    rank_among_siblings = serializers.IntegerField(allow_null=True)
+    rank_in_level = serializers.IntegerField(allow_null=True)
+
+
+_ERROR = inline_serializer(
+    name="CoverageError",
+    fields={
+        "error": inline_serializer(
+            name="CoverageErrorBody",
+            fields={"code": serializers.CharField(), "message": serializers.CharField()},
+        )
+    },
+)
+
+
+class CoverageStatsView(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsCoverageStaff]
+
+    @extend_schema(
+        operation_id="stats_coverage",
+        summary="发卡覆盖面统计",
+        description=(
+            "Coverage rows of one snapshot day inside the caller's union subtree. members = active "
+            "members of the subtree; cardholders = those with a live card (issued or active); "
+            "coverage = cardholders ÷ members (0 when there are no members). Unions outside the "
+            "caller's subtree answer 404."
+        ),
+        parameters=[CoverageQuerySerializer],
+        responses={
+            200: inline_serializer(
+                name="CoverageStats",
+                fields={
+                    "date": serializers.DateField(allow_null=True),
+                    "union": inline_serializer(
+                        name="CoverageUnion",
+                        fields={"code": serializers.CharField(), "name": serializers.CharField()},
+                    ),
+                    "definitions": inline_serializer(
+                        name="CoverageDefinition",
+                        fields={
+                            "key": serializers.CharField(),
+                            "label": serializers.CharField(),
+                            "text": serializers.CharField(),
+                        },
+                        many=True,
+                    ),
+                    "rows": CoverageRowSerializer(many=True),
+                },
+            ),
+            400: _ERROR,
+            401: _ERROR,
+            403: _ERROR,
+            404: _ERROR,
+        },
+        tags=["statistics"],
+    )
+    def get(self, request):
+        query = CoverageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        union = coverage_union_for(user=request.user, code=params.get("union"))
+        if union is None:
+            raise NotFound(_("该工会不存在或不在您的管理范围内。"))
+        day = params.get("date") or latest_snapshot_day(union=union)
+        rows = coverage_rows(union=union, day=day, level=params.get("level")) if day else []
+        return Response(
+            {
+                "date": day.isoformat() if day else None,
+                "union": {"code": union.code, "name": union.name},
+                "definitions": definitions_payload(),
+                "rows": CoverageRowSerializer(rows, many=True).data,
+            }
+        )
