@@ -305,4 +305,6 @@ def service_worker(request):
 def offline(request):
     """What the app shows for a page it cannot reach without a connection. The service worker keeps a
     copy; it carries nobody's data (no inbox count, no messages)."""
-    return render(request, "cities/offline.html", {"notification_inboxes": [], "messages": []})
+    return render(
+        request, "cities/offline.html", {"notification_inboxes": [], "member_inboxes": [], "messages": []}
+    )
