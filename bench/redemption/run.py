@@ -606,13 +606,21 @@ def _violations(r: dict) -> str:
     return "–" if r["violations"] is None else str(sum(r["violations"].values()))
 
 
+def label(r: dict) -> str:
+    if r["driver"] == "pgbench":
+        return f"pgbench {r['load']}"
+    return (
+        f"`GET /healthz` ({r['driver']})" if r["load"] == "healthz" else f"HTTP {r['load']} ({r['driver']})"
+    )
+
+
 def table(rows: list[dict]) -> str:
     pgbench = {(r["load"], r["clients"]): r["rate"] for r in rows if r["driver"] == "pgbench"}
     lines = [
-        "| driver | request | offers | clients | per second | p50 ms | p99 ms | not OK "
-        "| web CPU ms/op | PostgreSQL CPU ms/op (backends + rest) | load generator CPU ms/op (cores) "
+        "| load | clients | per second | p50 ms | p99 ms | not OK | web CPU ms/op "
+        "| PostgreSQL CPU ms/op: backends + rest | load generator CPU ms/op (cores) "
         "| rest of machine, cores | load avg before | invariant violations | ÷ pgbench |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         per, cores = r["cpu_ms_per_ok"], r["cores"]
@@ -620,13 +628,10 @@ def table(rows: list[dict]) -> str:
         baseline = pgbench.get((r["load"], r["clients"])) if r["driver"] != "pgbench" else None
         ratio = f"{r['rate'] / baseline:.2f}" if baseline else "–"
         lines.append(
-            f"| {r['driver']} | {r['request']} | {'–' if r['load'] == 'healthz' else r['load']} "
-            f"| {r['clients']} | {r['rate']:.0f} | {r['latency_ms']['p50']:.1f} "
+            f"| {label(r)} | {r['clients']} | {r['rate']:.0f} | {r['latency_ms']['p50']:.1f} "
             f"| {r['latency_ms']['p99']:.1f} | {not_ok} | {_ms(per['web'])} | {_postgres(per)} "
             f"| {per['load_generator']:.2f} ({cores['load_generator']:.2f}) | {cores['others']:.2f} "
-            f"| {r['loadavg_before'].split()[0]} "
-            f"| {_violations(r)} "
-            f"| {ratio} |"
+            f"| {r['loadavg_before'].split()[0]} | {_violations(r)} | {ratio} |"
         )
     return "\n".join(lines)
 
