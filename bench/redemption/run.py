@@ -549,6 +549,30 @@ def measured(meter: Meter, run) -> dict:
     return result
 
 
+def quietest(once, args) -> dict:
+    """One measured run; with ``--quiet-cores``, run it again (up to ``--attempts`` times in all)
+    while the rest of the machine used more CPU than that, and keep the quietest. A run that broke
+    an invariant is always the one kept."""
+    best = None
+    for attempt in range(1, args.attempts + 1):
+        result = once()
+        result["attempt"] = attempt
+        if result["violations"]:
+            return result
+        if best is None or result["cores"]["others"] < best["cores"]["others"]:
+            best = result
+        if attempt == args.attempts or args.quiet_cores is None:
+            break
+        if result["cores"]["others"] <= args.quiet_cores:
+            break
+        print(
+            f"#   {result['driver']} {result['load']} c={result['clients']}: the rest of the machine used "
+            f"{result['cores']['others']:.2f} cores; again",
+            flush=True,
+        )
+    return best
+
+
 # --- gunicorn -------------------------------------------------------------------------------------
 
 
@@ -646,6 +670,7 @@ def line(r: dict) -> str:
         f"load generator {per['load_generator']:.2f}  rest of machine {r['cores']['others']:.2f} cores  "
         f"load {r['loadavg_before']} → {r['loadavg_after']}  "
         f"violations {_violations(r)} {r['violations'] or ''}"
+        + (f"  (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else "")
     )
 
 
@@ -672,6 +697,12 @@ def main() -> None:
     parser.add_argument("--driver", default="wrk", choices=["wrk", "python"])
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-pgbench", action="store_true")
+    parser.add_argument(
+        "--quiet-cores",
+        type=float,
+        help="run again when the rest of the machine (other people's work) used more cores than this",
+    )
+    parser.add_argument("--attempts", type=int, default=3, help="runs at most, with --quiet-cores")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     args = parser.parse_args()
 
@@ -731,23 +762,26 @@ def main() -> None:
                             return wrk_run(wrk, port, seedinfo, clients, seconds, load, args)
                         return python_run(port, seedinfo, clients, seconds, load, args)
 
-                    redeem = load != "healthz"
-                    if redeem:
-                        reset(url)
-                    if args.warm_up:
-                        drive(args.warm_up)
-                    if redeem:
-                        reset(url)
-                    result = measured(meter, lambda drive=drive: drive(args.seconds))
-                    result.update(
-                        driver=driver,
-                        request=REDEEM if redeem else HEALTHZ,
-                        load=load,
-                        clients=clients,
-                        violations=violations(url) if redeem else None,
-                        recorded=redemptions_recorded(url) if redeem else None,
-                    )
-                    record(result)
+                    def once(drive=drive, load=load, clients=clients) -> dict:
+                        redeem = load != "healthz"
+                        if redeem:
+                            reset(url)
+                        if args.warm_up:
+                            drive(args.warm_up)
+                        if redeem:
+                            reset(url)
+                        result = measured(meter, lambda: drive(args.seconds))
+                        result.update(
+                            driver=driver,
+                            request=REDEEM if redeem else HEALTHZ,
+                            load=load,
+                            clients=clients,
+                            violations=violations(url) if redeem else None,
+                            recorded=redemptions_recorded(url) if redeem else None,
+                        )
+                        return result
+
+                    record(quietest(once, args))
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
@@ -757,22 +791,24 @@ def main() -> None:
             print("# pgbench not found (apt-get install postgresql-client)", flush=True)
         for load in [load for load in args.loads if load != "healthz"] if binary else []:
             for clients in args.clients:
-                reset(url)
-                result = measured(
-                    meter,
-                    lambda load=load, clients=clients: pgbench_run(
-                        binary, url, seedinfo, clients, args.seconds, load, scratch
-                    ),
-                )
-                result.update(
-                    driver="pgbench",
-                    request="redeem.sql",
-                    load=load,
-                    clients=clients,
-                    violations=violations(url),
-                    recorded=redemptions_recorded(url),
-                )
-                record(result)
+
+                def once(load=load, clients=clients) -> dict:
+                    reset(url)
+                    result = measured(
+                        meter,
+                        lambda: pgbench_run(binary, url, seedinfo, clients, args.seconds, load, scratch),
+                    )
+                    result.update(
+                        driver="pgbench",
+                        request="redeem.sql",
+                        load=load,
+                        clients=clients,
+                        violations=violations(url),
+                        recorded=redemptions_recorded(url),
+                    )
+                    return result
+
+                record(quietest(once, args))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print()
