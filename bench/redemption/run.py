@@ -25,11 +25,13 @@ After every run the invariants are checked in SQL (the day counter = the units o
 redemptions ≤ the daily quota, member counters, budget, one redemption per Idempotency-Key,
 payable + discount = amount) and the violations counted. Each run reports the rate, p50/p99 of the
 load generator's latencies, and the CPU (user + system, from /proc) of the gunicorn master and
-workers, of PostgreSQL (its backends, and the rest of its processes: WAL writer, checkpointer,
-autovacuum) and of the load generator itself, per request; the CPU the rest of the machine used
-meanwhile (other people's work included) and the load average before the run say how quiet the
-machine was. Without wrk (``--driver python``, or wrk cannot be installed) Python threads drive
-the API instead; they take CPU from the server, which the load generator column then shows.
+workers, of PostgreSQL (its backends, and the rest of its processes: postmaster, WAL writer,
+checkpointer, background writer) and of the load generator itself, per request. The CPU the rest of
+the machine used meanwhile (other people's work included) and the load average before the run say
+how quiet the machine was; ``--quiet-cores 0.3`` runs a measurement again (``--attempts`` in all)
+while the rest of the machine used more than 0.3 cores, and keeps the quietest run. Without wrk
+(``--driver python``, or wrk cannot be installed) Python threads drive the API instead; they take
+CPU from the server, which the load generator column then shows.
 
 Prints one line per run and a Markdown table; ``--json FILE`` writes every figure. Never point it at
 a database you care about: it empties the redemption tables of the benchmark database before each run.
