@@ -1,6 +1,8 @@
 """Seed the redemption benchmark database (run by run.py with the benchmark's DATABASE_URL).
 
-    seed.py CLIENTS OFFERS CARDS  → prints one JSON line: ids, POS keys (one per client), card numbers.
+    seed.py KEYS OFFERS CARDS DIR  → writes DIR/cards.txt (the card numbers, one a line) and
+    DIR/keys.txt (the POS keys, one a line) for the load generator, and prints one JSON line: the ids,
+    the id ranges of cards and keys (for pgbench), the two files, and the columns of a redemption row.
 
 Idempotent: a second run reuses the merchant, offers and cards and makes fresh keys."""
 
@@ -22,7 +24,7 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
-from discounts.models import Offer  # noqa: E402
+from discounts.models import Offer, Redemption  # noqa: E402
 from members.models import Card, Member, PartnerBank, Union  # noqa: E402
 from merchants.apikeys import api_key_create  # noqa: E402
 from merchants.models import ApiKey, Category, Merchant, Store  # noqa: E402
@@ -42,7 +44,7 @@ def luhn(partial: str) -> str:
 
 
 @transaction.atomic
-def seed(clients: int, offers_count: int, cards: int) -> dict:
+def seed(keys_count: int, offers_count: int, cards: int, out_dir: Path) -> dict:
     province, _ = Union.objects.get_or_create(
         code="BENCH", defaults={"name": "压测省总工会", "level": "province", "path": "BENCH/", "depth": 0}
     )
@@ -61,7 +63,7 @@ def seed(clients: int, offers_count: int, cards: int) -> dict:
         merchant=merchant, name="压测门店", defaults={"region": province, "address": "压测路1号"}
     )
     ApiKey.objects.filter(merchant=merchant).delete()
-    keys = [api_key_create(merchant=merchant, name=f"till-{i}", created_by=None)[1] for i in range(clients)]
+    keys = [api_key_create(merchant=merchant, name=f"till-{i}", created_by=None) for i in range(keys_count)]
     common = {
         "merchant": merchant,
         "valid_from": datetime.date(2020, 1, 1),
@@ -109,17 +111,29 @@ def seed(clients: int, offers_count: int, cards: int) -> dict:
             batch_size=BATCH,
         )
     card_rows = list(Card.objects.filter(bank=bank).order_by("id").values_list("id", "number"))
+    key_ids = sorted(key.pk for key, _ in keys)
+    if key_ids != list(range(key_ids[0], key_ids[0] + len(key_ids))):
+        raise SystemExit("the POS keys did not get consecutive ids; run the seed again")
+    cards_file, keys_file = out_dir / "cards.txt", out_dir / "keys.txt"
+    cards_file.write_text("".join(f"{number}\n" for _, number in card_rows))
+    keys_file.write_text("".join(f"{raw}\n" for _, raw in keys))
     return {
         "merchant": merchant.pk,
         "store": store.pk,
         "hot": hot.pk,
         "many": many,
-        "keys": keys,
-        "cards": [number for _, number in card_rows],
+        "key_lo": key_ids[0],
+        "key_hi": key_ids[-1],
+        "keys_file": str(keys_file),
+        "cards_file": str(cards_file),
+        "card_count": len(card_rows),
         "card_lo": card_rows[0][0],
         "card_hi": card_rows[-1][0],
+        # What redeem.sql must insert, in the order the application does.
+        "redemption_columns": [f.attname for f in Redemption._meta.concrete_fields if f.attname != "id"],
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(seed(*(int(value) for value in sys.argv[1:4]))))
+    keys_count, offers_count, cards = (int(value) for value in sys.argv[1:4])
+    print(json.dumps(seed(keys_count, offers_count, cards, Path(sys.argv[4]))))
