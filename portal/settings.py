@@ -411,6 +411,13 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Beat sends the outbox and delivery tasks every few seconds; a line per task sent, received and
+        # succeeded would drown everything else. Failures and retries are logged at WARNING and above.
+        # TASK_LOG_LEVEL=INFO brings the per-task lines back while investigating.
+        **{
+            name: {"level": env.str("TASK_LOG_LEVEL", default="WARNING")}
+            for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+        },
     },
 }
 
