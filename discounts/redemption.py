@@ -357,7 +357,7 @@ WHERE id = %(offer)s AND budget_used >= %(subsidy)s
 """
 
 
-_REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
+REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
 
 # Redemption.save() as one plain INSERT (the ORM would compile the same statement anew for every
 # redemption, which costs more CPU than the database spends running it), with the limits taken by
@@ -365,8 +365,8 @@ _REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields 
 # reached, and the statement, the inserted row included, is undone.
 _RECORD = (
     "WITH r AS (INSERT INTO discounts_redemption "  # noqa: S608 - the column names come from the model
-    f"({', '.join(_REDEMPTION_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_REDEMPTION_COLUMNS))}) RETURNING id) "
+    f"({', '.join(REDEMPTION_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(REDEMPTION_COLUMNS))}) RETURNING id) "
     "SELECT r.id, discounts_redemption_take(%s, %s, %s, %s, %s, r.id, %s, %s, %s) FROM r"
 )
 
@@ -520,7 +520,7 @@ def redemption_create(
     claim_id = answer = None
     if claim is not None:
         claim_id, answer = claim.record_id, Jsonb(answer_for(redemption) if answer_for else {})
-    params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
+    params = [getattr(redemption, column) for column in REDEMPTION_COLUMNS]
     params += [offer.pk, member.pk, day, units, amounts.union_subsidy, claim_id, answer, True]
     in_transaction = connection.in_atomic_block
     try:

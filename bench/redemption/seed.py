@@ -24,7 +24,8 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
-from discounts.models import Offer, Redemption  # noqa: E402
+from discounts.models import Offer  # noqa: E402
+from discounts.redemption import REDEMPTION_COLUMNS  # noqa: E402
 from members.models import Card, Member, PartnerBank, Union  # noqa: E402
 from merchants.apikeys import api_key_create  # noqa: E402
 from merchants.models import ApiKey, Category, Merchant, Store  # noqa: E402
@@ -130,7 +131,7 @@ def seed(keys_count: int, offers_count: int, cards: int, out_dir: Path) -> dict:
         "card_lo": card_rows[0][0],
         "card_hi": card_rows[-1][0],
         # What redeem.sql must insert, in the order the application does.
-        "redemption_columns": [f.attname for f in Redemption._meta.concrete_fields if f.attname != "id"],
+        "redemption_columns": list(REDEMPTION_COLUMNS),
     }
 
 
