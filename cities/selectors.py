@@ -72,14 +72,14 @@ def usable_by_city_q(site: CitySite) -> Q:
 
 
 def site_offers(
-    site: CitySite, *, filters: offer_selectors.OfferFilters | None = None, today: date | None = None
+    site: CitySite, *, filters: offer_selectors.OfferFilters | None = None, now: datetime | None = None
 ) -> QuerySet[Offer]:
     """The offers a city site lists: the member offer list (``discounts.selectors.offer_list`` with
     the same filters) narrowed to what the city's members may use, the city's own first (each with
     ``own = 0``), then the province-wide ones; within each part, the offer list's own order. Still
     one query per page."""
     filters = filters or offer_selectors.OfferFilters()
-    listed = offer_selectors.offer_list(filters=filters, today=today)
+    listed = offer_selectors.offer_list(filters=filters, now=now)
     return (
         listed.filter(usable_by_city_q(site))
         .annotate(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -23,10 +23,13 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import ASin, Cast, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from discounts import usability
 from discounts.models import Offer, OfferDayCounter, VoucherCode
 from discounts.rules import WEEKDAY_NAMES, local_day
+from discounts.usability import usable_today_q
 from members.models import Member, MemberGroup, Union
 from merchants.models import Category, Merchant, Store
 from portal.errors import NotFound, ValidationFailed
@@ -149,19 +152,6 @@ def _used_today(today: date) -> Coalesce:
     return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
 
 
-def available_today_q(today: date) -> Q:
-    """Usable today: the weekday fits, today's quota and the budget are not used up, and an online
-    offer still has codes. Needs the ``used_today`` annotation."""
-    weekday = today.isoweekday()
-    unclaimed = VoucherCode.objects.filter(offer=OuterRef("pk"), member__isnull=True)
-    return (
-        (Q(weekdays=[]) | Q(weekdays__contains=[weekday]))
-        & (Q(daily_quota__isnull=True) | Q(daily_quota__gt=F("used_today")))
-        & (Q(budget__isnull=True) | Q(budget_used__lt=F("budget")))
-        & (Q(channel=Offer.Channel.IN_STORE) | Q(Exists(unclaimed)))
-    )
-
-
 def distance_km_expression(lat: float, lng: float, prefix: str = ""):
     """Great-circle distance (haversine) from (lat, lng) to a store's coordinates, in SQL."""
     store_lat = Radians(Cast(f"{prefix}latitude", FloatField()))
@@ -193,10 +183,12 @@ def _nearest_store_km(lat: float, lng: float) -> Subquery:
     return Subquery(stores, output_field=FloatField())
 
 
-def offer_list(*, filters: OfferFilters, today: date | None = None) -> QuerySet[Offer]:
+def offer_list(*, filters: OfferFilters, now: datetime | None = None) -> QuerySet[Offer]:
     """Listed offers matching ``filters``, each with ``used_today`` (and ``distance_km`` near a
-    point). One query per page whatever its size: everything shown comes by joins and subqueries."""
-    today = today or local_day()
+    point). One query per page whatever its size: everything shown comes by joins and subqueries.
+    "Available today" is the usability rule as a filter (``usability.usable_today_q``)."""
+    now = timezone.localtime(now) if now else timezone.localtime()
+    today = now.date()
     queryset = (
         Offer.objects.filter(listed_offer_q(today))
         .select_related("merchant", "merchant__category", "merchant__region", "eligible_union", "bank")
@@ -218,7 +210,7 @@ def offer_list(*, filters: OfferFilters, today: date | None = None) -> QuerySet[
             | Q(merchant__category__name__icontains=term)
         )
     if filters.available_today:
-        queryset = queryset.filter(available_today_q(today))
+        queryset = queryset.filter(usable_today_q(now))
     if filters.near is not None:
         queryset = queryset.annotate(distance_km=_nearest_store_km(*filters.near)).order_by(
             F("distance_km").asc(nulls_last=True), "-id"
@@ -261,7 +253,8 @@ def offer_stores(offer: Offer) -> list[Store]:
 
 
 def remaining_today(offer: Offer) -> int | None:
-    """Units left today (None: unlimited). Uses the ``used_today`` annotation when present."""
+    """Units left today (None: unlimited), by the usability rule's own figure
+    (``usability.remaining_today``). Uses the ``used_today`` annotation when present."""
     if offer.daily_quota is None:
         return None
     used = getattr(offer, "used_today", None)
@@ -272,7 +265,7 @@ def remaining_today(offer: Offer) -> int | None:
             .first()
             or 0
         )
-    return max(offer.daily_quota - used, 0)
+    return usability.remaining_today(offer, used)
 
 
 def member_voucher_codes(offer: Offer, member: Member | None) -> list[VoucherCode]:
