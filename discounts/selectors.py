@@ -27,10 +27,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from discounts import usability
-from discounts.models import Offer, OfferDayCounter, VoucherCode
+from discounts.models import (
+    MemberOfferDayCounter,
+    MemberOfferTotalCounter,
+    Offer,
+    OfferDayCounter,
+    VoucherCode,
+)
 from discounts.rules import WEEKDAY_NAMES, local_day
 from discounts.usability import usable_today_q
-from members.models import Member, MemberGroup, Union
+from members.models import Card, Member, MemberGroup, Union
 from merchants.models import Category, Merchant, Store
 from portal.errors import NotFound, ValidationFailed
 
@@ -266,6 +272,30 @@ def remaining_today(offer: Offer) -> int | None:
             or 0
         )
     return usability.remaining_today(offer, used)
+
+
+def offer_usability_today(
+    offer: Offer, member: Member | None, *, codes_left: int | None = None
+) -> usability.Usability:
+    """The usability rule's answer for the offer's page now: for everyone, or — signed in — for this
+    member with their active card and their own counters (two small reads)."""
+    now = timezone.localtime()
+    used = getattr(offer, "used_today", None)
+    usage = usability.Usage(used_today=used or 0, codes_left=codes_left)
+    card = None
+    if member is not None:
+        card = Card.objects.filter(member=member, status=Card.Status.ACTIVE).first()
+        counters = {
+            "member_today": MemberOfferDayCounter.objects.filter(offer=offer, member=member, day=now.date()),
+            "member_total": MemberOfferTotalCounter.objects.filter(offer=offer, member=member),
+        }
+        usage = usability.Usage(
+            used_today=usage.used_today,
+            codes_left=codes_left,
+            **{name: rows.values_list("used", flat=True).first() or 0 for name, rows in counters.items()},
+        )
+        member = Member.objects.select_related("union").get(pk=member.pk)
+    return usability.offer_usability(offer, now=now, member=member, card=card, usage=usage)
 
 
 def member_voucher_codes(offer: Offer, member: Member | None) -> list[VoucherCode]:

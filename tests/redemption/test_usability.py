@@ -18,6 +18,7 @@ from discounts import selectors
 from discounts.models import Offer, OfferDayCounter, Redemption
 from discounts.redemption import redemption_verify
 from discounts.usability import Usage, offer_usability, usable_today_q
+from members.auth import SESSION_KEY
 from members.models import Card
 from tests.factories import CardFactory, MemberFactory, MerchantFactory, OfferFactory, PartnerBankFactory
 
@@ -268,3 +269,28 @@ def test_available_today_filter_agrees_with_the_rule_for_every_offer_and_moment(
         }
         assert in_filter == by_rule, now
         assert by_rule and by_rule != set(offers)  # the sample has both answers
+
+
+# --- The offer's page ------------------------------------------------------------------------------
+
+
+def _sign_in(client, member):
+    session = client.session
+    session[SESSION_KEY] = member.pk
+    session.save()
+
+
+def test_offer_page_tells_the_signed_in_member_if_they_can_use_it_now(client, card, ccb_card, bank_offer):
+    assert "现在可用" in client.get(f"/offers/{bank_offer.pk}/").content.decode()  # for everyone
+    _sign_in(client, card.member)  # a 河北银行 card
+    page = client.get(f"/offers/{bank_offer.pk}/").content.decode()
+    assert "现在不可用" in page and "仅限建设银行卡" in page
+    _sign_in(client, ccb_card.member)
+    assert "现在可用" in client.get(f"/offers/{bank_offer.pk}/").content.decode()
+
+
+def test_offer_page_says_today_is_sold_out(client, make_offer):
+    offer = make_offer(daily_quota=2)
+    OfferDayCounter.objects.create(offer=offer, day=timezone.localdate(), used=2)
+    page = client.get(f"/offers/{offer.pk}/").content.decode()
+    assert "现在不可用" in page and "今日已抢光" in page
