@@ -56,8 +56,7 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def city_offer_q(site: CitySite) -> Q:
     """The city's own offers: of a merchant in the city, or for the city's members only."""
-    path = site.union.path
-    return Q(merchant__region__path__startswith=path) | Q(eligible_union__path__startswith=path)
+    return site.union.subtree_q("merchant__region") | site.union.subtree_q("eligible_union")
 
 
 def usable_by_city_q(site: CitySite) -> Q:
@@ -67,7 +66,7 @@ def usable_by_city_q(site: CitySite) -> Q:
     return (
         Q(eligible_union__isnull=True)
         | Q(eligible_union__path__in=_ancestor_paths(path))
-        | Q(eligible_union__path__startswith=path)
+        | site.union.subtree_q("eligible_union")
     )
 
 

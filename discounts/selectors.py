@@ -203,11 +203,11 @@ def offer_list(*, filters: OfferFilters, now: datetime | None = None) -> QuerySe
     if filters.category is not None:
         queryset = queryset.filter(merchant__category=filters.category)
     if filters.region is not None:
-        path = filters.region.path
+        region = filters.region
         store_in_region = Store.objects.filter(
-            merchant_id=OuterRef("merchant_id"), is_active=True, region__path__startswith=path
+            region.subtree_q("region"), merchant_id=OuterRef("merchant_id"), is_active=True
         )
-        queryset = queryset.filter(Q(merchant__region__path__startswith=path) | Q(Exists(store_in_region)))
+        queryset = queryset.filter(region.subtree_q("merchant__region") | Q(Exists(store_in_region)))
     for term in filters.terms:
         queryset = queryset.filter(
             Q(title__icontains=term)
