@@ -18,8 +18,12 @@ database. The hot rows (shared by every member of an offer) come last, so their 
 only for the end of that statement and its commit, which does not wait for the disk: the answer to
 the till does (``_await_durable``).
 
-Longer than most modules, and kept whole: verify, redeem and void share the lock order and the
-statements above, which are read and changed together."""
+Whether an offer is usable for the member is not decided here but by the one usability rule,
+``discounts.usability.offer_usability``: verify asks it with the counters read, redeem without them
+(the database function takes them, with the same refusals).
+
+Longer than most modules, and kept whole: verify, redeem and void share the identification of store,
+offer and card, the lock order and the statements above, which are read and changed together."""
 
 from __future__ import annotations
 

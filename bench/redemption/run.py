@@ -35,7 +35,9 @@ CPU from the server, which the load generator column then shows.
 
 Prints one line per run and a Markdown table; ``--json FILE`` writes every figure. Never point it at
 a database you care about: it empties the redemption tables of the benchmark database before each run.
-"""
+
+One script, longer than a module of the app, and kept whole: a benchmark is run and read as one
+file (seed, servers, load generators, meters, invariants, the table it prints)."""
 
 from __future__ import annotations
 
