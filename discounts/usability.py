@@ -17,6 +17,7 @@ public API through ``usable_today_q`` (the same terms as one queryset filter, fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -242,27 +243,46 @@ def offer_usability(
     window, merchant, union subtree and groups, bank, store, member limits, quota, budget, codes."""
     now = timezone.localtime(now) if now else timezone.localtime()
     remaining = remaining_today(offer, usage.used_today) if usage is not None else None
-    checks = [
-        (lambda: _card_refusal(member, card)) if member is not None else None,
-        lambda: _open_refusal(offer, now, rest_of_day=rest_of_day),
-        None if merchant_checked else (lambda: _merchant_refusal(offer, now.date())),
-        (lambda: _eligibility_refusal(offer, member)) if member is not None else None,
-        (lambda: _bank_refusal(offer, card)) if member is not None else None,
-        lambda: _store_refusal(store_id, offer_store_ids),
-        (lambda: _counter_refusal(offer, usage, remaining)) if usage is not None else None,
-    ]
-    for check in checks:
-        refused = check() if check is not None else None
-        if refused is not None:
-            return Usability(
-                usable=False,
-                code=refused.code,
-                reason=refused.reason,
-                message=refused.message,
-                words=refused.words,
-                remaining_today=remaining,
-            )
-    return Usability(usable=True, remaining_today=remaining)
+    terms = _refusals(
+        offer,
+        now=now,
+        member=member,
+        card=card,
+        store_id=store_id,
+        offer_store_ids=offer_store_ids,
+        usage=usage,
+        remaining=remaining,
+        merchant_checked=merchant_checked,
+        rest_of_day=rest_of_day,
+    )
+    refused = next((term for term in terms if term is not None), None)
+    if refused is None:
+        return Usability(usable=True, remaining_today=remaining)
+    return Usability(
+        usable=False,
+        code=refused.code,
+        reason=refused.reason,
+        message=refused.message,
+        words=refused.words,
+        remaining_today=remaining,
+    )
+
+
+def _refusals(
+    offer, *, now, member, card, store_id, offer_store_ids, usage, remaining, merchant_checked, rest_of_day
+) -> Iterator[Usability | None]:
+    """Each term's answer in order, judged only when asked for (the first refusal stops the rest)."""
+    if member is not None:
+        yield _card_refusal(member, card)
+    yield _open_refusal(offer, now, rest_of_day=rest_of_day)
+    if not merchant_checked:
+        yield _merchant_refusal(offer, now.date())
+    if member is not None:
+        yield _eligibility_refusal(offer, member)
+        yield _bank_refusal(offer, card)
+    yield _store_refusal(store_id, offer_store_ids)
+    if usage is not None:
+        yield _counter_refusal(offer, usage, remaining)
 
 
 def usable_today_q(now: datetime | None = None, *, used_today: str = "used_today") -> Q:
