@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from stdnum import luhn
 
 from members.models import Card, IssuanceBatch, Member, PartnerBank
 from members.people import audit_actor, staff_scope_check
@@ -35,15 +36,8 @@ class CardInactive(Conflict):
 
 
 def luhn_digit(partial: str) -> str:
-    total = 0
-    for index, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return str((10 - total % 10) % 10)
+    """The Luhn check digit of ``partial`` (python-stdnum's, the one every card number ends with)."""
+    return luhn.calc_check_digit(partial)
 
 
 def card_number_for(bank: PartnerBank, serial: int) -> str:

@@ -72,7 +72,13 @@ class Union(models.Model):
         return f"{parent.path if parent else ''}{code}/"
 
     def contains(self, other: Union) -> bool:
+        """``other`` is this union or lies below it."""
         return other.path.startswith(self.path)
+
+    def subtree_q(self, union_field: str = "") -> Q:
+        """Rows whose union (reached by ``union_field``, e.g. ``"merchant__region"``; "" for rows
+        that carry a union path themselves) lies in this subtree: one indexed prefix match."""
+        return Q(**{f"{union_field}__path__startswith" if union_field else "path__startswith": self.path})
 
 
 class MemberGroup(models.TextChoices):
