@@ -249,10 +249,11 @@ def card_undo_lost(*, card: Card, actor=None) -> Card:
 
 
 def card_lost_undo_deadline(card: Card):
-    """Until when a frozen card's report may be undone (None when it is not frozen)."""
+    """Until when a frozen card's report may still be undone; None when it is not frozen or too late."""
     if card.status != Card.Status.FROZEN or card.frozen_at is None:
         return None
-    return card.frozen_at + UNDO_LOST_WINDOW
+    deadline = card.frozen_at + UNDO_LOST_WINDOW
+    return deadline if deadline > timezone.now() else None
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ That is why the root URLconf includes notifications.urls only through this modul
 
 from django.urls import include, path
 
-from members import api, views
+from members import api, todo, views
 from notifications import urls as user_inbox
 
 api_patterns = [
@@ -31,6 +31,9 @@ pages = [
     path("card/", views.my_card, name="card"),
     path("card/activate/", views.card_activate, name="card_activate"),
     path("card/report-lost/", views.card_report_lost, name="card_report_lost"),
+    path("card/undo-lost/", views.card_undo_lost, name="card_undo_lost"),
+    path("card/apply/", views.card_apply, name="card_apply"),
+    path("transfer/", views.transfer_request, name="transfer_request"),
     path("data/", views.data_export, name="data_export"),
 ]
 
@@ -41,9 +44,20 @@ inbox_pages = [
     path("me/notifications/settings/", views.inbox_preferences, name="member_preferences"),
 ]
 
+todo_pages = [
+    path("", todo.todo_list, name="list"),
+    path("applications/<int:application_id>/approve/", todo.application_approve, name="application_approve"),
+    path("applications/<int:application_id>/refuse/", todo.application_refuse, name="application_refuse"),
+    path("applications/batch/<int:bank_id>/", todo.applications_batch, name="applications_batch"),
+    path("transfers/<int:request_id>/accept/", todo.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:request_id>/refuse/", todo.transfer_refuse, name="transfer_refuse"),
+    path("cards/<int:card_id>/undo-lost/", todo.card_undo_lost, name="card_undo_lost"),
+]
+
 urlpatterns = [
     path("api/v1/", include((api_patterns, "members_api"))),
     path("api/v1/", include((inbox_api_patterns, "notifications_api"))),
     path("me/", include((pages, "members"))),
+    path("staff/todo/", include((todo_pages, "todo"))),
     path("", include(([*inbox_pages, *user_inbox.urlpatterns], user_inbox.app_name))),
 ]

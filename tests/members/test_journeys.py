@@ -1,0 +1,317 @@
+"""Members' own journeys, from the outside: applying for a card, asking to transfer, leaving, and
+undoing a lost-card report — with the staff who must act, and the staff and members who must not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from members import applications, batch_validation, batches, cards, people, transfers
+from members.auth import SESSION_KEY
+from members.models import Card, CardApplication, CardChangeNotice, Member, TransferRequest
+from notifications.models import Notification, Topic
+from portal.errors import Conflict, PermissionDenied, ValidationFailed
+from portal.roles import Role
+from tests.factories import CardFactory, MemberFactory, PartnerBankFactory
+from tests.members.conftest import process_all
+
+
+@pytest.fixture
+def county(tree, make_staff):
+    return make_staff(tree.C1A, Role.COUNTY_OPERATOR, username="county")
+
+
+@pytest.fixture
+def second_county(tree, make_staff):
+    return make_staff(tree.C1A, Role.COUNTY_OPERATOR, username="county2")
+
+
+@pytest.fixture
+def workplace(tree, make_staff):
+    return make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR, username="workplace")
+
+
+@pytest.fixture
+def sibling(tree, make_staff):
+    return make_staff(tree.C1B, Role.COUNTY_OPERATOR, username="sibling")
+
+
+@pytest.fixture
+def other_city(tree, make_staff):
+    return make_staff(tree.C2A, Role.COUNTY_OPERATOR, username="othercity")
+
+
+@pytest.fixture
+def member(tree):
+    return MemberFactory(union=tree.C1A1, name="王小明", phone="13911110001", consent_at=timezone.now())
+
+
+def member_client(member) -> Client:
+    client = Client()
+    session = client.session
+    session[SESSION_KEY] = member.pk
+    session.save()
+    client.cookies["sessionid"] = session.session_key
+    return client
+
+
+def staff_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def notices(user_or_member, topic) -> list[Notification]:
+    kind = "member" if isinstance(user_or_member, Member) else "user"
+    return list(Notification.objects.filter(recipient_kind=kind, recipient_id=user_or_member.pk, topic=topic))
+
+
+# --- Card application ---------------------------------------------------------------------------------
+
+
+def test_a_member_applies_the_workplace_approves_and_the_next_batch_issues_the_card(
+    member, bank, workplace, county, second_county
+):
+    page = member_client(member).get("/me/card/").content.decode()
+    assert "申请办卡" in page
+    response = member_client(member).post("/me/card/apply/", {"bank": bank.pk, "confirm": "on"})
+    assert response.status_code == 302
+    application = CardApplication.objects.get(member=member)
+    assert application.status == CardApplication.Status.PENDING and application.union == member.union
+    # The workplace union's own operator is told, not the county above it.
+    assert len(notices(workplace, Topic.CARD_APPLIED)) == 1 and not notices(county, Topic.CARD_APPLIED)
+
+    staff_client(workplace).post(f"/staff/todo/applications/{application.pk}/approve/")
+    application.refresh_from_db()
+    assert application.status == CardApplication.Status.APPROVED and application.decided_by == workplace
+    assert notices(member, Topic.CARD_APPLICATION_DECIDED)[0].title == "办卡申请已通过"
+
+    response = staff_client(county).post(f"/staff/todo/applications/batch/{bank.pk}/")
+    assert response.status_code == 302
+    application.refresh_from_db()
+    batch = application.batch
+    assert application.status == CardApplication.Status.BATCHED and batch.uploaded_by == county
+    # The batch is an ordinary one: validated by the worker, approved by someone else, processed.
+    batch_validation.batch_validate_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert (batch.valid_rows, batch.error_rows) == (1, 0)
+    with pytest.raises(PermissionDenied):
+        batches.batch_approve(batch=batch, actor=county)
+    batches.batch_approve(batch=batch, actor=second_county)
+    process_all(batch)
+    card = Card.objects.get(member=member)
+    assert card.status == Card.Status.ISSUED and card.batch == batch and card.bank == bank
+    assert Member.objects.filter(id_number_hash=member.id_number_hash).count() == 1
+
+
+def test_a_second_application_and_one_with_a_live_card_are_refused(member, bank):
+    applications.card_application_submit(member=member, bank=bank)
+    with pytest.raises(applications.ApplicationExists):
+        applications.card_application_submit(member=member, bank=bank)
+    holder = MemberFactory(union=member.union)
+    CardFactory(member=holder, status=Card.Status.ACTIVE)
+    with pytest.raises(Conflict):
+        applications.card_application_submit(member=holder, bank=bank)
+    left = MemberFactory(union=member.union, status=Member.Status.LEFT)
+    with pytest.raises(Conflict):
+        applications.card_application_submit(member=left, bank=bank)
+
+
+def test_another_countys_operator_cannot_approve_or_refuse_an_application(member, bank, sibling, workplace):
+    application = applications.card_application_submit(member=member, bank=bank)
+    with pytest.raises(PermissionDenied):
+        applications.card_application_approve(application=application, actor=sibling)
+    client = staff_client(sibling)
+    assert client.post(f"/staff/todo/applications/{application.pk}/approve/").status_code == 404
+    assert (
+        client.post(f"/staff/todo/applications/{application.pk}/refuse/", {"reason": "x"}).status_code == 404
+    )
+    assert client.post(f"/staff/todo/applications/batch/{bank.pk}/").status_code == 302
+    application.refresh_from_db()
+    assert application.status == CardApplication.Status.PENDING
+    assert "王*" not in client.get("/staff/todo/").content.decode()
+    assert "王*" in staff_client(workplace).get("/staff/todo/").content.decode()
+
+
+def test_a_refusal_needs_a_reason_and_the_member_reads_it(member, bank, workplace):
+    application = applications.card_application_submit(member=member, bank=bank)
+    with pytest.raises(ValidationFailed):
+        applications.card_application_refuse(application=application, actor=workplace, reason=" ")
+    applications.card_application_refuse(application=application, actor=workplace, reason="手机号与登记不符")
+    with pytest.raises(applications.ApplicationStateConflict):
+        applications.card_application_approve(application=application, actor=workplace)
+    page = member_client(member).get("/me/card/").content.decode()
+    assert "手机号与登记不符" in page and "申请办卡" in page
+    # Refused, the member may apply again.
+    assert applications.card_application_submit(member=member, bank=bank).status == "pending"
+
+
+def test_a_batch_takes_only_approved_applications_of_the_staff_subtree_once(tree, bank, county, sibling):
+    ours = MemberFactory(union=tree.C1A2)
+    theirs = MemberFactory(union=tree.C1B1)
+    for who, staff in ((ours, county), (theirs, sibling)):
+        application = applications.card_application_submit(member=who, bank=bank)
+        applications.card_application_approve(application=application, actor=staff)
+    batch = applications.card_applications_batch(bank=bank, actor=county)
+    assert list(CardApplication.objects.filter(batch=batch).values_list("member", flat=True)) == [ours.pk]
+    with pytest.raises(Exception, match="没有待制卡"):
+        applications.card_applications_batch(bank=bank, actor=county)
+    assert CardApplication.objects.get(member=theirs).status == CardApplication.Status.APPROVED
+    other_bank = PartnerBankFactory(code="OTHER", name="另一银行", bin="622999")
+    with pytest.raises(Exception, match="没有待制卡"):
+        applications.card_applications_batch(bank=other_bank, actor=sibling)
+
+
+# --- Transfer request -------------------------------------------------------------------------------
+
+
+def test_a_transfer_accepted_by_the_receiving_union_moves_the_member_and_keeps_the_card(
+    tree, member, other_city, county, make_staff
+):
+    destination_staff = make_staff(tree.C2A1, Role.WORKPLACE_OPERATOR, username="dest")
+    card = CardFactory(member=member, status=Card.Status.ACTIVE)
+    client = member_client(member)
+    response = client.post("/me/transfer/", {"to_union": "C2A1", "note": "调动", "confirm": "on"})
+    assert response.status_code == 302
+    request = TransferRequest.objects.get(member=member)
+    assert notices(destination_staff, Topic.TRANSFER_REQUESTED) and not notices(
+        other_city, Topic.TRANSFER_REQUESTED
+    )
+    assert "等待对方工会接收" in client.get("/me/transfer/").content.decode()
+
+    # The member's own county cannot accept a move into another county; the receiving side can.
+    with pytest.raises(PermissionDenied):
+        transfers.transfer_request_accept(request=request, actor=county)
+    assert staff_client(county).post(f"/staff/todo/transfers/{request.pk}/accept/").status_code == 404
+    staff_client(other_city).post(f"/staff/todo/transfers/{request.pk}/accept/")
+    member.refresh_from_db()
+    request.refresh_from_db()
+    assert member.union == tree.C2A1 and request.status == TransferRequest.Status.ACCEPTED
+    assert request.transfer is not None and request.transfer.from_union == tree.C1A1
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE and card.member_id == member.pk
+    assert notices(member, Topic.TRANSFER_ACCEPTED) and notices(county, Topic.TRANSFER_ACCEPTED)
+    with pytest.raises(transfers.TransferStateConflict):
+        transfers.transfer_request_accept(request=request, actor=other_city)
+
+
+def test_a_refused_transfer_moves_nothing_and_tells_the_member_why(tree, member, other_city):
+    request = transfers.transfer_request_submit(member=member, to_union=tree.C2A1)
+    with pytest.raises(transfers.TransferPending):
+        transfers.transfer_request_submit(member=member, to_union=tree.C2A2)
+    staff_client(other_city).post(f"/staff/todo/transfers/{request.pk}/refuse/", {"reason": "查无此人"})
+    member.refresh_from_db()
+    request.refresh_from_db()
+    assert member.union == tree.C1A1 and request.status == TransferRequest.Status.REFUSED
+    assert "查无此人" in notices(member, Topic.TRANSFER_REFUSED)[0].body
+
+
+def test_a_transfer_is_refused_when_the_member_moved_or_left_since_asking(tree, member, county, other_city):
+    request = transfers.transfer_request_submit(member=member, to_union=tree.C2A1)
+    people.member_transfer(member=member, to_union=tree.C1A2, actor=county)
+    with pytest.raises(transfers.TransferStateConflict):
+        transfers.transfer_request_accept(request=request, actor=other_city)
+    member.refresh_from_db()
+    request.refresh_from_db()
+    assert member.union == tree.C1A2 and request.status == TransferRequest.Status.PENDING
+
+
+def test_a_transfer_to_an_unknown_or_non_workplace_code_is_refused_on_the_page(member):
+    client = member_client(member)
+    for code in ("NOPE", "C2A", "C1A1"):
+        response = client.post("/me/transfer/", {"to_union": code, "confirm": "on"})
+        assert response.status_code == 200
+    assert not TransferRequest.objects.exists()
+
+
+# --- Leaving, the bank's change queue, and undoing a lost-card report -------------------------------
+
+
+@pytest.mark.parametrize("status", [Member.Status.LEFT, Member.Status.RETIRED])
+def test_leaving_or_retiring_cancels_the_live_card_and_queues_a_notice(member, county, status):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE)
+    people.member_set_status(member=member, status=status, actor=county)
+    card.refresh_from_db()
+    assert card.status == Card.Status.CANCELLED
+    assert list(CardChangeNotice.objects.values_list("card", "kind", "exported_at")) == [
+        (card.pk, CardChangeNotice.Kind.CANCEL, None)
+    ]
+
+
+def test_a_lost_report_and_its_replacement_are_queued_for_the_bank(member):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE)
+    cards.card_freeze(card=card)
+    new = cards.card_replace(card=card)
+    kinds = list(CardChangeNotice.objects.values_list("card", "kind"))
+    assert kinds == [(card.pk, "lost"), (card.pk, "replace")] and new.replaces_id == card.pk
+
+
+def test_a_member_undoes_a_lost_report_within_seven_days_from_the_card_page(member):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE, activated_at=timezone.now())
+    client = member_client(member)
+    client.post("/me/card/report-lost/", {"confirm": "on"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
+    page = client.get("/me/card/").content.decode()
+    assert "解除挂失" in page
+    assert client.post("/me/card/undo-lost/", {}).status_code == 302  # unconfirmed: nothing happens
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
+    client.post("/me/card/undo-lost/", {"confirm": "on"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE
+    assert list(CardChangeNotice.objects.values_list("kind", flat=True)) == ["lost", "found"]
+
+
+def test_an_undone_report_of_a_never_activated_card_returns_it_to_issued(member):
+    card = CardFactory(member=member, status=Card.Status.ISSUED)
+    cards.card_freeze(card=card)
+    assert cards.card_undo_lost(card=card, actor=member).status == Card.Status.ISSUED
+
+
+def test_after_seven_days_the_report_stands_and_the_member_is_told_what_to_do(member):
+    card = CardFactory(member=member, status=Card.Status.FROZEN)
+    Card.objects.filter(pk=card.pk).update(frozen_at=timezone.now() - timedelta(days=7, minutes=1))
+    with pytest.raises(cards.LostReportTooOld, match="补卡"):
+        cards.card_undo_lost(card=card, actor=member)
+    client = member_client(member)
+    assert "不能再解除" in client.get("/me/card/").content.decode()
+    client.post("/me/card/undo-lost/", {"confirm": "on"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
+    assert not CardChangeNotice.objects.filter(kind="found").exists()
+
+
+def test_a_member_cannot_undo_another_members_report(member, tree):
+    other = MemberFactory(union=tree.C1A1, consent_at=timezone.now())
+    theirs = CardFactory(member=other, status=Card.Status.ACTIVE)
+    cards.card_freeze(card=theirs)
+    member_client(member).post("/me/card/undo-lost/", {"confirm": "on"})
+    theirs.refresh_from_db()
+    assert theirs.status == Card.Status.FROZEN
+
+
+def test_staff_undo_a_report_only_in_their_subtree(member, county, sibling):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE, activated_at=timezone.now())
+    cards.card_freeze(card=card)
+    with pytest.raises(PermissionDenied):
+        cards.card_undo_lost(card=card, actor=sibling)
+    assert (
+        staff_client(sibling).post(f"/staff/todo/cards/{card.pk}/undo-lost/", {"confirm": "on"}).status_code
+        == 404
+    )
+    assert card.number_masked in staff_client(county).get("/staff/todo/").content.decode()
+    staff_client(county).post(f"/staff/todo/cards/{card.pk}/undo-lost/", {"confirm": "on"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE
+
+
+def test_the_todo_page_refuses_staff_without_a_union(make_staff, roles):
+    from tests.factories import UserFactory
+
+    nobody = UserFactory(union=None, is_staff=True)
+    assert staff_client(nobody).get("/staff/todo/").status_code == 403
+    assert Client().get("/staff/todo/").status_code == 302
