@@ -3,15 +3,25 @@ undoing a lost-card report — with the staff who must act, and the staff and me
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from members import applications, batch_validation, batches, cards, people, transfers
 from members.auth import SESSION_KEY
-from members.models import Card, CardApplication, CardChangeNotice, Member, TransferRequest
+from members.models import (
+    Card,
+    CardApplication,
+    CardChangeNotice,
+    IssuanceBatch,
+    Member,
+    MemberTransfer,
+    TransferRequest,
+)
 from notifications.models import Notification, Topic
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.roles import Role
@@ -315,3 +325,82 @@ def test_the_todo_page_refuses_staff_without_a_union(make_staff, roles):
     nobody = UserFactory(union=None, is_staff=True)
     assert staff_client(nobody).get("/staff/todo/").status_code == 403
     assert Client().get("/staff/todo/").status_code == 302
+
+
+# --- Under concurrency --------------------------------------------------------------------------------
+
+
+def _at_once(count: int, action) -> tuple[list, list[BaseException]]:
+    """Run ``action(index)`` in ``count`` threads, each with its own database connection, released
+    together; returns the results and the exceptions."""
+    barrier = threading.Barrier(count)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            barrier.wait()
+            results.append(action(index))
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_batching_at_once_put_each_application_into_one_batch(tree, make_staff):
+    bank = PartnerBankFactory()
+    operators = [make_staff(tree.C1A, Role.COUNTY_OPERATOR) for _ in range(4)]
+    for _ in range(6):
+        application = applications.card_application_submit(member=MemberFactory(union=tree.C1A1), bank=bank)
+        applications.card_application_approve(application=application, actor=operators[0])
+    made, errors = _at_once(
+        4, lambda index: applications.card_applications_batch(bank=bank, actor=operators[index])
+    )
+    assert len(made) == 1 and len(errors) == 3, errors
+    assert all("没有待制卡" in str(error) for error in errors)
+    assert set(CardApplication.objects.values_list("status", "batch")) == {("batched", made[0].pk)}
+    assert IssuanceBatch.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_accepted_twice_at_once_moves_the_member_once(tree, make_staff):
+    member = MemberFactory(union=tree.C1A1)
+    request = transfers.transfer_request_submit(member=member, to_union=tree.C2A1)
+    receivers = [make_staff(tree.C2A, Role.COUNTY_OPERATOR) for _ in range(4)]
+    done, errors = _at_once(
+        4,
+        lambda index: transfers.transfer_request_accept(
+            request=TransferRequest.objects.get(pk=request.pk), actor=receivers[index]
+        ),
+    )
+    assert len(done) == 1 and all(isinstance(e, transfers.TransferStateConflict) for e in errors), errors
+    assert MemberTransfer.objects.filter(member=member).count() == 1
+    member.refresh_from_db()
+    assert member.union == tree.C2A1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_racing_a_replacement_leaves_one_live_card(tree):
+    member = MemberFactory(union=tree.C1A1)
+    card = CardFactory(member=member, status=Card.Status.ACTIVE, activated_at=timezone.now())
+    cards.card_freeze(card=card)
+    actions = [
+        lambda: cards.card_undo_lost(card=Card.objects.get(pk=card.pk), actor=member),
+        lambda: cards.card_replace(card=Card.objects.get(pk=card.pk)),
+    ]
+    _done, errors = _at_once(2, lambda index: actions[index]())
+    # Either the replacement came first and the undo is refused, or the undo came first and the
+    # replacement then replaced a working card (staff may replace a damaged one): never two live cards.
+    assert all(isinstance(error, Conflict) for error in errors), errors
+    live = Card.objects.filter(member=member, status__in=Card.LIVE_STATUSES)
+    assert live.count() == 1
+    if errors:
+        assert live.get().replaces_id == card.pk
