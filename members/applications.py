@@ -72,6 +72,22 @@ def card_application_submit(*, member: Member, bank: PartnerBank) -> CardApplica
     return application
 
 
+def card_application_withdraw(*, member: Member, application_id: int) -> CardApplication:
+    """The member takes back their own application while nobody has decided it; another member's
+    application is "not found"."""
+    changed = CardApplication.objects.filter(
+        pk=application_id, member=member, status=CardApplication.Status.PENDING
+    ).update(status=CardApplication.Status.WITHDRAWN, decided_at=timezone.now())
+    if changed != 1:
+        application = CardApplication.objects.filter(pk=application_id, member=member).first()
+        if application is None:
+            raise NotFound(_("没有这份办卡申请。"))
+        raise ApplicationStateConflict(
+            _("该申请当前状态为“%(status)s”，不能撤回。") % {"status": application.get_status_display()}
+        )
+    return CardApplication.objects.get(pk=application_id)
+
+
 def _decidable(application: CardApplication, actor) -> None:
     if not actor.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied(_("您没有审核办卡申请的权限。"))

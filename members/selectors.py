@@ -160,8 +160,8 @@ def lost_reports_undoable_for_staff(user) -> QuerySet[Card]:
 
 def staff_todo(user) -> dict:
     """What waits for this staff user, within their subtree: card applications to decide, approved
-    ones to put into a batch (by bank), transfer requests into their unions, lost-card reports that
-    may still be undone."""
+    ones to put into a batch (by bank), card batches someone else uploaded waiting for approval,
+    transfer requests into their unions, lost-card reports that may still be undone."""
     applications = card_applications_for_staff(user)
     approved_by_bank = list(
         applications.filter(status=CardApplication.Status.APPROVED)
@@ -169,7 +169,17 @@ def staff_todo(user) -> dict:
         .annotate(count=Count("id"))
         .order_by("bank__name")
     )
+    batches_to_approve = []
+    if user.has_perm("members.approve_issuancebatch"):
+        # Card production needs a second person: the user's own uploads wait for someone else.
+        batches_to_approve = list(
+            batches_for_staff(user)
+            .filter(status=IssuanceBatch.Status.VALIDATED, valid_rows__gt=0)
+            .exclude(uploaded_by=user)
+            .order_by("created_at")
+        )
     return {
+        "batches_to_approve": batches_to_approve,
         "applications": list(
             applications.filter(status=CardApplication.Status.PENDING).order_by("created_at")
         ),

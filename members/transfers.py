@@ -16,7 +16,7 @@ from members.selectors import union_staff_to_notify
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
-from portal.errors import Conflict, PermissionDenied, ValidationFailed
+from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.scoping import ensure_union_in_scope
 
 DECIDE_PERMISSION = "members.change_transferrequest"
@@ -70,6 +70,21 @@ def transfer_request_submit(*, member: Member, to_union: Union, note: str = "") 
                 link="/staff/todo/",
             )
     return request
+
+
+def transfer_request_withdraw(*, member: Member, request_id: int) -> TransferRequest:
+    """The member takes back their own pending request; another member's request is "not found"."""
+    changed = TransferRequest.objects.filter(
+        pk=request_id, member=member, status=TransferRequest.Status.PENDING
+    ).update(status=TransferRequest.Status.WITHDRAWN, decided_at=timezone.now())
+    if changed != 1:
+        request = TransferRequest.objects.filter(pk=request_id, member=member).first()
+        if request is None:
+            raise NotFound(_("没有这份转会申请。"))
+        raise TransferStateConflict(
+            _("该转会申请当前状态为“%(status)s”，不能撤回。") % {"status": request.get_status_display()}
+        )
+    return TransferRequest.objects.get(pk=request_id)
 
 
 def _decidable(request: TransferRequest, actor) -> None:

@@ -33,7 +33,17 @@ pages = [
     path("card/report-lost/", views.card_report_lost, name="card_report_lost"),
     path("card/undo-lost/", views.card_undo_lost, name="card_undo_lost"),
     path("card/apply/", views.card_apply, name="card_apply"),
+    path(
+        "card/applications/<int:application_id>/withdraw/",
+        views.card_application_withdraw,
+        name="card_application_withdraw",
+    ),
     path("transfer/", views.transfer_request, name="transfer_request"),
+    path(
+        "transfer/<int:request_id>/withdraw/",
+        views.transfer_request_withdraw,
+        name="transfer_request_withdraw",
+    ),
     path("data/", views.data_export, name="data_export"),
 ]
 

@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -37,7 +37,7 @@ from notifications import views as notification_views
 from notifications.forms import PreferencesForm
 from notifications.models import MEMBER_TOPICS, Topic
 from notifications.recipients import Recipient
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotFound
 
 SESSION_PHONE = "otp_phone"
 SESSION_NEXT = "sign_in_next"
@@ -232,6 +232,34 @@ def card_apply(request):
         "members/card_apply.html",
         {"member": member, "phone_masked": mask_phone(member.phone), "form": form, "latest": latest},
     )
+
+
+@require_POST
+@consent_required
+def card_application_withdraw(request, application_id: int):
+    try:
+        applications.card_application_withdraw(member=request.member, application_id=application_id)
+    except NotFound as exc:  # another member's request: as if it did not exist
+        raise Http404(exc.message) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("办卡申请已撤回。"))
+    return redirect("members:card")
+
+
+@require_POST
+@consent_required
+def transfer_request_withdraw(request, request_id: int):
+    try:
+        transfers.transfer_request_withdraw(member=request.member, request_id=request_id)
+    except NotFound as exc:  # another member's request: as if it did not exist
+        raise Http404(exc.message) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("转会申请已撤回。"))
+    return redirect("members:transfer_request")
 
 
 @never_cache

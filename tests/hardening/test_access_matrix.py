@@ -171,6 +171,15 @@ DOORS: dict[str, Door] = {
     ),
     "members:card_apply": door(lambda o: reverse("members:card_apply"), MEMBERS),
     "members:transfer_request": door(lambda o: reverse("members:transfer_request"), MEMBERS),
+    # The application is the member's; the transfer request the other member's: theirs alone.
+    "members:card_application_withdraw": door(
+        lambda o: reverse("members:card_application_withdraw", args=[o.card_application.pk]), {MEMBER}, "post"
+    ),
+    "members:transfer_request_withdraw": door(
+        lambda o: reverse("members:transfer_request_withdraw", args=[o.transfer_request.pk]),
+        {OTHER_MEMBER},
+        "post",
+    ),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
     # Inboxes: the member's notice and the cashier's belong to them alone.
     "notifications:member_inbox": door(lambda o: reverse("notifications:member_inbox"), MEMBERS),

@@ -404,3 +404,42 @@ def test_an_undo_racing_a_replacement_leaves_one_live_card(tree):
     assert live.count() == 1
     if errors:
         assert live.get().replaces_id == card.pk
+
+
+# --- Withdrawing, and batches waiting for a second person -------------------------------------------
+
+
+def test_a_member_withdraws_their_own_pending_requests_and_never_anothers(tree, member, bank, workplace):
+    other = MemberFactory(union=tree.C1A1, consent_at=timezone.now())
+    theirs = applications.card_application_submit(member=other, bank=bank)
+    their_transfer = transfers.transfer_request_submit(member=other, to_union=tree.C2A1)
+    client = member_client(member)
+    client.post(f"/me/card/applications/{theirs.pk}/withdraw/")
+    client.post(f"/me/transfer/{their_transfer.pk}/withdraw/")
+    theirs.refresh_from_db()
+    their_transfer.refresh_from_db()
+    assert theirs.status == "pending" and their_transfer.status == "pending"
+
+    mine = applications.card_application_submit(member=member, bank=bank)
+    my_transfer = transfers.transfer_request_submit(member=member, to_union=tree.C2A1)
+    client.post(f"/me/card/applications/{mine.pk}/withdraw/")
+    client.post(f"/me/transfer/{my_transfer.pk}/withdraw/")
+    mine.refresh_from_db()
+    my_transfer.refresh_from_db()
+    assert mine.status == "withdrawn" and my_transfer.status == "withdrawn"
+    with pytest.raises(applications.ApplicationStateConflict):
+        applications.card_application_approve(application=mine, actor=workplace)
+    # Withdrawn, a new application may be made.
+    assert applications.card_application_submit(member=member, bank=bank).status == "pending"
+
+
+def test_the_todo_page_lists_batches_for_a_second_person_not_for_their_uploader(
+    member, bank, county, second_county
+):
+    application = applications.card_application_submit(member=member, bank=bank)
+    applications.card_application_approve(application=application, actor=county)
+    batch = applications.card_applications_batch(bank=bank, actor=county)
+    batch_validation.batch_validate_run(batch_id=batch.pk)
+    link = f"/admin/members/issuancebatch/{batch.pk}/change/"
+    assert link not in staff_client(county).get("/staff/todo/").content.decode()
+    assert link in staff_client(second_county).get("/staff/todo/").content.decode()
