@@ -443,3 +443,31 @@ def test_the_todo_page_lists_batches_for_a_second_person_not_for_their_uploader(
     link = f"/admin/members/issuancebatch/{batch.pk}/change/"
     assert link not in staff_client(county).get("/staff/todo/").content.decode()
     assert link in staff_client(second_county).get("/staff/todo/").content.decode()
+
+
+def test_the_todo_page_takes_the_same_queries_for_one_item_or_many(tree, bank, county, workplace):
+    from django.db import connection as default_connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_items(count: int) -> None:
+        for _ in range(count):
+            asker = MemberFactory(union=tree.C1A1)
+            applications.card_application_submit(member=asker, bank=bank)
+            approved = applications.card_application_submit(member=MemberFactory(union=tree.C1A2), bank=bank)
+            applications.card_application_approve(application=approved, actor=county)
+            transfers.transfer_request_submit(member=MemberFactory(union=tree.C2A1), to_union=tree.C1A2)
+            cards.card_freeze(
+                card=CardFactory(member=MemberFactory(union=tree.C1A1), status=Card.Status.ACTIVE)
+            )
+
+    client = staff_client(county)
+
+    def count() -> int:
+        with CaptureQueriesContext(default_connection) as queries:
+            assert client.get("/staff/todo/").status_code == 200
+        return len(queries)
+
+    add_items(1)
+    few = count()
+    add_items(5)
+    assert count() == few
