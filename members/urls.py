@@ -15,6 +15,9 @@ api_patterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("me/consent/", api.ConsentView.as_view(), name="consent"),
     path("me/card-token/", api.CardTokenView.as_view(), name="card_token"),
+    path("me/card/undo-lost/", api.CardUndoLostView.as_view(), name="card_undo_lost"),
+    path("me/card-applications/", api.CardApplicationsView.as_view(), name="card_applications"),
+    path("me/transfer-requests/", api.TransferRequestsView.as_view(), name="transfer_requests"),
 ]
 
 inbox_api_patterns = [

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from members import applications, batch_validation, batches, cards, people, transfers
 from members.auth import SESSION_KEY
@@ -471,3 +472,51 @@ def test_the_todo_page_takes_the_same_queries_for_one_item_or_many(tree, bank, c
     few = count()
     add_items(5)
     assert count() == few
+
+
+# --- The member API ----------------------------------------------------------------------------------
+
+
+def api_for(member) -> APIClient:
+    from tests.hardening.conftest import member_token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {member_token(member)}")
+    return client
+
+
+def test_the_member_api_applies_lists_and_answers_refusals_in_the_envelope(member, bank):
+    client = api_for(member)
+    assert client.post("/api/v1/me/card-applications/", {"bank": 999999}, format="json").status_code == 400
+    made = client.post("/api/v1/me/card-applications/", {"bank": bank.pk}, format="json")
+    assert made.status_code == 201 and made.json()["status"] == "pending"
+    again = client.post("/api/v1/me/card-applications/", {"bank": bank.pk}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "application_exists"
+    listed = client.get("/api/v1/me/card-applications/").json()
+    assert [row["id"] for row in listed] == [made.json()["id"]]
+    assert APIClient().get("/api/v1/me/card-applications/").status_code == 401
+
+
+def test_the_member_api_requests_a_transfer(member, tree):
+    client = api_for(member)
+    unknown = client.post("/api/v1/me/transfer-requests/", {"to_union": "NOPE"}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "validation_error"
+    made = client.post("/api/v1/me/transfer-requests/", {"to_union": "C2A1", "note": "调动"}, format="json")
+    assert made.status_code == 201 and made.json()["to_union"]["code"] == "C2A1"
+    again = client.post("/api/v1/me/transfer-requests/", {"to_union": "C2A2"}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "transfer_pending"
+    assert client.get("/api/v1/me/transfer-requests/").json()[0]["status"] == "pending"
+
+
+def test_the_member_api_undoes_a_lost_report_only_within_the_window(member, tree):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE, activated_at=timezone.now())
+    client = api_for(member)
+    refused = client.post("/api/v1/me/card/undo-lost/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "card_transition_refused"
+    cards.card_freeze(card=card)
+    assert client.post("/api/v1/me/card/undo-lost/").json()["status"] == "active"
+    cards.card_freeze(card=card)
+    Card.objects.filter(pk=card.pk).update(frozen_at=timezone.now() - timedelta(days=8))
+    late = client.post("/api/v1/me/card/undo-lost/")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "lost_report_too_old"
+    assert api_for(MemberFactory(union=tree.C1A1)).post("/api/v1/me/card/undo-lost/").status_code == 404
