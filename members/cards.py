@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Card, CardChangeNotice, IssuanceBatch, Member, PartnerBank
-from members.people import audit_actor, staff_scope_check
+from members.people import audit_actor, is_staff_actor, staff_scope_check
 from portal.audit import audit_record
-from portal.errors import Conflict, NotFound
+from portal.errors import Conflict, NotFound, PermissionDenied
 from portal.models import AuditEvent
 
 
@@ -219,6 +219,8 @@ def card_undo_lost(*, card: Card, actor=None) -> Card:
     replacement or a second undo changes no row and is refused."""
     if not Card.member.is_cached(card):
         card.member = Member.objects.select_related("union").get(pk=card.member_id)
+    if is_staff_actor(actor) and not actor.has_perm("members.change_card"):
+        raise PermissionDenied(_("您没有修改会员卡状态的权限。"))
     staff_scope_check(actor, card.member.union)
     now = timezone.now()
     earliest = now - UNDO_LOST_WINDOW

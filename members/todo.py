@@ -68,6 +68,7 @@ def todo_list(request):
             "undo_form": UndoLostForm(),
             "undo_window_days": cards.UNDO_LOST_WINDOW.days,
             "may_decide": request.user.has_perm(applications.DECIDE_PERMISSION),
+            "may_change_cards": request.user.has_perm("members.change_card"),
         },
     )
 

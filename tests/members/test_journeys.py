@@ -520,3 +520,13 @@ def test_the_member_api_undoes_a_lost_report_only_within_the_window(member, tree
     late = client.post("/api/v1/me/card/undo-lost/")
     assert late.status_code == 409 and late.json()["error"]["code"] == "lost_report_too_old"
     assert api_for(MemberFactory(union=tree.C1A1)).post("/api/v1/me/card/undo-lost/").status_code == 404
+
+
+def test_a_workplace_operator_without_card_rights_cannot_undo_a_report(member, workplace):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE)
+    cards.card_freeze(card=card)
+    with pytest.raises(PermissionDenied):
+        cards.card_undo_lost(card=card, actor=workplace)
+    staff_client(workplace).post(f"/staff/todo/cards/{card.pk}/undo-lost/", {"confirm": "on"})
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
