@@ -103,6 +103,9 @@ ADMIN_MODELS = {
     "members.partnerbank": AdminModel("bank", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "members.card": AdminModel("card", STAFF, NOBODY, ABOVE, NOBODY),
     "members.issuancebatch": AdminModel("batch", STAFF, STAFF, ABOVE, NOBODY),
+    # Members' own requests, read-only (decided on the to-do page).
+    "members.cardapplication": AdminModel("card_application", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.transferrequest": AdminModel("transfer_request", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.category": AdminModel("category", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),

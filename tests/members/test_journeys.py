@@ -530,3 +530,28 @@ def test_a_workplace_operator_without_card_rights_cannot_undo_a_report(member, w
     staff_client(workplace).post(f"/staff/todo/cards/{card.pk}/undo-lost/", {"confirm": "on"})
     card.refresh_from_db()
     assert card.status == Card.Status.FROZEN
+
+
+# --- The admin's doors --------------------------------------------------------------------------------
+
+
+def test_the_card_admin_undoes_a_report_within_the_subtree_only(member, county, sibling):
+    card = CardFactory(member=member, status=Card.Status.ACTIVE, activated_at=timezone.now())
+    cards.card_freeze(card=card)
+    data = {"action": "undo_lost_cards", "_selected_action": [card.pk]}
+    staff_client(sibling).post("/admin/members/card/", data)
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
+    staff_client(county).post("/admin/members/card/", data)
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE
+
+
+def test_transfer_requests_are_listed_to_both_sides_and_nobody_else(
+    tree, member, county, other_city, make_staff
+):
+    transfers.transfer_request_submit(member=member, to_union=tree.C2A1)
+    stranger = make_staff(tree.C2B, Role.COUNTY_OPERATOR, username="stranger")
+    for user, sees in ((county, True), (other_city, True), (stranger, False)):
+        page = staff_client(user).get("/admin/members/transferrequest/").content.decode()
+        assert ("王*" in page) is sees, user.username
