@@ -18,10 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members import issuance, pii
+from members import issuance, pii, selectors
 from members.batches import batch_upload
 from members.models import Card, CardApplication, IssuanceBatch, Member, PartnerBank
-from members.selectors import union_staff_to_notify
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
@@ -59,7 +58,7 @@ def card_application_submit(*, member: Member, bank: PartnerBank) -> CardApplica
                 application = CardApplication.objects.create(member=locked, union=locked.union, bank=bank)
         except IntegrityError:
             raise ApplicationExists() from None
-        for user_id in union_staff_to_notify(locked.union):
+        for user_id in selectors.union_staff_to_notify(locked.union):
             notify(
                 recipient=Recipient.user(user_id),
                 topic=Topic.CARD_APPLIED,
@@ -189,4 +188,17 @@ def card_applications_batch(*, bank: PartnerBank, actor) -> IssuanceBatch:
         CardApplication.objects.filter(pk__in=[a.pk for a in applications]).update(
             status=CardApplication.Status.BATCHED, batch=batch
         )
+        for user_id in selectors.batch_approvers_to_notify(union=actor.union, uploader=actor):
+            notify(
+                recipient=Recipient.user(user_id),
+                topic=Topic.BATCH_TO_APPROVE,
+                title=_("发卡批次待批准"),
+                body=_(
+                    "%(union)s生成了含 %(count)s 份会员办卡申请的发卡批次，"
+                    "校验完成后请在“待办事项”中查看并批准。"
+                )
+                % {"union": actor.union.name, "count": len(applications)},
+                dedup_key=f"batch-to-approve:{batch.pk}",
+                link="/staff/todo/",
+            )
     return batch

@@ -137,6 +137,18 @@ def union_staff_to_notify(union: Union) -> list[int]:
     return found
 
 
+def batch_approvers_to_notify(*, union: Union, uploader) -> list[int]:
+    """Who may approve a batch ``uploader`` made for ``union``: the other staff of that union, or of
+    the nearest union above with someone, who hold the approval permission (never the uploader)."""
+    candidates = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(pk=uploader.pk)
+    ancestors = [union.path[: index + 1] for index, char in enumerate(union.path) if char == "/"]
+    by_depth: dict[int, list[int]] = {}
+    for user in candidates.filter(union__path__in=ancestors).select_related("union").order_by("pk"):
+        if user.has_perm("members.approve_issuancebatch"):
+            by_depth.setdefault(user.union.depth, []).append(user.pk)
+    return by_depth[max(by_depth)] if by_depth else []
+
+
 def card_applications_for_staff(user) -> QuerySet[CardApplication]:
     return scope_queryset(
         CardApplication.objects.select_related("member", "union", "bank", "batch"), user, "union__path"

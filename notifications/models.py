@@ -28,6 +28,7 @@ class Topic(models.TextChoices):
     TRANSFER_REFUSED = "transfer_refused", _("转会未被接收")
     CARD_APPLIED = "card_applied", _("办卡申请待审核")
     CARD_APPLICATION_DECIDED = "card_application_decided", _("办卡申请审核结果")
+    BATCH_TO_APPROVE = "batch_to_approve", _("发卡批次待批准")
     BATCH_REJECTED = "batch_rejected", _("发卡批次被退回")
     OFFER_APPROVED = "offer_approved", _("优惠通过审核")
     OFFER_REJECTED = "offer_rejected", _("优惠未通过审核")

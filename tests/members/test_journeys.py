@@ -555,3 +555,15 @@ def test_transfer_requests_are_listed_to_both_sides_and_nobody_else(
     for user, sees in ((county, True), (other_city, True), (stranger, False)):
         page = staff_client(user).get("/admin/members/transferrequest/").content.decode()
         assert ("王*" in page) is sees, user.username
+
+
+def test_a_batch_of_applications_tells_the_other_approvers_not_its_uploader(
+    member, bank, county, second_county, workplace, make_staff, tree
+):
+    city = make_staff(tree.C1, Role.CITY_OPERATOR, username="city")
+    application = applications.card_application_submit(member=member, bank=bank)
+    applications.card_application_approve(application=application, actor=workplace)
+    applications.card_applications_batch(bank=bank, actor=county)
+    assert len(notices(second_county, Topic.BATCH_TO_APPROVE)) == 1
+    assert not notices(county, Topic.BATCH_TO_APPROVE) and not notices(city, Topic.BATCH_TO_APPROVE)
+    assert not notices(workplace, Topic.BATCH_TO_APPROVE)
