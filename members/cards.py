@@ -3,16 +3,18 @@ duplicates), issuing, and the guarded transitions of a card's life (activate, fr
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import luhn
 
-from members.models import Card, IssuanceBatch, Member, PartnerBank
-from members.people import audit_actor, staff_scope_check
+from members.models import Card, CardChangeNotice, IssuanceBatch, Member, PartnerBank
+from members.people import audit_actor, is_staff_actor, staff_scope_check
 from portal.audit import audit_record
-from portal.errors import Conflict, NotFound
+from portal.errors import Conflict, NotFound, PermissionDenied
 from portal.models import AuditEvent
 
 
@@ -28,6 +30,15 @@ class CardExists(Conflict):
 class CardNotFound(NotFound):
     code = "card_not_found"
     default_message = gettext_lazy("您还没有有效的会员卡。")
+
+
+class LostReportTooOld(Conflict):
+    code = "lost_report_too_old"
+
+
+# A member who finds the card again may undo the lost-card report for this long (解除挂失); after that
+# the report stands and the member asks for a replacement (补卡).
+UNDO_LOST_WINDOW = timedelta(days=7)
 
 
 class CardInactive(Conflict):
@@ -132,6 +143,12 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
         "closed_at",
     ),
 }
+# What the bank is told of each transition (the card-changes file); activation is the bank's own news.
+_NOTICE_KINDS = {
+    "freeze": CardChangeNotice.Kind.LOST,
+    "replace": CardChangeNotice.Kind.REPLACE,
+    "cancel": CardChangeNotice.Kind.CANCEL,
+}
 _ACTION_LABELS = {
     "activate": gettext_lazy("激活"),
     "freeze": gettext_lazy("挂失"),
@@ -159,7 +176,15 @@ def _card_transition(*, card: Card, action: str, actor) -> Card:
     if not Card.member.is_cached(card):
         card.member = Member.objects.select_related("union").get(pk=card.member_id)
     _audit_card(card, actor=actor, old=old, new=target)
+    if action in _NOTICE_KINDS:
+        card_notice_queue(card=card, kind=_NOTICE_KINDS[action])
     return card
+
+
+def card_notice_queue(*, card: Card, kind: str) -> CardChangeNotice:
+    """Queue a change for the bank's card-changes file, in the transaction that made the change: a
+    rolled-back change leaves no notice, and a committed one is never missed."""
+    return CardChangeNotice.objects.create(card=card, kind=kind)
 
 
 @transaction.atomic
@@ -175,6 +200,70 @@ def card_freeze(*, card: Card, actor=None) -> Card:
 
 @transaction.atomic
 def card_cancel(*, card: Card, actor=None) -> Card:
+    return _card_transition(card=card, action="cancel", actor=actor)
+
+
+@transaction.atomic
+def card_undo_lost(*, card: Card, actor=None) -> Card:
+    """Undo a lost-card report (解除挂失) within :data:`UNDO_LOST_WINDOW` of it: the card works again,
+    as it was before (active, or issued if it was never activated). A member reaches only their own
+    card (the pages look it up by member); staff only cards of their subtree.
+
+    The status and the age of the report are the guard of the UPDATE itself, so a concurrent
+    replacement or a second undo changes no row and is refused."""
+    if not Card.member.is_cached(card):
+        card.member = Member.objects.select_related("union").get(pk=card.member_id)
+    if is_staff_actor(actor) and not actor.has_perm("members.change_card"):
+        raise PermissionDenied(_("您没有修改会员卡状态的权限。"))
+    staff_scope_check(actor, card.member.union)
+    now = timezone.now()
+    earliest = now - UNDO_LOST_WINDOW
+    guard = {"pk": card.pk, "status": Card.Status.FROZEN, "frozen_at__gte": earliest}
+    changed = Card.objects.filter(activated_at__isnull=False, **guard).update(status=Card.Status.ACTIVE)
+    if not changed:
+        changed = Card.objects.filter(activated_at__isnull=True, **guard).update(status=Card.Status.ISSUED)
+    if changed != 1:
+        current = Card.objects.filter(pk=card.pk).values_list("status", "frozen_at").first()
+        if current is None:
+            raise CardNotFound(_("会员卡不存在。"))
+        status, frozen_at = current
+        if status == Card.Status.FROZEN:
+            raise LostReportTooOld(
+                _(
+                    "挂失已于%(day)s办理，超过%(days)s天，不能再解除。请联系所在基层工会办理补卡，"
+                    "新卡制作完成前，原卡保持停用。"
+                )
+                % {"day": f"{timezone.localtime(frozen_at):%Y-%m-%d}", "days": UNDO_LOST_WINDOW.days}
+            )
+        raise CardTransitionRefused(
+            _("该卡当前状态为“%(status)s”，没有可解除的挂失。") % {"status": Card.Status(status).label}
+        )
+    card.refresh_from_db(fields=["status", "frozen_at", "activated_at"])
+    _audit_card(card, actor=actor, old=Card.Status.FROZEN, new=card.status, extra={"undo_lost": True})
+    card_notice_queue(card=card, kind=CardChangeNotice.Kind.FOUND)
+    return card
+
+
+def card_lost_undo_deadline(card: Card):
+    """Until when a frozen card's report may still be undone; None when it is not frozen or too late."""
+    if card.status != Card.Status.FROZEN or card.frozen_at is None:
+        return None
+    deadline = card.frozen_at + UNDO_LOST_WINDOW
+    return deadline if deadline > timezone.now() else None
+
+
+@transaction.atomic
+def member_cards_close(*, member: Member, actor=None) -> Card | None:
+    """Cancel the member's live card, if any (a member who leaves or retires): the bank hears of it
+    through the card-changes file (:func:`card_notice_queue`, via the transition)."""
+    card = (
+        Card.objects.select_related("member__union")
+        .filter(member=member, status__in=Card.LIVE_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+    if card is None:
+        return None
     return _card_transition(card=card, action="cancel", actor=actor)
 
 

@@ -408,3 +408,132 @@ class MemberApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class CardApplication(models.Model):
+    """A member's own application for a card (办卡申请): the member chooses the bank, their workplace
+    union approves or refuses it, and approved applications join the next issuance batch, which
+    creates the card through the batch pipeline like any uploaded applicant."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待工会审核")
+        APPROVED = "approved", _("已通过，待制卡")
+        BATCHED = "batched", _("已加入发卡批次")
+        REFUSED = "refused", _("未通过")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    OPEN_STATUSES = (Status.PENDING, Status.APPROVED)  # at most one per member
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="card_applications"
+    )
+    union = models.ForeignKey(
+        Union, verbose_name=_("审核工会"), on_delete=models.PROTECT, related_name="card_applications"
+    )
+    bank = models.ForeignKey(PartnerBank, verbose_name=_("制卡银行"), on_delete=models.PROTECT)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("未通过原因"), max_length=300, blank=True)
+    batch = models.ForeignKey(
+        IssuanceBatch,
+        verbose_name=_("发卡批次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("办卡申请")
+        verbose_name_plural = _("办卡申请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="one_open_card_application_per_member",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "union"])]
+
+
+class TransferRequest(models.Model):
+    """A member's request to move to another workplace union: the receiving union accepts or refuses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待接收")
+        ACCEPTED = "accepted", _("已接收")
+        REFUSED = "refused", _("未接收")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="transfer_requests"
+    )
+    from_union = models.ForeignKey(
+        Union, verbose_name=_("原工会"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_union = models.ForeignKey(
+        Union, verbose_name=_("申请转入工会"), on_delete=models.PROTECT, related_name="transfer_requests_in"
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("未接收原因"), max_length=300, blank=True)
+    transfer = models.OneToOneField(
+        MemberTransfer, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+    )
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("转会申请")
+        verbose_name_plural = _("转会申请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="pending"), name="one_pending_transfer_per_member"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "to_union"])]
+
+
+class CardChangeNotice(models.Model):
+    """A change of a card the bank must hear about, queued for the bank's card-changes file
+    (卡变更文件): written in the transaction that changes the card, exported later (``exported_at``)."""
+
+    class Kind(models.TextChoices):
+        CANCEL = "cancel", _("注销")
+        REPLACE = "replace", _("换卡")
+        LOST = "lost", _("挂失")
+        FOUND = "found", _("解除挂失")
+
+    card = models.ForeignKey(Card, verbose_name=_("会员卡"), on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(_("变更类型"), max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    exported_at = models.DateTimeField(_("导出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("卡变更通知")
+        verbose_name_plural = _("卡变更通知")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(exported_at__isnull=True), name="card_notice_unexported"
+            )
+        ]

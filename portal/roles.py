@@ -6,6 +6,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Members' own requests: card applications and transfers into the subtree, decided on the to-do page.
+_MEMBER_REQUESTS = [
+    "members.view_cardapplication",
+    "members.change_cardapplication",
+    "members.view_transferrequest",
+    "members.change_transferrequest",
+]
 _MEMBER_DATA = [
     "members.view_union",
     "members.view_member",
@@ -18,6 +25,7 @@ _MEMBER_DATA = [
     "members.change_issuancebatch",
     "members.view_partnerbank",
     "stats.view_coveragesnapshot",
+    *_MEMBER_REQUESTS,
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
@@ -102,6 +110,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.view_issuancebatch",
         "members.add_issuancebatch",
         "stats.view_coveragesnapshot",
+        *_MEMBER_REQUESTS,
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
 }

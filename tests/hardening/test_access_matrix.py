@@ -25,7 +25,7 @@ from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import IssuanceBatch
+from members.models import CardApplication, IssuanceBatch, TransferRequest
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -103,6 +103,9 @@ ADMIN_MODELS = {
     "members.partnerbank": AdminModel("bank", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "members.card": AdminModel("card", STAFF, NOBODY, ABOVE, NOBODY),
     "members.issuancebatch": AdminModel("batch", STAFF, STAFF, ABOVE, NOBODY),
+    # Members' own requests, read-only (decided on the to-do page).
+    "members.cardapplication": AdminModel("card_application", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.transferrequest": AdminModel("transfer_request", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.category": AdminModel("category", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),
@@ -166,6 +169,20 @@ DOORS: dict[str, Door] = {
     "members:card_activate": door(lambda o: reverse("members:card_activate"), MEMBERS, "post"),
     "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
     "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
+    "members:card_undo_lost": door(
+        lambda o: reverse("members:card_undo_lost"), MEMBERS, "post", {"confirm": "on"}
+    ),
+    "members:card_apply": door(lambda o: reverse("members:card_apply"), MEMBERS),
+    "members:transfer_request": door(lambda o: reverse("members:transfer_request"), MEMBERS),
+    # The application is the member's; the transfer request the other member's: theirs alone.
+    "members:card_application_withdraw": door(
+        lambda o: reverse("members:card_application_withdraw", args=[o.card_application.pk]), {MEMBER}, "post"
+    ),
+    "members:transfer_request_withdraw": door(
+        lambda o: reverse("members:transfer_request_withdraw", args=[o.transfer_request.pk]),
+        {OTHER_MEMBER},
+        "post",
+    ),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
     # Inboxes: the member's notice and the cashier's belong to them alone.
     "notifications:member_inbox": door(lambda o: reverse("notifications:member_inbox"), MEMBERS),
@@ -241,6 +258,33 @@ DOORS: dict[str, Door] = {
     "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
     "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
     "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
+    # The staff to-do page answers every staff member (with their own subtree's items); an item's
+    # actions belong to the staff above its union (a transfer's: above the receiving union).
+    "todo:list": door(lambda o: reverse("todo:list"), STAFF),
+    "todo:application_approve": door(
+        lambda o: reverse("todo:application_approve", args=[o.card_application.pk]), ABOVE, "post"
+    ),
+    "todo:application_refuse": door(
+        lambda o: reverse("todo:application_refuse", args=[o.card_application.pk]),
+        ABOVE,
+        "post",
+        {"reason": "x"},
+    ),
+    "todo:applications_batch": door(
+        lambda o: reverse("todo:applications_batch", args=[o.bank.pk]), STAFF, "post"
+    ),
+    "todo:transfer_accept": door(
+        lambda o: reverse("todo:transfer_accept", args=[o.transfer_request.pk]), ABOVE, "post"
+    ),
+    "todo:transfer_refuse": door(
+        lambda o: reverse("todo:transfer_refuse", args=[o.transfer_request.pk]),
+        ABOVE,
+        "post",
+        {"reason": "x"},
+    ),
+    "todo:card_undo_lost": door(
+        lambda o: reverse("todo:card_undo_lost", args=[o.card.pk]), ABOVE, "post", {"confirm": "on"}
+    ),
     # Benefit funds: the board and the open form answer every staff member (with their own subtree's
     # funds); a fund's pages belong to the staff above its union.
     "funds:list": door(lambda o: reverse("funds:list"), STAFF),
@@ -316,6 +360,9 @@ DOORS: dict[str, Door] = {
     "members_api:me": door(lambda o: "/api/v1/me/", MEMBERS),
     "members_api:consent": door(lambda o: "/api/v1/me/consent/", MEMBERS, "post"),
     "members_api:card_token": door(lambda o: "/api/v1/me/card-token/", MEMBERS),
+    "members_api:card_undo_lost": door(lambda o: "/api/v1/me/card/undo-lost/", MEMBERS, "post"),
+    "members_api:card_applications": door(lambda o: "/api/v1/me/card-applications/", MEMBERS),
+    "members_api:transfer_requests": door(lambda o: "/api/v1/me/transfer-requests/", MEMBERS),
     "offers_api:category_list": door(lambda o: "/api/v1/categories/", OPEN),
     "offers_api:offer_list": door(lambda o: "/api/v1/offers/", OPEN),
     "offers_api:offer_detail": door(lambda o: f"/api/v1/offers/{o.offer.pk}/", OPEN),
@@ -438,6 +485,12 @@ def objects(world, bank):
     batch.save()
     o.batch = batch
     o.run = SnapshotRun.objects.create(day=timezone.localdate())
+    o.card_application = CardApplication.objects.create(
+        member=world.member, union=world.member.union, bank=bank
+    )
+    o.transfer_request = TransferRequest.objects.create(
+        member=world.other_member, from_union=world.tree.C1A2, to_union=world.tree.C1A1
+    )
     o.audit_event = audit_record(
         actor=world.county_operator,
         action=AuditEvent.Action.CARD_STATE_CHANGED,

@@ -35,12 +35,14 @@ class Command(BaseCommand):
         staff = members_demo.seed_staff(seed=seed)
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
+        journeys = members_demo.seed_journeys()
+        log(f"member journeys: {len(journeys)} members")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
         merchants = discounts_demo.with_offers(merchants)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
-        document = {"staff": staff, "merchants": merchants, "members": members}
+        document = {"staff": staff, "merchants": merchants, "members": members, "journeys": journeys}
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         else:
