@@ -7,8 +7,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from stdnum import luhn
 
-from members.models import Card, IssuanceBatch, Member, PartnerBank
+from members.models import Card, IssuanceBatch, Member, PartnerBank, mask_card_number
 from members.people import audit_actor, staff_scope_check
 from portal.audit import audit_record
 from portal.errors import Conflict, NotFound
@@ -196,4 +197,54 @@ def card_for_member(*, member: Member, card_id: int) -> Card:
     card = Card.objects.select_related("member__union", "bank").filter(pk=card_id, member=member).first()
     if card is None:
         raise CardNotFound(_("会员卡不存在。"))
+    return card
+
+
+class BankNumberRefused(Conflict):
+    code = "bank_number_refused"
+
+
+def bank_number_problem(*, bank: PartnerBank, number: str) -> str | None:
+    """Why ``number`` cannot be a card number of ``bank`` (digits, length, the bank's BIN, the Luhn
+    check digit), or None when it can."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return _("银行卡号应为 12–19 位数字。")
+    if not number.startswith(bank.bin):
+        return _("银行卡号不以%(bank)s的卡 BIN %(bin)s 开头。") % {"bank": bank.name, "bin": bank.bin}
+    if not luhn.is_valid(number):
+        return _("银行卡号校验位不正确。")
+    return None
+
+
+@transaction.atomic
+def card_take_bank_number(*, card: Card, number: str, actor=None) -> Card:
+    """The bank opened the account of a card applied for and assigned ``number``: the card, still
+    "issued" and still bearing the application number it went out with, takes the bank's number.
+
+    Guarded like every transition: the UPDATE changes the row only while its status and number are
+    those read, so a concurrent change (a cancellation, a second answer) makes it change nothing and
+    the call is refused. A number already held by another card is refused by the unique index."""
+    problem = bank_number_problem(bank=card.bank, number=number)
+    if problem:
+        raise BankNumberRefused(problem)
+    old_number = card.number
+    try:
+        with transaction.atomic():
+            changed = Card.objects.filter(pk=card.pk, status=Card.Status.ISSUED, number=old_number).update(
+                number=number
+            )
+    except IntegrityError:
+        raise BankNumberRefused(_("该银行卡号已属于另一张会员卡。")) from None
+    if changed != 1:
+        raise CardTransitionRefused(_("该卡已不是“已制卡”状态或卡号已变更，不能写入银行卡号。"))
+    card.number = number
+    if not Card.member.is_cached(card):
+        card.member = Member.objects.select_related("union").get(pk=card.member_id)
+    _audit_card(
+        card,
+        actor=actor,
+        old=Card.Status.ISSUED,
+        new=Card.Status.ISSUED,
+        extra={"bank_number": card.number_masked, "application_number": mask_card_number(old_number)},
+    )
     return card
