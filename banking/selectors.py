@@ -44,7 +44,7 @@ def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.date
 # Per node (the parent itself and each child): its subtree's live cards, and how many of them were
 # used at least once in the month. One query; the card's (card, occurred_at) index answers the EXISTS.
 CARD_USE_SQL = """
-SELECT n.id,
+SELECT n.id, n.code, n.name, n.level, n.path, n.depth, n.parent_id,
        count(c.id) AS live_cards,
        count(c.id) FILTER (WHERE EXISTS (
            SELECT 1 FROM banking_cardtransaction t
@@ -57,6 +57,7 @@ LEFT JOIN members_card c ON c.member_id = m.id AND c.status = ANY(%(live)s)
      AND (%(bank)s::bigint IS NULL OR c.bank_id = %(bank)s::bigint)
 WHERE n.id = %(parent)s OR n.parent_id = %(parent)s
 GROUP BY n.id
+ORDER BY n.id <> %(parent)s, n.path
 """
 
 
@@ -76,11 +77,16 @@ def card_use_by_union(*, parent: Union, month: datetime.date, bank_id: int | Non
                 "parent": parent.pk,
             },
         )
-        counts = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-    unions = Union.objects.filter(pk__in=counts).order_by("path")
-    rows = [CardUseRow(union=u, live_cards=counts[u.pk][0], used_cards=counts[u.pk][1]) for u in unions]
-    rows.sort(key=lambda row: row.union.pk != parent.pk)
-    return rows
+        return [
+            CardUseRow(
+                union=Union(
+                    id=pk, code=code, name=name, level=level, path=path, depth=depth, parent_id=parent_id
+                ),
+                live_cards=live,
+                used_cards=used,
+            )
+            for pk, code, name, level, path, depth, parent_id, live, used in cursor.fetchall()
+        ]
 
 
 def rejections_for_user(user, *, open_only: bool = True) -> QuerySet[IssuanceResult]:
