@@ -123,7 +123,7 @@ def test_the_file_list_takes_a_fixed_number_of_queries(
         stored_file(bank, f"f{index}.csv")
     client.force_login(make_bank_staff(bank))
     client.get("/bank/")
-    # session, user, permissions (2), the user's bank (twice: access, then the card-use bank), the bank
-    # check, the count, the header's unread notices, the two forms' bank choices (4), the files page
+    # The same number with 1 file or 30: session, user, permissions, the user's bank, the count, the
+    # header's unread notices, the forms' bank choices, one page of files.
     with django_assert_num_queries(14):
         assert client.get("/bank/").status_code == 200
