@@ -1,12 +1,13 @@
 """The bank's daily card-transactions file (卡交易明细): card, bank merchant id, amount, time and the
 bank's reference of each payment made with a union card.
 
-A file of a million lines is loaded in one pass: its lines go as they are into an UNLOGGED staging
-table by COPY (each with its line number), and one statement splits, checks and converts them, inserts
-the good ones (``ON CONFLICT (bank, reference) DO NOTHING``: a payment already loaded, from this file
-or another, is one transaction), and writes a result for every line that was refused or changed
-nothing. It all happens in one transaction with the file row locked, so a worker lost half-way
-leaves nothing behind and a redelivered task starts again cleanly; the staging rows go with it.
+A file of a million lines is loaded in one pass: its lines go as they are into a staging table (a
+temporary table of the import's own transaction) by COPY, each with its line number, and one statement
+splits, checks and converts them, inserts the good ones (``ON CONFLICT (bank, reference) DO NOTHING``:
+a payment already loaded, from this file or another, is one transaction), and writes a result for every
+refused line; the lines that changed nothing get theirs from a second statement, run only when there
+are any. It all happens in one transaction with the file row locked, so a worker lost half-way leaves
+nothing behind and a redelivered task starts again cleanly; the staging table goes with it.
 
 Only lines that need attention get a line result; the lines that were applied are counted."""
 
@@ -37,17 +38,18 @@ def _problem_messages() -> list[str]:
     ]
 
 
-# One statement does the import: split and check each staged line, insert the good ones, and record a
-# result for the refused ones and for those that changed nothing (a reference already loaded, or
-# repeated within the file). Its parameters are named in transactions_process.
-IMPORT_SQL = r"""
-WITH staged AS (
-    SELECT s.line_number, string_to_array(s.raw, ',') AS f
-    FROM banking_transaction_staging s WHERE s.file_id = %(file)s
-), fields AS (
+# The staging table: one per import, a temporary table dropped when the transaction ends — no WAL,
+# nothing to delete, never seen by another import.
+STAGING_SQL = (
+    "CREATE TEMP TABLE banking_staging (line_number integer NOT NULL, raw text NOT NULL) ON COMMIT DROP"
+)
+
+# The staged lines split into their fields and checked; ``problem`` indexes the messages (NULL: good).
+CHECKED_SQL = r"""
+WITH fields AS (
     SELECT line_number, cardinality(f) AS n, btrim(f[1]) AS card_number, btrim(f[2]) AS merchant,
            btrim(f[3]) AS amount, btrim(f[4]) AS occurred, btrim(f[5]) AS reference
-    FROM staged
+    FROM (SELECT line_number, string_to_array(raw, ',') AS f FROM banking_staging) AS s
 ), checked AS (
     SELECT x.*, c.id AS card_id, u.path AS union_path,
            CASE
@@ -64,32 +66,49 @@ WITH staged AS (
     LEFT JOIN members_card c ON c.number = x.card_number AND c.bank_id = %(bank)s
     LEFT JOIN members_member m ON m.id = c.member_id
     LEFT JOIN members_union u ON u.id = m.union_id
-), good AS (
-    SELECT *, row_number() OVER (PARTITION BY reference ORDER BY line_number) AS nth
-    FROM checked WHERE problem IS NULL
-), inserted AS (
+)
+"""
+
+# One statement loads the file: the good lines inserted (a reference already there — from another file,
+# or earlier in this one — is skipped by ON CONFLICT), a result written for each refused line.
+IMPORT_SQL = (
+    CHECKED_SQL  # noqa: S608 - constant SQL, parameters passed apart
+    + """
+, inserted AS (
     INSERT INTO banking_cardtransaction
         (bank_id, reference, card_id, union_path, bank_merchant_id, amount_fen, occurred_at, file_id)
     SELECT %(bank)s, reference, card_id, union_path, merchant, round(amount::numeric * 100)::bigint,
            occurred::timestamp AT TIME ZONE 'Asia/Shanghai', %(file)s
-    FROM good WHERE nth = 1
+    FROM checked WHERE problem IS NULL
     ON CONFLICT (bank_id, reference) DO NOTHING
-    RETURNING reference
+    RETURNING 1
 ), refused AS (
     INSERT INTO banking_bankfileline (file_id, line_number, outcome, message, card_id)
     SELECT %(file)s, line_number, 'error', (%(messages)s::text[])[problem], card_id
     FROM checked WHERE problem IS NOT NULL
     RETURNING 1
-), unchanged AS (
-    INSERT INTO banking_bankfileline (file_id, line_number, outcome, message, card_id)
-    SELECT %(file)s, g.line_number, 'unchanged', %(known)s, g.card_id
-    FROM good g
-    WHERE g.nth > 1 OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.reference = g.reference)
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM fields), (SELECT count(*) FROM inserted),
-       (SELECT count(*) FROM unchanged), (SELECT count(*) FROM refused)
+SELECT (SELECT count(*) FROM fields), (SELECT count(*) FROM inserted), (SELECT count(*) FROM refused)
 """
+)
+
+# Only when some good lines changed nothing (rare: a file overlapping an earlier one): which. A line is
+# unchanged when its reference came from another file, or from an earlier line of this one.
+UNCHANGED_SQL = (
+    CHECKED_SQL  # noqa: S608 - constant SQL, parameters passed apart
+    + """
+, ranked AS (
+    SELECT line_number, card_id, reference,
+           row_number() OVER (PARTITION BY reference ORDER BY line_number) AS nth
+    FROM checked WHERE problem IS NULL
+)
+INSERT INTO banking_bankfileline (file_id, line_number, outcome, message, card_id)
+SELECT %(file)s, r.line_number, 'unchanged', %(known)s, r.card_id
+FROM ranked r
+JOIN banking_cardtransaction t ON t.bank_id = %(bank)s AND t.reference = r.reference
+WHERE r.nth > 1 OR t.file_id <> %(file)s
+"""
+)
 
 
 def _check_header(line: str) -> None:
@@ -101,19 +120,19 @@ def _check_header(line: str) -> None:
         )
 
 
-def stage_lines(cursor, *, file_id: int, lines) -> None:
+def stage_lines(cursor, *, lines) -> None:
     """COPY the data lines of a file into the staging table, each with its line number; a line is
     taken as it is (split in SQL), so a malformed one is a refused line, never a failed COPY."""
-    prefix = f"{file_id}\t"
     block: list[str] = []
-    with cursor.copy("COPY banking_transaction_staging (file_id, line_number, raw) FROM STDIN") as copy:
+    cursor.execute(STAGING_SQL)
+    with cursor.copy("COPY banking_staging (line_number, raw) FROM STDIN") as copy:
         for number, line in enumerate(lines, start=2):
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
             if "\\" in line or "\t" in line:
                 line = line.replace("\\", "\\\\").replace("\t", "\\t")
-            block.append(f"{prefix}{number}\t{line}\n")
+            block.append(f"{number}\t{line}\n")
             if len(block) >= COPY_BLOCK_LINES:
                 copy.write("".join(block))
                 block.clear()
@@ -122,20 +141,23 @@ def stage_lines(cursor, *, file_id: int, lines) -> None:
 
 
 def import_staged(cursor, *, file_id: int, bank_id: int) -> tuple[int, int, int, int]:
-    """(lines, inserted, unchanged, refused) of the staged lines of ``file_id``; the staging rows are
-    deleted."""
-    cursor.execute(
-        IMPORT_SQL,
-        {
-            "file": file_id,
-            "bank": bank_id,
-            "messages": _problem_messages(),
-            "known": _("该交易流水号已导入过。"),
-        },
-    )
-    counts = cursor.fetchone()
-    cursor.execute("DELETE FROM banking_transaction_staging WHERE file_id = %s", [file_id])
-    return counts
+    """(lines, inserted, unchanged, refused) of the staged lines."""
+    params = {
+        "file": file_id,
+        "bank": bank_id,
+        "messages": _problem_messages(),
+        "known": _("该交易流水号已导入过。"),
+    }
+    cursor.execute(IMPORT_SQL, params)
+    total, inserted, refused = cursor.fetchone()
+    unchanged = total - inserted - refused
+    if unchanged:
+        cursor.execute(UNCHANGED_SQL, params)
+        if cursor.rowcount != unchanged:
+            raise RuntimeError("unchanged transaction lines do not add up")
+    # Dropped at once, not only at commit: the caller's transaction may be a savepoint of a larger one.
+    cursor.execute("DROP TABLE banking_staging")
+    return total, inserted, unchanged, refused
 
 
 def transactions_process(*, bank_file: BankFile) -> None:
@@ -153,7 +175,7 @@ def transactions_process(*, bank_file: BankFile) -> None:
         first = next(lines, "")
         _check_header(first)
         with connection.cursor() as cursor:
-            stage_lines(cursor.cursor, file_id=bank_file.pk, lines=lines)
+            stage_lines(cursor.cursor, lines=lines)
             total, inserted, unchanged, refused = import_staged(
                 cursor, file_id=bank_file.pk, bank_id=bank_file.bank_id
             )
