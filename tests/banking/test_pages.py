@@ -7,10 +7,11 @@ from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 
 from banking.models import BankFile, IssuanceResult
+from discounts.models import Offer
 from members.models import Card
 from portal.models import AuditEvent
 from tests.banking.conftest import csv_upload
-from tests.factories import CardFactory, MemberFactory
+from tests.factories import CardFactory, MemberFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +128,14 @@ def test_the_file_list_takes_a_fixed_number_of_queries(
     # header's unread notices, the forms' bank choices, one page of files.
     with django_assert_num_queries(14):
         assert client.get("/bank/").status_code == 200
+
+
+def test_a_banks_staff_see_their_own_banks_offers_only(client, bank, other_bank, make_bank_staff):
+    OfferFactory(title="本行满减", funder=Offer.Funder.BANK, bank=bank)
+    OfferFactory(title="他行满减", funder=Offer.Funder.BANK, bank=other_bank)
+    OfferFactory(title="商家折扣")
+    client.force_login(make_bank_staff(bank))
+
+    page = client.get("/bank/offers/").content.decode()
+
+    assert "本行满减" in page and "他行满减" not in page and "商家折扣" not in page

@@ -276,6 +276,7 @@ DOORS: dict[str, Door] = {
     "banking:batches": door(lambda o: reverse("banking:batches"), BANKS),
     "banking:card_use": door(lambda o: reverse("banking:card_use"), BANKS),
     "banking:card_use_export": door(lambda o: reverse("banking:card_use_export"), BANKS),
+    "bank_offers": door(lambda o: reverse("bank_offers"), BANKS),
     # The rejections to-do: every union staff user (their own subtree's); one rejection, those above it.
     "banking:rejections": door(lambda o: reverse("banking:rejections"), STAFF),
     "banking:rejection_handled": door(
