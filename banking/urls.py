@@ -15,6 +15,11 @@ urlpatterns = [
     path("bank/files/<int:file_id>/", views.file_detail, name="file_detail"),
     path("bank/files/<int:file_id>/download/", views.file_download, name="file_download"),
     path("bank/batches/", views.batches, name="batches"),
+    path(
+        "bank/batches/<int:batch_id>/production-file/",
+        views.batch_production_file,
+        name="batch_production_file",
+    ),
     path("bank/card-use/", views.card_use, name="card_use"),
     path("bank/card-use/export.xlsx", views.card_use_export, name="card_use_export"),
     path("staff/bank-rejections/", views.rejections, name="rejections"),

@@ -22,6 +22,7 @@ from banking.card_changes import card_changes_export
 from banking.files import bank_file_open, bank_file_receive
 from banking.forms import BankFileUploadForm, BankLoginForm, CardChangesExportForm
 from banking.models import BankFile, BankFileLine
+from members import batches as batches_service
 from members.models import IssuanceBatch, Union
 from portal.errors import ApplicationError
 from portal.scoping import staff_union_path
@@ -196,7 +197,33 @@ def batches(request):
         .order_by("-created_at")
     )
     page = Paginator(found, FILES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "banking/batches.html", {"page": page})
+    return render(
+        request,
+        "banking/batches.html",
+        {"page": page, "may_download": request.user.has_perm(batches_service.ID_FILE_PERMISSION)},
+    )
+
+
+@require_GET
+@bank_access
+def batch_production_file(request, batch_id: int):
+    """The issuance file of a batch of the reader's bank (full ID numbers): the permission, audited."""
+    batch = (
+        IssuanceBatch.objects.select_related("bank", "union")
+        .filter(pk=batch_id, bank__in=request.banks)
+        .first()
+    )
+    if batch is None:
+        raise Http404(_("该批次不存在或不在您的查看范围内。"))
+    try:
+        handle = batches_service.batch_bank_file_open_for_bank(
+            batch=batch, actor=request.user, bank_ids=request.banks.values_list("pk", flat=True)
+        )
+    except ApplicationError as error:
+        return render(request, "banking/denied.html", {"message": error.message}, status=error.status)
+    return FileResponse(
+        handle, as_attachment=True, filename=f"batch-{batch.pk}-production.csv", content_type="text/csv"
+    )
 
 
 def _card_use(request):

@@ -111,7 +111,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "stats.view_coveragesnapshot",
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
-    Role.BANK_STAFF: [*_BANK_FILES],
+    # With the issuance file of their own bank's batches (full ID numbers): the bank produces the cards.
+    Role.BANK_STAFF: [*_BANK_FILES, "members.download_bank_file"],
 }
 
 

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 
 from banking.models import BankFile, IssuanceResult
 from discounts.models import Offer
-from members.models import Card
+from members.models import Card, IssuanceBatch
 from portal.models import AuditEvent
 from tests.banking.conftest import csv_upload
 from tests.factories import CardFactory, MemberFactory, OfferFactory
@@ -139,3 +139,25 @@ def test_a_banks_staff_see_their_own_banks_offers_only(client, bank, other_bank,
     page = client.get("/bank/offers/").content.decode()
 
     assert "本行满减" in page and "他行满减" not in page and "商家折扣" not in page
+
+
+def test_a_banks_staff_download_the_issuance_file_of_their_own_banks_batches_only(
+    client, bank, other_bank, tree, make_bank_staff
+):
+    batch = IssuanceBatch(
+        union=tree.C1A1, bank=bank, original_filename="申请.csv", uploaded_by=make_bank_staff(other_bank)
+    )
+    batch.file.save("apply.csv", ContentFile(b"x"), save=False)
+    batch.production_file.save("production.csv", ContentFile(b"card,id\n"), save=False)
+    batch.status = IssuanceBatch.Status.COMPLETED
+    batch.save()
+    url = f"/bank/batches/{batch.pk}/production-file/"
+
+    client.force_login(make_bank_staff(other_bank))
+    assert client.get(url).status_code == 404
+    client.force_login(make_bank_staff(bank))
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"card,id\n"
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.BANK_FILE_DOWNLOADED, target_id=str(batch.pk)
+    ).exists()

@@ -274,6 +274,10 @@ DOORS: dict[str, Door] = {
         lambda o: reverse("banking:file_download", args=[o.bank_file.pk]), OWN_BANK
     ),
     "banking:batches": door(lambda o: reverse("banking:batches"), BANKS),
+    # The issuance file (full ID numbers) of a batch of the bank: its staff and the province.
+    "banking:batch_production_file": door(
+        lambda o: reverse("banking:batch_production_file", args=[o.batch.pk]), OWN_BANK
+    ),
     "banking:card_use": door(lambda o: reverse("banking:card_use"), BANKS),
     "banking:card_use_export": door(lambda o: reverse("banking:card_use_export"), BANKS),
     "bank_offers": door(lambda o: reverse("bank_offers"), BANKS),
