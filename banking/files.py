@@ -8,7 +8,6 @@ files are made by ``card_changes``."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -151,10 +151,6 @@ def read_lines(
         )
 
 
-def utf8_lines(fileobj: IO[bytes]) -> Iterator[str]:
-    return codecs.iterdecode(fileobj, "utf-8-sig")
-
-
 def line_record(
     bank_file: BankFile, number: int, outcome: str, message: str = "", card_id=None
 ) -> BankFileLine:
@@ -165,8 +161,6 @@ def line_record(
 
 def bank_file_finish(*, bank_file_id: int) -> None:
     """Counts from the line results, and the file done."""
-    from django.db.models import Count, Q
-
     counts = BankFileLine.objects.filter(file_id=bank_file_id).aggregate(
         applied=Count("id", filter=Q(outcome=BankFileLine.Outcome.APPLIED)),
         unchanged=Count("id", filter=Q(outcome=BankFileLine.Outcome.UNCHANGED)),
