@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,7 +54,7 @@ def bank_access(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('banking:login')}?next={request.path}")
+            return redirect(f"{reverse('banking:login')}?{urlencode({'next': request.get_full_path()})}")
         banks = access.banks_for_user(request.user)
         if not banks.exists():
             return render(request, "banking/denied.html", status=403)
