@@ -43,7 +43,8 @@ class LineRefused(Exception):
     """A line that changes nothing, with the reason written to its result."""
 
 
-def issuance_results_process(*, bank_file: BankFile, chunk_lines: int = RESULT_CHUNK_LINES) -> None:
+def issuance_results_process(*, bank_file: BankFile, chunk_lines: int | None = None) -> None:
+    chunk_lines = chunk_lines or RESULT_CHUNK_LINES
     done = set(BankFileLine.objects.filter(file=bank_file).values_list("line_number", flat=True))
     chunk: list[tuple[int, dict[str, str]]] = []
     with bank_file.file.open("rb") as handle:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from stdnum import luhn
 
-from banking import tasks
+from banking import issuance_results, tasks
 from banking.files import bank_file_receive
 from banking.models import BankFile, BankFileLine, IssuanceResult
 from members.models import Card
@@ -168,3 +168,33 @@ def test_a_file_without_its_columns_fails_as_a_whole(bank, province_admin):
     bank_file, _ = receive_and_process(bank, "卡号,金额\n1,2\n", province_admin)
     assert bank_file.status == BankFile.Status.FAILED
     assert "申请编号" in bank_file.status_message
+
+
+def test_a_run_cut_off_after_its_first_chunk_resumes_at_the_next_line(
+    applied, bank, province_admin, monkeypatch
+):
+    (first, second), _staff = applied
+    text = HEADER + f"{first.number},开户,{bank_number(bank, 11)},\n{second.number},拒绝,,资料不全\n"
+    bank_file, _ = bank_file_receive(
+        bank=bank, kind=BankFile.Kind.ISSUANCE_RESULT, uploaded_file=csv_upload(text), actor=province_admin
+    )
+    real_chunk = issuance_results._process_chunk
+    calls = []
+
+    def crash_on_second_chunk(bank_file, chunk):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        real_chunk(bank_file, chunk)
+
+    monkeypatch.setattr(issuance_results, "RESULT_CHUNK_LINES", 1)
+    monkeypatch.setattr(issuance_results, "_process_chunk", crash_on_second_chunk)
+    with pytest.raises(RuntimeError):
+        tasks.bank_file_process(bank_file.pk)
+    monkeypatch.setattr(issuance_results, "_process_chunk", real_chunk)
+
+    tasks.bank_file_process(bank_file.pk)  # the redelivered task
+
+    bank_file.refresh_from_db()
+    assert (bank_file.status, bank_file.applied_lines, bank_file.total_lines) == (BankFile.Status.DONE, 2, 2)
+    assert IssuanceResult.objects.count() == 2
