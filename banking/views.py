@@ -92,8 +92,13 @@ def home(request):
             "kinds": BankFile.Kind.choices,
             "may_exchange": may_exchange,
             "may_download": request.user.has_perm(access.DOWNLOAD_PERMISSION),
-            "upload_form": BankFileUploadForm(banks=request.banks) if may_exchange else None,
-            "export_form": CardChangesExportForm(banks=request.banks) if may_exchange else None,
+            # Two forms on one page, each with a "bank" field: ids of their own, so labels find them.
+            "upload_form": BankFileUploadForm(banks=request.banks, auto_id="upload_%s")
+            if may_exchange
+            else None,
+            "export_form": CardChangesExportForm(banks=request.banks, auto_id="export_%s")
+            if may_exchange
+            else None,
         },
     )
 
