@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import luhn
 
-from members.models import Card, CardChangeNotice, IssuanceBatch, Member, PartnerBank
+from members.models import Card, IssuanceBatch, Member, PartnerBank, mask_card_number
 from members.people import audit_actor, is_staff_actor, staff_scope_check
 from portal.audit import audit_record
 from portal.errors import Conflict, NotFound, PermissionDenied
@@ -143,12 +143,6 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
         "closed_at",
     ),
 }
-# What the bank is told of each transition (the card-changes file); activation is the bank's own news.
-_NOTICE_KINDS = {
-    "freeze": CardChangeNotice.Kind.LOST,
-    "replace": CardChangeNotice.Kind.REPLACE,
-    "cancel": CardChangeNotice.Kind.CANCEL,
-}
 _ACTION_LABELS = {
     "activate": gettext_lazy("激活"),
     "freeze": gettext_lazy("挂失"),
@@ -176,15 +170,7 @@ def _card_transition(*, card: Card, action: str, actor) -> Card:
     if not Card.member.is_cached(card):
         card.member = Member.objects.select_related("union").get(pk=card.member_id)
     _audit_card(card, actor=actor, old=old, new=target)
-    if action in _NOTICE_KINDS:
-        card_notice_queue(card=card, kind=_NOTICE_KINDS[action])
     return card
-
-
-def card_notice_queue(*, card: Card, kind: str) -> CardChangeNotice:
-    """Queue a change for the bank's card-changes file, in the transaction that made the change: a
-    rolled-back change leaves no notice, and a committed one is never missed."""
-    return CardChangeNotice.objects.create(card=card, kind=kind)
 
 
 @transaction.atomic
@@ -240,7 +226,6 @@ def card_undo_lost(*, card: Card, actor=None) -> Card:
         )
     card.refresh_from_db(fields=["status", "frozen_at", "activated_at"])
     _audit_card(card, actor=actor, old=Card.Status.FROZEN, new=card.status, extra={"undo_lost": True})
-    card_notice_queue(card=card, kind=CardChangeNotice.Kind.FOUND)
     return card
 
 
@@ -255,7 +240,7 @@ def card_lost_undo_deadline(card: Card):
 @transaction.atomic
 def member_cards_close(*, member: Member, actor=None) -> Card | None:
     """Cancel the member's live card, if any (a member who leaves or retires): the bank hears of it
-    through the card-changes file (:func:`card_notice_queue`, via the transition)."""
+    through the card-changes file, read from the card's ``closed_at`` (banking.card_changes)."""
     card = (
         Card.objects.select_related("member__union")
         .filter(member=member, status__in=Card.LIVE_STATUSES)
@@ -279,4 +264,54 @@ def card_for_member(*, member: Member, card_id: int) -> Card:
     card = Card.objects.select_related("member__union", "bank").filter(pk=card_id, member=member).first()
     if card is None:
         raise CardNotFound(_("会员卡不存在。"))
+    return card
+
+
+class BankNumberRefused(Conflict):
+    code = "bank_number_refused"
+
+
+def bank_number_problem(*, bank: PartnerBank, number: str) -> str | None:
+    """Why ``number`` cannot be a card number of ``bank`` (digits, length, the bank's BIN, the Luhn
+    check digit), or None when it can."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return _("银行卡号应为 12–19 位数字。")
+    if not number.startswith(bank.bin):
+        return _("银行卡号不以%(bank)s的卡 BIN %(bin)s 开头。") % {"bank": bank.name, "bin": bank.bin}
+    if not luhn.is_valid(number):
+        return _("银行卡号校验位不正确。")
+    return None
+
+
+@transaction.atomic
+def card_take_bank_number(*, card: Card, number: str, actor=None) -> Card:
+    """The bank opened the account of a card applied for and assigned ``number``: the card, still
+    "issued" and still bearing the application number it went out with, takes the bank's number.
+
+    Guarded like every transition: the UPDATE changes the row only while its status and number are
+    those read, so a concurrent change (a cancellation, a second answer) makes it change nothing and
+    the call is refused. A number already held by another card is refused by the unique index."""
+    problem = bank_number_problem(bank=card.bank, number=number)
+    if problem:
+        raise BankNumberRefused(problem)
+    old_number = card.number
+    try:
+        with transaction.atomic():
+            changed = Card.objects.filter(pk=card.pk, status=Card.Status.ISSUED, number=old_number).update(
+                number=number
+            )
+    except IntegrityError:
+        raise BankNumberRefused(_("该银行卡号已属于另一张会员卡。")) from None
+    if changed != 1:
+        raise CardTransitionRefused(_("该卡已不是“已制卡”状态或卡号已变更，不能写入银行卡号。"))
+    card.number = number
+    if not Card.member.is_cached(card):
+        card.member = Member.objects.select_related("union").get(pk=card.member_id)
+    _audit_card(
+        card,
+        actor=actor,
+        old=Card.Status.ISSUED,
+        new=Card.Status.ISSUED,
+        extra={"bank_number": card.number_masked, "application_number": mask_card_number(old_number)},
+    )
     return card

@@ -536,7 +536,7 @@ def seed_journeys() -> dict[str, str]:
     """Members' own journeys in every status, in 长安区 (the demo county) and towards it from 桥西区:
     card applications pending, approved, put into a batch and refused; transfer requests pending,
     accepted and refused; lost-card reports that may still be undone, that are too old, and one
-    undone; members who left or retired (their cards cancelled, the bank's notices queued).
+    undone; members who left or retired (their cards cancelled, for the bank's card-changes file).
 
     Everything goes through the services a member's or an operator's click calls. Idempotent: the
     members are found by phone. Returns the phone of each journey's member by key (``--json``)."""

@@ -511,29 +511,3 @@ class TransferRequest(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "to_union"])]
-
-
-class CardChangeNotice(models.Model):
-    """A change of a card the bank must hear about, queued for the bank's card-changes file
-    (卡变更文件): written in the transaction that changes the card, exported later (``exported_at``)."""
-
-    class Kind(models.TextChoices):
-        CANCEL = "cancel", _("注销")
-        REPLACE = "replace", _("换卡")
-        LOST = "lost", _("挂失")
-        FOUND = "found", _("解除挂失")
-
-    card = models.ForeignKey(Card, verbose_name=_("会员卡"), on_delete=models.PROTECT, related_name="notices")
-    kind = models.CharField(_("变更类型"), max_length=16, choices=Kind.choices)
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
-    exported_at = models.DateTimeField(_("导出时间"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("卡变更通知")
-        verbose_name_plural = _("卡变更通知")
-        ordering = ["created_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["created_at"], condition=Q(exported_at__isnull=True), name="card_notice_unexported"
-            )
-        ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
+    "banking.apps.BankingConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -220,6 +221,14 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-purge-old-events": {
         "task": "webhooks.tasks.purge_old_events",
         "schedule": crontab(hour=3, minute=20),
+    },
+    "banking-card-changes-nightly": {
+        "task": "banking.tasks.card_changes_export_nightly",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "banking-requeue-stuck-files": {
+        "task": "banking.tasks.requeue_stuck_files",
+        "schedule": timedelta(minutes=10),
     },
 }
 

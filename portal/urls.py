@@ -21,6 +21,8 @@ urlpatterns = [
     # Coverage statistics: their API and the staff dashboard under /staff/.
     path("", include("stats.urls")),
     path("staff/funds/", include("funds.urls")),
+    # The partner banks' files: /bank/ (a bank's staff and the province), and the rejections to-do.
+    path("", include("banking.urls")),
     path("merchant/webhooks/", include("webhooks.urls")),
     # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
     # manifest, service worker and offline page at the root.

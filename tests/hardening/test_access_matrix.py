@@ -21,19 +21,21 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import CardApplication, IssuanceBatch, TransferRequest
+from members.models import Card, CardApplication, IssuanceBatch, TransferRequest
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
+from portal.roles import Role
 from stats.models import SnapshotRun
-from tests.factories import PartnerBankFactory
+from tests.factories import CardFactory, PartnerBankFactory, UserFactory
 from webhooks.services import endpoint_create, endpoint_send_test
 
 ANONYMOUS = "anonymous"
@@ -46,6 +48,8 @@ CITY = "city_operator"
 PROVINCE = "province_admin"
 POS_KEY = "pos_key"
 RIVAL_POS_KEY = "rival_pos_key"
+BANK_STAFF = "bank_staff"  # the staff of the bank whose files the object URLs point at
+OTHER_BANK_STAFF = "other_bank_staff"
 ROLES = (
     ANONYMOUS,
     MEMBER,
@@ -57,6 +61,8 @@ ROLES = (
     PROVINCE,
     POS_KEY,
     RIVAL_POS_KEY,
+    BANK_STAFF,
+    OTHER_BANK_STAFF,
 )
 
 NOBODY: frozenset[str] = frozenset()
@@ -70,6 +76,9 @@ PROVINCE_ONLY = frozenset({PROVINCE})
 OWN_MERCHANT = frozenset({CASHIER})
 OWN_KEY = frozenset({POS_KEY})
 KEYS = frozenset({POS_KEY, RIVAL_POS_KEY})
+BANK_USERS = frozenset({BANK_STAFF, OTHER_BANK_STAFF})
+BANKS = BANK_USERS | {PROVINCE}  # each bank its own, the province all
+OWN_BANK = frozenset({BANK_STAFF, PROVINCE})
 OPEN = None  # a public door: anybody, and it must simply not fail
 
 
@@ -193,12 +202,14 @@ DOORS: dict[str, Door] = {
         lambda o: reverse("notifications:member_mark_all_read"), MEMBERS, "post"
     ),
     "notifications:member_preferences": door(lambda o: reverse("notifications:member_preferences"), MEMBERS),
-    "notifications:user_inbox": door(lambda o: reverse("notifications:user_inbox"), MERCHANT_USERS | STAFF),
+    "notifications:user_inbox": door(
+        lambda o: reverse("notifications:user_inbox"), MERCHANT_USERS | STAFF | BANK_USERS
+    ),
     "notifications:user_mark_read": door(
         lambda o: reverse("notifications:user_mark_read", args=[o.user_notice.pk]), OWN_MERCHANT, "post"
     ),
     "notifications:user_mark_all_read": door(
-        lambda o: reverse("notifications:user_mark_all_read"), MERCHANT_USERS | STAFF, "post"
+        lambda o: reverse("notifications:user_mark_all_read"), MERCHANT_USERS | STAFF | BANK_USERS, "post"
     ),
     # Merchant portal: object ids belong to the cashier's merchant, never the rival's.
     "merchants:home": door(lambda o: reverse("merchants:home"), MERCHANT_USERS),
@@ -294,6 +305,31 @@ DOORS: dict[str, Door] = {
     "funds:add_money": door(lambda o: reverse("funds:add_money", args=[o.fund.pk]), ABOVE),
     "funds:allocate": door(lambda o: reverse("funds:allocate", args=[o.fund.pk]), ABOVE),
     "funds:transfer": door(lambda o: reverse("funds:transfer", args=[o.fund.pk]), ABOVE),
+    # Bank exchange: a bank's staff see their own bank's files only, the province every bank's; union
+    # staff below the province see none, and download none (docs/bank-files.md).
+    "banking:login": door(lambda o: reverse("banking:login"), OPEN),
+    "banking:logout": door(lambda o: reverse("banking:logout"), OPEN, "post"),
+    "banking:home": door(lambda o: reverse("banking:home"), BANKS),
+    "banking:upload": door(lambda o: reverse("banking:upload"), BANKS, "post"),
+    # Without a bank chosen the form is refused for all; refusals of another bank are in tests/banking.
+    "banking:export_card_changes": door(lambda o: reverse("banking:export_card_changes"), NOBODY, "post"),
+    "banking:file_detail": door(lambda o: reverse("banking:file_detail", args=[o.bank_file.pk]), OWN_BANK),
+    "banking:file_download": door(
+        lambda o: reverse("banking:file_download", args=[o.bank_file.pk]), OWN_BANK
+    ),
+    "banking:batches": door(lambda o: reverse("banking:batches"), BANKS),
+    # The issuance file (full ID numbers) of a batch of the bank: its staff and the province.
+    "banking:batch_production_file": door(
+        lambda o: reverse("banking:batch_production_file", args=[o.batch.pk]), OWN_BANK
+    ),
+    "banking:card_use": door(lambda o: reverse("banking:card_use"), BANKS),
+    "banking:card_use_export": door(lambda o: reverse("banking:card_use_export"), BANKS),
+    "bank_offers": door(lambda o: reverse("bank_offers"), BANKS),
+    # The rejections to-do: every union staff user (their own subtree's); one rejection, those above it.
+    "banking:rejections": door(lambda o: reverse("banking:rejections"), STAFF),
+    "banking:rejection_handled": door(
+        lambda o: reverse("banking:rejection_handled", args=[o.issuance_result.pk]), ABOVE, "post"
+    ),
     # Admin pages beside the model views.
     "admin:index": door(lambda o: reverse("admin:index"), STAFF),
     "admin:login": door(lambda o: reverse("admin:login"), OPEN),
@@ -436,7 +472,7 @@ def test_every_door_is_in_the_matrix():
 
 # --- Running the matrix ----------------------------------------------------------------------------
 
-SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/")
+SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/", "/bank/login/")
 
 
 def outcome(response, door_url: str) -> str:
@@ -533,12 +569,33 @@ def objects(world, bank):
     o.access_failure_log = AccessFailureLog.objects.create(
         username="x", ip_address="10.0.0.1", user_agent="t"
     )
+    o.bank_file = BankFile(
+        bank=bank, kind=BankFile.Kind.ISSUANCE_RESULT, original_filename="result.csv", content_hash="0" * 64
+    )
+    o.bank_file.file.save(
+        "matrix-result.csv", ContentFile("申请编号,结果,银行卡号,拒绝原因\n".encode()), save=False
+    )
+    o.bank_file.save()
+    rejected = CardFactory(bank=bank, member=world.other_member, status=Card.Status.CANCELLED)
+    o.issuance_result = IssuanceResult.objects.create(
+        card=rejected,
+        union=world.other_member.union,
+        outcome=IssuanceResult.Outcome.REJECTED,
+        application_number=rejected.number,
+        reason="身份核验不通过",
+        file=o.bank_file,
+        line_number=2,
+    )
     return o
 
 
 @pytest.fixture
 def bank(db):
     return PartnerBankFactory()
+
+
+def OTHER_BANK():
+    return PartnerBankFactory(code="CCB", name="建设银行", bin="621700")
 
 
 def clients(world) -> dict[str, tuple[Client, dict]]:
@@ -560,6 +617,13 @@ def clients(world) -> dict[str, tuple[Client, dict]]:
         (CITY, world.city_operator),
         (PROVINCE, world.province_admin),
     ):
+        client = Client()
+        client.force_login(user)
+        made[role] = (client, {})
+    for role, bank in ((BANK_STAFF, PartnerBankFactory()), (OTHER_BANK_STAFF, OTHER_BANK())):
+        user = UserFactory(is_staff=False, union=None, username=role)
+        user.groups.add(Role.BANK_STAFF.group())
+        BankStaff.objects.create(user=user, bank=bank)
         client = Client()
         client.force_login(user)
         made[role] = (client, {})

@@ -17,7 +17,6 @@ from members.auth import SESSION_KEY
 from members.models import (
     Card,
     CardApplication,
-    CardChangeNotice,
     IssuanceBatch,
     Member,
     MemberTransfer,
@@ -241,23 +240,28 @@ def test_a_transfer_to_an_unknown_or_non_workplace_code_is_refused_on_the_page(m
 # --- Leaving, the bank's change queue, and undoing a lost-card report -------------------------------
 
 
+def bank_hears(card) -> list[tuple[int, str]]:
+    """What the bank's next card-changes file would carry for the card's bank."""
+    from banking.card_changes import pending_card_changes
+
+    changes = pending_card_changes(bank=card.bank, until=timezone.now())
+    return [(change.card_id, change.kind) for change in changes]
+
+
 @pytest.mark.parametrize("status", [Member.Status.LEFT, Member.Status.RETIRED])
-def test_leaving_or_retiring_cancels_the_live_card_and_queues_a_notice(member, county, status):
+def test_leaving_or_retiring_cancels_the_live_card_and_the_bank_hears_of_it(member, county, status):
     card = CardFactory(member=member, status=Card.Status.ACTIVE)
     people.member_set_status(member=member, status=status, actor=county)
     card.refresh_from_db()
     assert card.status == Card.Status.CANCELLED
-    assert list(CardChangeNotice.objects.values_list("card", "kind", "exported_at")) == [
-        (card.pk, CardChangeNotice.Kind.CANCEL, None)
-    ]
+    assert bank_hears(card) == [(card.pk, "cancelled")]
 
 
-def test_a_lost_report_and_its_replacement_are_queued_for_the_bank(member):
+def test_a_replacement_after_a_lost_report_reaches_the_bank(member):
     card = CardFactory(member=member, status=Card.Status.ACTIVE)
     cards.card_freeze(card=card)
     new = cards.card_replace(card=card)
-    kinds = list(CardChangeNotice.objects.values_list("card", "kind"))
-    assert kinds == [(card.pk, "lost"), (card.pk, "replace")] and new.replaces_id == card.pk
+    assert bank_hears(card) == [(card.pk, "replaced")] and new.replaces_id == card.pk
 
 
 def test_a_member_undoes_a_lost_report_within_seven_days_from_the_card_page(member):
@@ -274,7 +278,7 @@ def test_a_member_undoes_a_lost_report_within_seven_days_from_the_card_page(memb
     client.post("/me/card/undo-lost/", {"confirm": "on"})
     card.refresh_from_db()
     assert card.status == Card.Status.ACTIVE
-    assert list(CardChangeNotice.objects.values_list("kind", flat=True)) == ["lost", "found"]
+    assert bank_hears(card) == []  # the loss was undone before any export told the bank of it
 
 
 def test_an_undone_report_of_a_never_activated_card_returns_it_to_issued(member):
@@ -293,7 +297,7 @@ def test_after_seven_days_the_report_stands_and_the_member_is_told_what_to_do(me
     client.post("/me/card/undo-lost/", {"confirm": "on"})
     card.refresh_from_db()
     assert card.status == Card.Status.FROZEN
-    assert not CardChangeNotice.objects.filter(kind="found").exists()
+    assert bank_hears(card) == [(card.pk, "lost")]
 
 
 def test_a_member_cannot_undo_another_members_report(member, tree):

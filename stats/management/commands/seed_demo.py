@@ -10,6 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from banking.demo import seed_banking
 from cities import demo as cities_demo
 from discounts import demo as discounts_demo
 from funds.demo import seed_funds
@@ -42,7 +43,14 @@ class Command(BaseCommand):
         merchants = discounts_demo.with_offers(merchants)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
-        document = {"staff": staff, "merchants": merchants, "members": members, "journeys": journeys}
+        bank_staff = seed_banking(seed=seed, log=log)
+        document = {
+            "staff": staff,
+            "merchants": merchants,
+            "members": members,
+            "journeys": journeys,
+            "bank_staff": bank_staff,
+        }
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         else:
