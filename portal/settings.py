@@ -75,10 +75,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.RejectNulBytesMiddleware",
+    "portal.middleware.ApiMissingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -401,9 +403,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
-    "filters": {"personal_numbers": PERSONAL_NUMBER_FILTER},
+    "filters": {
+        "personal_numbers": PERSONAL_NUMBER_FILTER,
+        "request_id": {"()": "portal.middleware.RequestIdFilter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["personal_numbers"]}
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "personal_numbers"],
+        }
     },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
