@@ -72,8 +72,17 @@ def _key_reused() -> ApplicationError:
     )
 
 
+# Seconds a client is asked to wait before retrying a request that is still in flight: a redemption
+# takes milliseconds, so one second is ample and keeps a till's retry loop short.
+RETRY_IN_PROGRESS_AFTER = 1
+
+
 def _in_progress() -> ApplicationError:
-    return Conflict(_("相同的请求正在处理中，请稍后重试。"), code="request_in_progress")
+    return Conflict(
+        _("相同的请求正在处理中，请稍后重试。"),
+        code="request_in_progress",
+        headers={"Retry-After": str(RETRY_IN_PROGRESS_AFTER)},
+    )
 
 
 # One statement in autocommit mode: it commits by itself. set_config(..., true) turns off waiting for

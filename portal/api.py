@@ -51,7 +51,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, SuspiciousOperation):  # else Django's HTML 400 page (its debug page in DEBUG)
         exc = ValidationFailed(_("请求无法处理。"))
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_envelope(), status=exc.status)
+        return Response(exc.as_envelope(), status=exc.status, headers=exc.headers or None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

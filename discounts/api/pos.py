@@ -111,9 +111,19 @@ class PosKeyRateThrottle(throttling.BaseThrottle):
         slot = int(now // self.window)
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         count = rate_count(f"{prefix}:pos-rate:{request.user.key.pk}:{slot}", self.window)
-        if count is None or count <= limit:
+        if count is None:  # Redis down: no limit applied, so none is announced
             return True
-        self._wait = self.window - (now % self.window)
+        reset = self.window - int(now % self.window)
+        # The RateLimit-* headers of every POS answer (draft-ietf-httpapi-ratelimit-headers):
+        # the limit of the window, what is left of it and the seconds until it starts anew.
+        request._rate_limit = {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(max(limit - count, 0)),
+            "RateLimit-Reset": str(reset),
+        }
+        if count <= limit:
+            return True
+        self._wait = reset
         return False
 
     def wait(self):
@@ -127,6 +137,12 @@ class PosView(APIView):
 
     def throttled(self, request, wait):
         raise RateLimited(wait)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for header, value in getattr(request, "_rate_limit", {}).items():
+            response[header] = value
+        return response
 
 
 # --- Serializers ---------------------------------------------------------------------------------

@@ -82,3 +82,30 @@ def test_each_log_record_of_a_request_carries_its_id(api_client, shop, monkeypat
     outside = logging.LogRecord("x", logging.INFO, "", 0, "outside", (), None)
     RequestIdFilter().filter(outside)
     assert outside.request_id is None
+
+
+def test_pos_answers_carry_the_rate_limit_and_its_remainder(api_client, shop, settings):
+    settings.POS_RATE_LIMIT_PER_MINUTE = 3
+    answers = [api_client.get(URL, **shop.headers()) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a["RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert all(1 <= int(a["RateLimit-Reset"]) <= 60 for a in answers)
+    assert answers[-1]["Retry-After"]
+    # An unknown key gets no allowance to announce.
+    assert "RateLimit-Limit" not in api_client.get(URL, HTTP_AUTHORIZATION="Api-Key pk_nope")
+
+
+def test_a_request_still_in_flight_is_409_with_retry_after(api_client, shop, card, make_offer):
+    from discounts.idempotency import request_hash
+    from discounts.models import IdempotencyRecord
+    from discounts.redemption import redemption_request
+
+    body = {"offer": make_offer().pk, "card_number": card.number, "store": shop.store.pk, "amount": "10"}
+    IdempotencyRecord.objects.create(
+        merchant=shop.merchant, key="busy", request_hash=request_hash(redemption_request(**body))
+    )
+    response = api_client.post(URL, body, format="json", **shop.headers(), HTTP_IDEMPOTENCY_KEY="busy")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "request_in_progress"
+    assert response["Retry-After"] == "1"
