@@ -157,6 +157,15 @@ class LostRace(Exception):
     other attempt's answer is replayed."""
 
 
+def claim_answer(claim: Claim, status: int, body: dict) -> None:
+    """Store ``body`` as the answer of ``claim`` in the caller's transaction, so the work and its answer
+    commit together (a void does this; a redemption's recording statement does it by itself). Raises
+    LostRace when another attempt completed the record first, which rolls the caller's work back."""
+    if _complete(claim.record_id, status, body) != 1:
+        raise LostRace
+    claim.answered = True
+
+
 def idempotent_call(
     *, merchant_id: int, key: str, body, handler: Callable[[Claim], tuple[int, dict]]
 ) -> Outcome:

@@ -17,6 +17,7 @@ from merchants import urls as merchant_portal
 pos_patterns = [
     path("cards/verify/", pos_api.CardVerifyView.as_view(), name="card_verify"),
     path("redemptions/", pos_api.RedemptionListCreateView.as_view(), name="redemptions"),
+    path("redemptions/<int:pk>/", pos_api.RedemptionDetailView.as_view(), name="redemption_detail"),
     path("redemptions/<int:pk>/void/", pos_api.RedemptionVoidView.as_view(), name="redemption_void"),
     path("me/redemptions/", member_api.MemberRedemptionListView.as_view(), name="me_redemptions"),
 ]

@@ -107,7 +107,10 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id()
+            # Django logs a request's 4xx/5xx line after the middleware has finished: it names the
+            # request itself.
+            request = getattr(record, "request", None)
+            record.request_id = current_request_id() or getattr(request, "request_id", None)
         return True
 
 

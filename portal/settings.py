@@ -313,8 +313,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.document_malformed_request",
+        "portal.api.document_errors_and_headers",
+        "discounts.api.common.document_pos_links",
     ],
+    # Where the API is served; generated clients and schema tools read it (relative: this host).
+    "SERVERS": [{"url": env.str("API_SERVER_URL", default="/"), "description": "This portal"}],
 }
 POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
 
