@@ -111,11 +111,14 @@ _LINKS = {
 
 
 def document_pos_links(result, generator, request, public):
-    """drf-spectacular hook: OpenAPI links from a redemption to its detail and its void."""
+    """drf-spectacular hook: OpenAPI links from a redemption to its detail and its void; the body of
+    every POS call that has one is required."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             if not isinstance(operation, dict):
                 continue
+            if operation.get("operationId", "").startswith("pos_") and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
             for status, answer in operation.get("responses", {}).items():
                 source = _LINKS.get((operation.get("operationId"), status))
                 if source is None:

@@ -232,6 +232,11 @@ class _IdFilter(django_filters.NumberFilter):
     pass
 
 
+@extend_schema_field({"type": "string", "enum": list(Redemption.Status.values)})
+class _StatusFilter(django_filters.ChoiceFilter):
+    pass
+
+
 class RedemptionFilter(django_filters.FilterSet):
     """The POS list's filters. Every value is checked for shape; an unknown store or key simply
     matches nothing (the list starts from the redemptions the key may see)."""
@@ -242,7 +247,7 @@ class RedemptionFilter(django_filters.FilterSet):
     )
     date_to = django_filters.DateFilter(field_name="local_day", lookup_expr="lte", help_text="截止日期（含）")
     store = _IdFilter(field_name="store_id", min_value=1, max_value=MAX_ID, help_text="门店编号")
-    status = django_filters.ChoiceFilter(choices=Redemption.Status.choices)
+    status = _StatusFilter(choices=Redemption.Status.choices, help_text="completed 或 voided")
     updated_since = django_filters.IsoDateTimeFilter(
         method="filter_updated_since", help_text="只列出此时刻之后创建或撤销的记录（ISO 8601）"
     )
