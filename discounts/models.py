@@ -264,6 +264,9 @@ class Redemption(models.Model):
     # The till's own receipt or transaction number, if it sends one: a till that lost an answer
     # finds its redemption by it (GET /api/v1/redemptions/?merchant_reference=…). Unique per merchant.
     merchant_reference = models.CharField(_("商户单号"), max_length=64, blank=True, default="")
+    # SHA-256 of the member's QR token a redemption was made with: a token serves one completed
+    # redemption (see the constraint below), so a photo of a member's QR code is worth nothing.
+    member_token_hash = models.CharField(max_length=64, blank=True, default="")
     api_key = models.ForeignKey(
         "merchants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="redemptions"
     )
@@ -310,6 +313,13 @@ class Redemption(models.Model):
                 fields=["merchant", "merchant_reference"],
                 condition=~Q(merchant_reference=""),
                 name="redemption_merchant_reference_unique",
+            ),
+            # The local day is part of it so that a short code a member app may show (reissued some
+            # day for the same card) is refused only for that day.
+            models.UniqueConstraint(
+                fields=["card", "member_token_hash", "local_day"],
+                condition=Q(status="completed") & ~Q(member_token_hash=""),
+                name="redemption_member_token_once",
             ),
         ]
 

@@ -23,6 +23,7 @@ statements above, which are read and changed together."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -403,8 +404,21 @@ def _reference_used() -> ApplicationError:
     return Conflict(_("该商户单号已用于另一笔核销。"), code="merchant_reference_used")
 
 
+def _token_used() -> ApplicationError:
+    return rules.Refusal(_("该会员二维码已用于一笔核销，请会员刷新二维码。"), code="card_token_used")
+
+
 # A constraint whose violation is the caller's doing, not a fault: its refusal.
-_CONSTRAINT_REFUSALS = {"redemption_merchant_reference_unique": _reference_used}
+_CONSTRAINT_REFUSALS = {
+    "redemption_merchant_reference_unique": _reference_used,
+    "redemption_member_token_once": _token_used,
+}
+
+
+def member_token_hash(member_token: str | None) -> str:
+    """What a redemption keeps of the QR token it was made with (never the token itself)."""
+    token = (member_token or "").strip()
+    return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
 def _refusal(error: DatabaseError) -> Exception | None:
@@ -547,6 +561,7 @@ def redemption_create(
         local_day=day,
         idempotency_key=idempotency_key,
         merchant_reference=merchant_reference,
+        member_token_hash=member_token_hash(member_token) if card_key[0] == "id" else "",
         api_key=api_key,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         created_at=timezone.now(),

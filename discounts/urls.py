@@ -26,6 +26,7 @@ public_api_patterns = [
     path("categories/", public_api.CategoryListView.as_view(), name="category_list"),
     path("offers/", public_api.OfferListView.as_view(), name="offer_list"),
     path("offers/<int:offer_id>/", public_api.OfferDetailView.as_view(), name="offer_detail"),
+    path("offers/<int:offer_id>/claim/", member_api.VoucherClaimView.as_view(), name="offer_claim"),
 ]
 
 # Member-facing offer pages: the offer list is the home page.

@@ -37,9 +37,9 @@ FROM (SELECT 1) AS one
   LEFT JOIN members_member m ON m.id = c.member_id
   LEFT JOIN members_union u ON u.id = m.union_id \gset row_
 WITH r AS (
-  INSERT INTO discounts_redemption (offer_id, merchant_id, store_id, card_id, member_id, units, amount, discount, payable, union_subsidy, funder, local_day, status, idempotency_key, api_key_id, created_by_id, created_at, voided_at, voided_by_id, void_reason)
+  INSERT INTO discounts_redemption (offer_id, merchant_id, store_id, card_id, member_id, units, amount, discount, payable, union_subsidy, funder, local_day, status, idempotency_key, merchant_reference, member_token_hash, api_key_id, created_by_id, created_at, voided_at, voided_by_id, void_reason)
   VALUES (:offer, :merchant, :store, :card, :row_card_member_id, :units, 45.00, 35.00, 10.00, 0.00, 'merchant',
-    (now() AT TIME ZONE 'Asia/Shanghai')::date, 'completed', 'pgb', :key, NULL, now(), NULL, NULL, '')
+    (now() AT TIME ZONE 'Asia/Shanghai')::date, 'completed', 'pgb', '', '', :key, NULL, now(), NULL, NULL, '')
   RETURNING id)
 SELECT r.id, discounts_redemption_take(:offer, :row_card_member_id,
   (now() AT TIME ZONE 'Asia/Shanghai')::date, :units, 0.00, r.id, :claim_id,

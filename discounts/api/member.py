@@ -1,16 +1,20 @@
 """The member's own redemption history in the member API: ``GET /api/v1/me/redemptions/`` with the
-total saved (the page ``/me/redemptions/`` reads the same ``discounts.history``)."""
+total saved (the page ``/me/redemptions/`` reads the same ``discounts.history``); and claiming an
+online offer's code, ``POST /api/v1/offers/{id}/claim/`` (the page's button calls the same service)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discounts.api.common import _IdName, _IdTitle, error_response
 from discounts.api.serializers import MoneyField
 from discounts.history import member_redemptions, member_total_saved
 from discounts.models import Redemption
+from discounts.selectors import offer_get_listed
+from discounts.vouchers import voucher_claim
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
 from portal.api import Pagination
 
@@ -113,3 +117,67 @@ class MemberRedemptionListView(APIView):
         total = member_total_saved(request.user)
         response.data["total_saved"] = f"{total:.2f}"
         return response
+
+
+# --- Claiming an online offer's code ----------------------------------------------------------------
+
+
+class VoucherClaimOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="券码（在商家线上渠道使用）")
+    offer = _IdTitle()
+    claimed_at = serializers.DateTimeField()
+
+
+class VoucherClaimView(APIView):
+    """The member's "领取券码" of the offer page, over the API: the same service (``voucher_claim``),
+    with its limits, quota and budget taken in one transaction."""
+
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        operation_id="me_voucher_claim",
+        summary="Claim a one-time code of an online offer",
+        tags=["Member"],
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "offer_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH
+            )
+        ],
+        responses={
+            201: VoucherClaimOutput,
+            400: error_response("The offer is used in store: nothing to claim", ["validation_error"]),
+            401: error_response("Not signed in", ["unauthenticated"]),
+            404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
+            409: error_response(
+                "Refused by a rule, or no code left",
+                [
+                    "offer_not_active",
+                    "member_inactive",
+                    "card_inactive",
+                    "not_eligible",
+                    "member_limit_reached",
+                    "quota_exhausted",
+                    "budget_exhausted",
+                ],
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Claimed",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "code": "K7Q2-9XMA",
+                    "offer": {"id": 12, "title": "线上商城满 100 减 20"},
+                    "claimed_at": "2026-12-06T09:12:44.118203+08:00",
+                },
+            )
+        ],
+    )
+    def post(self, request, offer_id: int):
+        offer = offer_get_listed(offer_id)
+        voucher = voucher_claim(offer=offer, member=request.user)
+        answer = {"code": voucher.code, "offer": offer, "claimed_at": voucher.claimed_at}
+        return Response(VoucherClaimOutput(answer).data, status=201)

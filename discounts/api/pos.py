@@ -335,9 +335,9 @@ class RedemptionListCreateView(PosView):
             ),
             404: error_response("Unknown offer or card", ["offer_not_found", "card_not_found"]),
             409: error_response(
-                "Refused by a rule, the merchant reference already used, or the same key still being "
-                "processed (see Retry-After)",
-                [*REFUSAL_CODES, "merchant_reference_used", "request_in_progress"],
+                "Refused by a rule, the member's QR token already used for a redemption, the merchant "
+                "reference already used, or the same key still being processed (see Retry-After)",
+                [*REFUSAL_CODES, "card_token_used", "merchant_reference_used", "request_in_progress"],
             ),
             422: error_response(
                 "Idempotency-Key already used with a different body", ["idempotency_key_reused"]

@@ -109,3 +109,125 @@ def test_a_request_still_in_flight_is_409_with_retry_after(api_client, shop, car
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "request_in_progress"
     assert response["Retry-After"] == "1"
+
+
+# --- Lookups and safe retries (issue 19 item 3) -------------------------------------------------------
+
+
+def _redeem(api_client, shop, card, offer, key, **extra):
+    body = {"offer": offer.pk, "card_number": card.number, "store": shop.store.pk, "amount": "100", **extra}
+    return api_client.post(URL, body, format="json", **shop.headers(), HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_redemption_is_read_by_its_id_by_its_own_merchant_only(api_client, shop, rival, card, make_offer):
+    made = _redeem(api_client, shop, card, make_offer(), "d-1").json()
+    mine = api_client.get(f"{URL}{made['id']}/", **shop.headers())
+    assert mine.status_code == 200 and mine.json() == made
+    theirs = api_client.get(f"{URL}{made['id']}/", **rival.headers())
+    assert theirs.status_code == 404 and theirs.json()["error"]["code"] == "not_found"
+    other_store = api_client.get(f"{URL}{made['id']}/", **shop.headers(shop.pinned_key))
+    assert other_store.status_code == 200  # the pinned key's store is the redemption's store
+    assert api_client.get(f"{URL}{made['id']}/").status_code == 401
+
+
+def test_a_lost_answer_is_found_by_key_or_merchant_reference(api_client, shop, rival, card, make_offer):
+    offer = make_offer()
+    made = _redeem(api_client, shop, card, offer, "lost-1", merchant_reference="R-0001").json()
+    _redeem(api_client, shop, card, offer, "other-2")
+    by_key = api_client.get(URL, {"idempotency_key": "lost-1"}, **shop.headers()).json()
+    by_reference = api_client.get(URL, {"merchant_reference": "R-0001"}, **shop.headers()).json()
+    assert [r["id"] for r in by_key["results"]] == [r["id"] for r in by_reference["results"]] == [made["id"]]
+    assert by_reference["results"][0]["merchant_reference"] == "R-0001"
+    # Another merchant finds nothing with the same key.
+    assert api_client.get(URL, {"idempotency_key": "lost-1"}, **rival.headers()).json()["results"] == []
+
+
+def test_a_merchant_reference_is_unique_per_merchant(api_client, shop, rival, card, make_offer):
+    offer = make_offer()
+    assert _redeem(api_client, shop, card, offer, "r-1", merchant_reference="R-7").status_code == 201
+    again = _redeem(api_client, shop, card, offer, "r-2", merchant_reference="R-7")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "merchant_reference_used"
+    bad = _redeem(api_client, shop, card, offer, "r-3", merchant_reference="has space")
+    assert bad.status_code == 400 and "merchant_reference" in bad.json()["error"]["fields"]
+    from tests.factories import OfferFactory
+
+    theirs = OfferFactory(merchant=rival.merchant)
+    body = {"offer": theirs.pk, "card_number": card.number, "store": rival.store.pk, "amount": "1"}
+    body["merchant_reference"] = "R-7"
+    answer = api_client.post(URL, body, format="json", **rival.headers(), HTTP_IDEMPOTENCY_KEY="r-1")
+    assert answer.status_code == 201
+
+
+@pytest.mark.parametrize("amount", ["-5", "", "1e3", "1.234", "abc"])
+def test_an_amount_outside_the_schema_pattern_is_refused(api_client, shop, card, make_offer, amount):
+    answer = _redeem(api_client, shop, card, make_offer(), f"amt-{amount}", amount=amount)
+    assert answer.status_code == 400 and "amount" in answer.json()["error"]["fields"]
+
+
+def test_the_list_filters_by_range_status_and_updated_since(api_client, shop, card, make_offer):
+    import datetime
+
+    from django.utils import timezone
+
+    from discounts.models import Redemption
+
+    offer = make_offer(per_member_daily_limit=None, per_member_total_limit=None, daily_quota=None)
+    first = _redeem(api_client, shop, card, offer, "f-1").json()
+    second = _redeem(api_client, shop, card, offer, "f-2").json()
+    old = _redeem(api_client, shop, card, offer, "f-3").json()
+    long_ago = timezone.now() - datetime.timedelta(days=40)
+    Redemption.objects.filter(pk=old["id"]).update(
+        local_day=timezone.localdate(long_ago), created_at=long_ago
+    )
+    marker = timezone.now()
+    api_client.post(f"{URL}{first['id']}/void/", {"reason": "退"}, format="json", **shop.headers())
+
+    def ids(**query):
+        answer = api_client.get(URL, query, **shop.headers())
+        assert answer.status_code == 200, answer.content
+        return [r["id"] for r in answer.json()["results"]]
+
+    today = timezone.localdate().isoformat()
+    assert ids(date_from=today) == [second["id"], first["id"]]
+    assert ids(date_to=timezone.localdate(long_ago).isoformat()) == [old["id"]]
+    assert ids(status="voided") == [first["id"]]
+    assert ids(status="completed", date_from=today) == [second["id"]]
+    assert ids(updated_since=marker.isoformat()) == [first["id"]]
+    bad = api_client.get(URL, {"status": "gone", "date_from": "yesterday"}, **shop.headers())
+    assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"status", "date_from"}
+
+
+def test_cursor_pages_walk_the_whole_list_without_a_count(api_client, shop, card, make_offer):
+    offer = make_offer(per_member_daily_limit=None, per_member_total_limit=None, daily_quota=None)
+    made = [_redeem(api_client, shop, card, offer, f"c-{i}").json()["id"] for i in range(5)]
+    seen, query = [], {"cursor": "", "page_size": 2}
+    while True:
+        page = api_client.get(URL, query, **shop.headers()).json()
+        assert "count" not in page
+        seen += [r["id"] for r in page["results"]]
+        if not page["next"]:
+            break
+        query = {"cursor": page["next"].split("cursor=")[1].split("&")[0], "page_size": 2}
+    assert seen == sorted(made, reverse=True)
+    numbered = api_client.get(URL, {"page": 2, "page_size": 2}, **shop.headers()).json()
+    assert numbered["count"] == 5 and [r["id"] for r in numbered["results"]] == seen[2:4]
+    bad = api_client.get(URL, {"cursor": "not-a-cursor"}, **shop.headers())
+    assert bad.status_code == 400 and "cursor" in bad.json()["error"]["fields"]
+
+
+def test_a_void_retried_with_its_key_answers_the_void_not_409(api_client, shop, card, make_offer):
+    made = _redeem(api_client, shop, card, make_offer(), "v-0").json()
+    void = f"{URL}{made['id']}/void/"
+    headers = {**shop.headers(), "HTTP_IDEMPOTENCY_KEY": "void-1"}
+    first = api_client.post(void, {"reason": "退票"}, format="json", **headers)
+    assert first.status_code == 200 and first.json()["status"] == "voided"
+    again = api_client.post(void, {"reason": "退票"}, format="json", **headers)
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other_body = api_client.post(void, {"reason": "别的"}, format="json", **headers)
+    assert other_body.status_code == 422
+    without_key = api_client.post(void, {"reason": "退票"}, format="json", **shop.headers())
+    assert without_key.status_code == 409 and without_key.json()["error"]["code"] == "already_voided"
+    from discounts.models import OfferDayCounter
+
+    assert OfferDayCounter.objects.get().used == 0  # released once, not twice
