@@ -7,6 +7,8 @@ says "exactly one of the two" with ``oneOf`` and a generated client offers one m
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -33,6 +35,7 @@ from portal.errors import ValidationFailed
 # A sum of money as the API writes it and as the schema promises it: digits, at most two decimals,
 # never negative, never empty. (A till may also send a JSON number; the schema shows the string form.)
 AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 
 
 @extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": 13, "example": "100.00"})
@@ -43,6 +46,13 @@ class MoneyField(serializers.DecimalField):
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", MAX_AMOUNT)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        # A string must be written as the schema says ("1e3" or "١٠٠" parse as numbers, yet no
+        # client generated from the schema sends them); a JSON number is taken as it is.
+        if isinstance(data, str) and not _AMOUNT_RE.match(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 # --- What a till sends ------------------------------------------------------------------------------
