@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -357,6 +358,14 @@ class SignOutView(_MemberView):
         request=None,
         responses={204: None, 401: ERROR},
         summary="Sign out: the bearer token in use stops working at once",
+        examples=[
+            OpenApiExample(
+                "Not signed in",
+                response_only=True,
+                status_codes=["401"],
+                value={"error": {"code": "unauthenticated", "message": "登录已失效，请重新登录。"}},
+            )
+        ],
         description="With a bearer token, revokes it; with the page session, ends the session.",
     )
     def post(self, request):
@@ -373,6 +382,26 @@ class SessionListView(_MemberView):
         tags=["member"],
         responses={200: SessionOutput(many=True), 401: ERROR},
         summary="The member's signed-in devices (live bearer tokens), newest first",
+        examples=[
+            OpenApiExample(
+                "Two phones",
+                response_only=True,
+                value=[
+                    {
+                        "id": 88,
+                        "created_at": "2026-12-06T09:00:00+08:00",
+                        "expires_at": "2027-01-05T09:00:00+08:00",
+                        "current": True,
+                    },
+                    {
+                        "id": 61,
+                        "created_at": "2026-11-20T18:30:00+08:00",
+                        "expires_at": "2026-12-20T18:30:00+08:00",
+                        "current": False,
+                    },
+                ],
+            )
+        ],
     )
     def get(self, request):
         sessions = [_session_answer(request, token) for token in member_sessions(request.user)]
@@ -389,6 +418,14 @@ class SessionEndView(_MemberView):
         ],
         responses={204: None, 401: ERROR, 404: ERROR},
         summary="End one of the member's sessions (sign a lost phone out)",
+        examples=[
+            OpenApiExample(
+                "Not this member's",
+                response_only=True,
+                status_codes=["404"],
+                value={"error": {"code": "session_not_found", "message": "未找到该登录设备。"}},
+            )
+        ],
     )
     def post(self, request, session_id: int):
         if session_id > 2**63 - 1:

@@ -140,12 +140,12 @@ class VoidRequestSerializer(serializers.Serializer):
 
 
 VERIFY_REQUEST = PolymorphicProxySerializer(
-    component_name="VerifyRequest",
+    component_name="CardVerify",
     serializers=[VerifyByCardSerializer, VerifyByTokenSerializer],
     resource_type_field_name=None,
 )
 REDEMPTION_REQUEST = PolymorphicProxySerializer(
-    component_name="RedemptionRequest",
+    component_name="RedemptionCreate",
     serializers=[RedemptionByCardSerializer, RedemptionByTokenSerializer],
     resource_type_field_name=None,
 )
