@@ -66,7 +66,7 @@ MAX_CARD_NUMBER_INPUT = 40  # 19 digits with the spaces or dashes a till may kee
 MAX_MEMBER_TOKEN_INPUT = 500  # a QR token of the member's card page
 MAX_MERCHANT_REFERENCE = 64  # the till's own receipt or transaction number, unique per merchant
 MAX_VOID_REASON = 255
-MERCHANT_REFERENCE_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
+MERCHANT_REFERENCE_RE = re.compile(rf"^[\x21-\x7e]{{1,{MAX_MERCHANT_REFERENCE}}}$")
 
 
 # --- Errors with the POS API codes --------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""POS API (v1): verify a card, redeem, void, list — the contract merchants integrate against. Views are
-thin: input serializer → service → output serializer."""
+"""POS API (v1): verify a card, redeem, read, list, void — the contract merchants integrate against. Views
+are thin: input serializer → service → output serializer (discounts.api.serializers).
+
+Longer than most modules because each operation carries its schema here (codes per status, headers,
+examples): the contract is read next to the code that keeps it."""
 
 from __future__ import annotations
 
