@@ -72,8 +72,17 @@ def _key_reused() -> ApplicationError:
     )
 
 
+# Seconds a client is asked to wait before retrying a request that is still in flight: a redemption
+# takes milliseconds, so one second is ample and keeps a till's retry loop short.
+RETRY_IN_PROGRESS_AFTER = 1
+
+
 def _in_progress() -> ApplicationError:
-    return Conflict(_("相同的请求正在处理中，请稍后重试。"), code="request_in_progress")
+    return Conflict(
+        _("相同的请求正在处理中，请稍后重试。"),
+        code="request_in_progress",
+        headers={"Retry-After": str(RETRY_IN_PROGRESS_AFTER)},
+    )
 
 
 # One statement in autocommit mode: it commits by itself. set_config(..., true) turns off waiting for
@@ -146,6 +155,15 @@ class Claim:
 class LostRace(Exception):
     """Another attempt at the same request completed the record first: its work rolled back, and the
     other attempt's answer is replayed."""
+
+
+def claim_answer(claim: Claim, status: int, body: dict) -> None:
+    """Store ``body`` as the answer of ``claim`` in the caller's transaction, so the work and its answer
+    commit together (a void does this; a redemption's recording statement does it by itself). Raises
+    LostRace when another attempt completed the record first, which rolls the caller's work back."""
+    if _complete(claim.record_id, status, body) != 1:
+        raise LostRace
+    claim.answered = True
 
 
 def idempotent_call(

@@ -261,6 +261,12 @@ class Redemption(models.Model):
     local_day = models.DateField(_("核销日期"))
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.COMPLETED)
     idempotency_key = models.CharField(max_length=255, blank=True)
+    # The till's own receipt or transaction number, if it sends one: a till that lost an answer
+    # finds its redemption by it (GET /api/v1/redemptions/?merchant_reference=…). Unique per merchant.
+    merchant_reference = models.CharField(_("商户单号"), max_length=64, blank=True, default="")
+    # SHA-256 of the member's QR token a redemption was made with: a token serves one completed
+    # redemption (see the constraint below), so a photo of a member's QR code is worth nothing.
+    member_token_hash = models.CharField(max_length=64, blank=True, default="")
     api_key = models.ForeignKey(
         "merchants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="redemptions"
     )
@@ -290,12 +296,30 @@ class Redemption(models.Model):
             models.Index(fields=["store", "local_day"]),
             # Monthly figures (coverage snapshot, settlement) read one month of rows across offers.
             models.Index(fields=["local_day"], name="redemption_local_day_idx"),
+            # A till's lookup of a lost answer by the Idempotency-Key it sent.
+            models.Index(
+                fields=["merchant", "idempotency_key"],
+                name="redemption_idempotency_key_idx",
+                condition=~Q(idempotency_key=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(units__gte=1), name="redemption_units_positive"),
             models.CheckConstraint(
                 condition=Q(amount__gte=0, discount__gte=0, payable__gte=0, union_subsidy__gte=0),
                 name="redemption_money_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "merchant_reference"],
+                condition=~Q(merchant_reference=""),
+                name="redemption_merchant_reference_unique",
+            ),
+            # The local day is part of it so that a short code a member app may show (reissued some
+            # day for the same card) is refused only for that day.
+            models.UniqueConstraint(
+                fields=["card", "member_token_hash", "local_day"],
+                condition=Q(status="completed") & ~Q(member_token_hash=""),
+                name="redemption_member_token_once",
             ),
         ]
 

@@ -27,6 +27,7 @@ offer and card, the lock order and the statements above, which are read and chan
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -63,6 +64,13 @@ MAX_UNITS = 1000
 MAX_ID = 2**63 - 1  # ids are bigint: a larger number names no row (and must not reach the database)
 MAX_AMOUNT = Decimal("9999999999.99")
 CARD_NUMBER_RE = re.compile(r"^\d{8,19}$")
+# The caps of what a till sends, checked here and imported by the API's serializers (their shape check
+# uses the same numbers, so the two can never disagree):
+MAX_CARD_NUMBER_INPUT = 40  # 19 digits with the spaces or dashes a till may keep from a printed card
+MAX_MEMBER_TOKEN_INPUT = 500  # a QR token of the member's card page
+MAX_MERCHANT_REFERENCE = 64  # the till's own receipt or transaction number, unique per merchant
+MAX_VOID_REASON = 255
+MERCHANT_REFERENCE_RE = re.compile(rf"^[\x21-\x7e]{{1,{MAX_MERCHANT_REFERENCE}}}$")
 
 
 # --- Errors with the POS API codes --------------------------------------------------------------
@@ -261,6 +269,16 @@ def _clean_amount(amount) -> Decimal:
     return value
 
 
+def _clean_reference(reference) -> str:
+    reference = (reference or "").strip()
+    if reference and not MERCHANT_REFERENCE_RE.match(reference):
+        raise ValidationFailed(
+            _("商户单号不正确。"),
+            fields={"merchant_reference": [_("最多 64 个可打印 ASCII 字符，不含空格。")]},
+        )
+    return reference
+
+
 def _clean_units(units) -> int:
     try:
         value = int(units)
@@ -306,6 +324,7 @@ def redemption_request(
     card_number: str | None = None,
     member_token: str | None = None,
     api_key: ApiKey | None = None,
+    merchant_reference: str | None = None,
 ) -> dict:
     """A redemption request as its Idempotency-Key compares it: by what it means, not how it is
     written — ids and units as numbers, the card number without spaces or dashes, the amount to the
@@ -320,6 +339,7 @@ def redemption_request(
         "member_token": (member_token or "").strip() or None,
         "amount": _as_money(amount),
         "units": _as_int(units),
+        "merchant_reference": (merchant_reference or "").strip() or None,
     }
 
 
@@ -365,9 +385,34 @@ _REFUSALS = {
 }
 
 
+def _reference_used() -> ApplicationError:
+    return Conflict(_("该商户单号已用于另一笔核销。"), code="merchant_reference_used")
+
+
+def _token_used() -> ApplicationError:
+    return rules.Refusal(_("该会员二维码已用于一笔核销，请会员刷新二维码。"), code="card_token_used")
+
+
+# A constraint whose violation is the caller's doing, not a fault: its refusal.
+_CONSTRAINT_REFUSALS = {
+    "redemption_merchant_reference_unique": _reference_used,
+    "redemption_member_token_once": _token_used,
+}
+
+
+def member_token_hash(member_token: str | None) -> str:
+    """What a redemption keeps of the QR token it was made with (never the token itself)."""
+    token = (member_token or "").strip()
+    return hashlib.sha256(token.encode()).hexdigest() if token else ""
+
+
 def _refusal(error: DatabaseError) -> Exception | None:
-    """The refusal discounts_redemption_take() raised, or None for any other database error."""
+    """The refusal discounts_redemption_take() raised (or a constraint of the caller's making), or
+    None for any other database error."""
     cause = error.__cause__
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if getattr(cause, "sqlstate", None) == "23505" and constraint in _CONSTRAINT_REFUSALS:
+        return _CONSTRAINT_REFUSALS[constraint]()
     if getattr(cause, "sqlstate", None) != "P0001":
         return None
     message = cause.diag.message_primary or ""
@@ -443,6 +488,7 @@ def redemption_create(
     now: datetime | None = None,
     claim: idempotency.Claim | None = None,
     answer_for: Callable[[Redemption], dict] | None = None,
+    merchant_reference: str = "",
 ) -> Redemption:
     """Redeem an offer for a member at one of the merchant's stores, or raise the refusal.
 
@@ -461,6 +507,7 @@ def redemption_create(
     ensure_merchant_open(merchant, day)
     amount = _clean_amount(amount)
     units = _clean_units(units)
+    merchant_reference = _clean_reference(merchant_reference)
     store_id = _store_id(store_id=store_id, api_key=api_key)
     offer_id = _offer_id(offer_id)
     card_key = _card_key(card_number, member_token)
@@ -502,6 +549,8 @@ def redemption_create(
         funder=offer.funder,
         local_day=day,
         idempotency_key=idempotency_key,
+        merchant_reference=merchant_reference,
+        member_token_hash=member_token_hash(member_token) if card_key[0] == "id" else "",
         api_key=api_key,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         created_at=timezone.now(),
@@ -562,7 +611,7 @@ def redemption_void(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("请填写撤销原因。"), fields={"reason": [_("该字段是必填项。")]})
-    if len(reason) > 255:
+    if len(reason) > MAX_VOID_REASON:
         raise ValidationFailed(_("撤销原因过长。"), fields={"reason": [_("最多 255 个字符。")]})
     if redemption.status == Redemption.Status.VOIDED:
         raise Conflict(_("该笔核销已撤销。"), code="already_voided")

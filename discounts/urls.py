@@ -17,6 +17,7 @@ from merchants import urls as merchant_portal
 pos_patterns = [
     path("cards/verify/", pos_api.CardVerifyView.as_view(), name="card_verify"),
     path("redemptions/", pos_api.RedemptionListCreateView.as_view(), name="redemptions"),
+    path("redemptions/<int:pk>/", pos_api.RedemptionDetailView.as_view(), name="redemption_detail"),
     path("redemptions/<int:pk>/void/", pos_api.RedemptionVoidView.as_view(), name="redemption_void"),
     path("me/redemptions/", member_api.MemberRedemptionListView.as_view(), name="me_redemptions"),
 ]
@@ -25,6 +26,7 @@ public_api_patterns = [
     path("categories/", public_api.CategoryListView.as_view(), name="category_list"),
     path("offers/", public_api.OfferListView.as_view(), name="offer_list"),
     path("offers/<int:offer_id>/", public_api.OfferDetailView.as_view(), name="offer_detail"),
+    path("offers/<int:offer_id>/claim/", member_api.VoucherClaimView.as_view(), name="offer_claim"),
 ]
 
 # Member-facing offer pages: the offer list is the home page.

@@ -1,28 +1,37 @@
-"""Member app API: sign-in with a one-time code, the member's own data, the QR card token, and the
-member's inbox (``/api/v1/me/notifications/…``: the notices are the notifications app's)."""
+"""Member app API: sign-in with a one-time code, sign-out and the member's signed-in devices, the
+member's own data, the QR card token, and the member's inbox (``/api/v1/me/notifications/…``: the
+notices are the notifications app's)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from members import applications, cards, people, selectors, sign_in, transfers
-from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
-from members.models import Card, CardApplication, Member, PartnerBank
+from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication, member_sign_out
+from members.models import Card, CardApplication, Member, MemberApiToken, PartnerBank
 from members.qr import card_qr
+from members.sessions import member_session_end, member_sessions
 from members.views import client_ip
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from notifications.models import Notification
 from notifications.recipients import Recipient
 from notifications.serializers import NotificationSerializer
-from portal.errors import ValidationFailed
+from portal.errors import NotFound, ValidationFailed
 
 
 class MemberTokenScheme(OpenApiAuthenticationExtension):
@@ -460,3 +469,106 @@ class CardUndoLostView(_MemberView):
             raise cards.CardNotFound()
         card = cards.card_undo_lost(card=card, actor=request.user)
         return Response(CardOutput(card).data)
+
+
+# --- Sign-out and the member's signed-in devices ---------------------------------------------------
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField(help_text="登录时间")
+    expires_at = serializers.DateTimeField(help_text="到期时间")
+    current = serializers.BooleanField(help_text="是否为本次请求使用的登录")
+
+
+def _session_answer(request, token: MemberApiToken) -> dict:
+    current = isinstance(request.auth, MemberApiToken) and request.auth.pk == token.pk
+    return {
+        "id": token.pk,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "current": current,
+    }
+
+
+class SignOutView(_MemberView):
+    @extend_schema(
+        operation_id="member_sign_out",
+        tags=["member"],
+        request=None,
+        responses={204: None, 401: ERROR},
+        summary="Sign out: the bearer token in use stops working at once",
+        examples=[
+            OpenApiExample(
+                "Not signed in",
+                response_only=True,
+                status_codes=["401"],
+                value={"error": {"code": "unauthenticated", "message": "登录已失效，请重新登录。"}},
+            )
+        ],
+        description="With a bearer token, revokes it; with the page session, ends the session.",
+    )
+    def post(self, request):
+        if isinstance(request.auth, MemberApiToken):
+            member_session_end(member=request.user, token_id=request.auth.pk)
+        else:
+            member_sign_out(request._request)
+        return Response(status=204)
+
+
+class SessionListView(_MemberView):
+    @extend_schema(
+        operation_id="member_sessions_list",
+        tags=["member"],
+        responses={200: SessionOutput(many=True), 401: ERROR},
+        summary="The member's signed-in devices (live bearer tokens), newest first",
+        examples=[
+            OpenApiExample(
+                "Two phones",
+                response_only=True,
+                value=[
+                    {
+                        "id": 88,
+                        "created_at": "2026-12-06T09:00:00+08:00",
+                        "expires_at": "2027-01-05T09:00:00+08:00",
+                        "current": True,
+                    },
+                    {
+                        "id": 61,
+                        "created_at": "2026-11-20T18:30:00+08:00",
+                        "expires_at": "2026-12-20T18:30:00+08:00",
+                        "current": False,
+                    },
+                ],
+            )
+        ],
+    )
+    def get(self, request):
+        sessions = [_session_answer(request, token) for token in member_sessions(request.user)]
+        return Response(SessionOutput(sessions, many=True).data)
+
+
+class SessionEndView(_MemberView):
+    @extend_schema(
+        operation_id="member_session_end",
+        tags=["member"],
+        request=None,
+        parameters=[
+            OpenApiParameter("session_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, "path")
+        ],
+        responses={204: None, 401: ERROR, 404: ERROR},
+        summary="End one of the member's sessions (sign a lost phone out)",
+        examples=[
+            OpenApiExample(
+                "Not this member's",
+                response_only=True,
+                status_codes=["404"],
+                value={"error": {"code": "session_not_found", "message": "未找到该登录设备。"}},
+            )
+        ],
+    )
+    def post(self, request, session_id: int):
+        if session_id > 2**63 - 1:
+            raise NotFound(_("未找到该登录设备。"), code="session_not_found")
+        member_session_end(member=request.user, token_id=session_id)
+        return Response(status=204)

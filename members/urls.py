@@ -12,6 +12,9 @@ from notifications import urls as user_inbox
 api_patterns = [
     path("auth/otp/request/", api.OtpRequestView.as_view(), name="otp_request"),
     path("auth/otp/verify/", api.OtpVerifyView.as_view(), name="otp_verify"),
+    path("auth/sign-out/", api.SignOutView.as_view(), name="sign_out"),
+    path("me/sessions/", api.SessionListView.as_view(), name="sessions"),
+    path("me/sessions/<int:session_id>/end/", api.SessionEndView.as_view(), name="session_end"),
     path("me/", api.MeView.as_view(), name="me"),
     path("me/consent/", api.ConsentView.as_view(), name="consent"),
     path("me/card-token/", api.CardTokenView.as_view(), name="card_token"),

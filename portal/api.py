@@ -51,7 +51,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, SuspiciousOperation):  # else Django's HTML 400 page (its debug page in DEBUG)
         exc = ValidationFailed(_("请求无法处理。"))
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_envelope(), status=exc.status)
+        return Response(exc.as_envelope(), status=exc.status, headers=exc.headers or None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -106,29 +106,127 @@ class Pagination(PageNumberPagination):
         return min(max(number, 1), max(paginator.num_pages, 1))
 
 
-def document_malformed_request(result, generator, request, public):
-    """drf-spectacular hook: every operation may answer 400 ``validation_error`` to a malformed request
-    (a NUL byte in the URL, a body that is not JSON) before its own rules run; say so in the schema."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault(
-        "MalformedRequest",
-        {
-            "type": "object",
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    "required": ["code", "message"],
-                }
+# --- The schema's one error envelope -----------------------------------------------------------------
+# Every error answer of every operation is this one component, with the codes that operation can give
+# at that status as an enum (``error_schema(codes)``); an operation that does not list its codes
+# shows the envelope with any code.
+
+ERROR_COMPONENTS = {
+    "Error": {
+        "type": "object",
+        "description": 'Every error: {"error": {"code", "message", "fields"?}}.',
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorBody"}},
+        "required": ["error"],
+    },
+    "ErrorBody": {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "description": "Stable machine-readable code (see docs/pos-api.md)"},
+            "message": {"type": "string", "description": "Human text (Simplified Chinese)"},
+            "fields": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "description": "Per input field, what is wrong with it",
             },
-            "required": ["error"],
         },
-    )
-    answer = {
-        "description": "Malformed request (validation_error)",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MalformedRequest"}}},
+        "required": ["code", "message"],
+    },
+}
+
+
+def error_schema(codes: list[str]) -> dict:
+    """The ``Error`` envelope whose code is one of ``codes``."""
+    return {
+        "allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {"code": {"type": "string", "enum": list(dict.fromkeys(codes))}},
+                    }
+                },
+            },
+        ]
     }
+
+
+def _error_codes(schema: dict) -> list[str] | None:
+    """The code enum of an ``error_schema``, or None for any other schema."""
+    parts = schema.get("allOf") or []
+    if len(parts) != 2 or parts[0].get("$ref") != "#/components/schemas/Error":
+        return None
+    return parts[1]["properties"]["error"]["properties"]["code"]["enum"]
+
+
+def _is_envelope(schema: dict, schemas: dict) -> bool:
+    """A component written as the envelope by hand (the older per-app copies of it)."""
+    properties = schema.get("properties") or {}
+    if set(properties) != {"error"}:
+        return False
+    body = properties["error"]
+    if "$ref" in body:
+        body = schemas.get(body["$ref"].rsplit("/", 1)[-1], {})
+    return {"code", "message"} <= set(body.get("properties") or {})
+
+
+REQUEST_ID_HEADER = {
+    "schema": {"type": "string", "minLength": 8, "maxLength": 128},
+    "required": True,
+    "description": "The request's id: the caller's own `X-Request-Id` when it is 8–128 characters of "
+    "`A-Z a-z 0-9 . _ : -`, else a new one. Quote it when asking for support.",
+}
+
+
+def document_errors_and_headers(result, generator, request, public):
+    """drf-spectacular hook: one ``Error`` component for every error answer (the hand-written copies
+    of other apps are folded into it), the errors every operation may give before its own rules run
+    (400 for a malformed request, 405 for another method, 415 for a body that is not JSON), and the
+    ``X-Request-Id`` header on every answer."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    copies = {name for name, schema in schemas.items() if _is_envelope(schema, schemas)}
+    copies -= set(ERROR_COMPONENTS)
+    bodies = {
+        schemas[name]["properties"]["error"]["$ref"].rsplit("/", 1)[-1]
+        for name in copies
+        if "$ref" in schemas[name]["properties"]["error"]
+    }
+    for name in copies | bodies:
+        schemas.pop(name, None)
+    schemas.update(ERROR_COMPONENTS)
+
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            operation.setdefault("responses", {}).setdefault("400", answer)
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, answer in responses.items():
+                content = answer.get("content", {}).get("application/json")
+                if not content or not code.isdigit() or int(code) < 400:
+                    continue
+                schema = content.get("schema", {})
+                ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+                if ref in copies:  # its codes were not listed: the envelope, any code
+                    content["schema"] = {"$ref": "#/components/schemas/Error"}
+            _add_error(responses, 400, "Malformed request", ["validation_error"])
+            _add_error(responses, 405, "Method not allowed on this address", ["method_not_allowed"])
+            if "requestBody" in operation:
+                _add_error(responses, 415, "The body is not JSON", ["unsupported_media_type"])
+            for answer in responses.values():
+                answer.setdefault("headers", {})["X-Request-Id"] = REQUEST_ID_HEADER
     return result
+
+
+def _add_error(responses: dict, status: int, description: str, codes: list[str]) -> None:
+    answer = responses.get(str(status))
+    if answer is None:
+        responses[str(status)] = {
+            "description": f"{description}: " + ", ".join(f"`{c}`" for c in codes),
+            "content": {"application/json": {"schema": error_schema(codes)}},
+        }
+        return
+    schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+    known = _error_codes(schema)
+    if known is not None:
+        known.extend(code for code in codes if code not in known)

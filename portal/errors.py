@@ -19,6 +19,7 @@ class ApplicationError(Exception):
         code: str | None = None,
         status: int | None = None,
         fields: dict | None = None,
+        headers: dict | None = None,
     ):
         self.message = str(message if message is not None else self.default_message)
         if code:
@@ -26,6 +27,7 @@ class ApplicationError(Exception):
         if status:
             self.status = status
         self.fields = fields
+        self.headers = headers or {}  # e.g. Retry-After on a 409 for a request still in flight
         super().__init__(self.message)
 
     def as_envelope(self) -> dict:

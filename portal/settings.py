@@ -76,10 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.RejectNulBytesMiddleware",
+    "portal.middleware.ApiMissingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -320,8 +322,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.document_malformed_request",
+        "portal.api.document_errors_and_headers",
+        "discounts.api.common.document_pos_links",
     ],
+    # Where the API is served; generated clients and schema tools read it (relative: this host).
+    "SERVERS": [{"url": env.str("API_SERVER_URL", default="/"), "description": "This portal"}],
 }
 POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
 
@@ -410,9 +415,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
-    "filters": {"personal_numbers": PERSONAL_NUMBER_FILTER},
+    "filters": {
+        "personal_numbers": PERSONAL_NUMBER_FILTER,
+        "request_id": {"()": "portal.middleware.RequestIdFilter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["personal_numbers"]}
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "personal_numbers"],
+        }
     },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

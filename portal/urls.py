@@ -31,8 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Any other address under /api/ answers the JSON error envelope, in development (DEBUG) too. It
-    # ends in a slash, so an address without one is still redirected to its slashed form first.
+    # Any other address under /api/ answers the JSON error envelope, in development (DEBUG) too; one
+    # without its trailing slash is answered before this (portal.middleware.ApiMissingSlashMiddleware).
     re_path(r"^api/.*/$", views.api_not_found, name="api-not-found"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

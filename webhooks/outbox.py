@@ -38,9 +38,9 @@ limit keeps the cursor where it was, so the next run goes on with the rest.
 
 Payloads are the redemption as the POS API answers it (``id, offer {id, title}, store {id, name},
 card_number_masked, member_name_masked, units, amount, discount, payable, union_subsidy, status,
-created_at, voided_at``), built here from the row with the same keys and the same masking; a
-``redemption.created`` event shows the redemption as it was created (completed, not voided), a
-``redemption.voided`` one as it is after the void."""
+merchant_reference, created_at, voided_at``), built here from the row with the same keys and the
+same masking; a ``redemption.created`` event shows the redemption as it was created (completed, not
+voided), a ``redemption.voided`` one as it is after the void."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ _ROW_FIELDS = (
     "payable",
     "union_subsidy",
     "status",
+    "merchant_reference",
     "created_at",
     "voided_at",
 )
@@ -183,6 +184,7 @@ def redemption_payload(row: dict, *, as_created: bool) -> dict:
         "payable": _money(row["payable"]),
         "union_subsidy": _money(row["union_subsidy"]),
         "status": str(completed) if as_created else row["status"],
+        "merchant_reference": row["merchant_reference"] or None,
         "created_at": iso_datetime(row["created_at"]),
         "voided_at": None if as_created else iso_datetime(row["voided_at"]),
     }

@@ -152,6 +152,8 @@ REDEMPTION_VALUES = {
     "local_day": "(now() AT TIME ZONE 'Asia/Shanghai')::date",
     "status": "'completed'",
     "idempotency_key": "'pgb'",
+    "merchant_reference": "''",
+    "member_token_hash": "''",
     "api_key_id": ":key",
     "created_by_id": "NULL",
     "created_at": "now()",

@@ -1,25 +1,49 @@
-"""POS API (v1): verify a card, redeem, void, list — the contract merchants integrate against. Views are
-thin: input serializer → service → output serializer."""
+"""POS API (v1): verify a card, redeem, read, list, void — the contract merchants integrate against. Views
+are thin: input serializer → service → output serializer (discounts.api.serializers).
+
+Longer than most modules because each operation carries its schema here (codes per status, headers,
+examples): the contract is read next to the code that keeps it."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import time
-from datetime import date
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, serializers, throttling
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions, throttling
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discounts import idempotency
-from discounts.api.common import _IdName, _IdTitle, error_response
+from discounts.api.common import (
+    IDEMPOTENCY_KEY_RULES,
+    IDEMPOTENCY_KEY_SCHEMA,
+    RATE_LIMIT_HEADERS,
+    REPLAYED_HEADER,
+    error_response,
+    integer_id,
+)
+from discounts.api.serializers import (
+    REDEMPTION_REQUEST,
+    REFUSAL_CODES,
+    VERIFY_REQUEST,
+    RedemptionCreateSerializer,
+    RedemptionCursorPagination,
+    RedemptionFilter,
+    RedemptionPageSerializer,
+    RedemptionSerializer,
+    VerifyRequestSerializer,
+    VerifyResponseSerializer,
+    VoidRequestSerializer,
+    redemption_answer,
+)
 from discounts.models import Redemption
 from discounts.redemption import (
     MAX_ID,
@@ -111,9 +135,19 @@ class PosKeyRateThrottle(throttling.BaseThrottle):
         slot = int(now // self.window)
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         count = rate_count(f"{prefix}:pos-rate:{request.user.key.pk}:{slot}", self.window)
-        if count is None or count <= limit:
+        if count is None:  # Redis down: no limit applied, so none is announced
             return True
-        self._wait = self.window - (now % self.window)
+        reset = self.window - int(now % self.window)
+        # The RateLimit-* headers of every POS answer (draft-ietf-httpapi-ratelimit-headers):
+        # the limit of the window, what is left of it and the seconds until it starts anew.
+        request._rate_limit = {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(max(limit - count, 0)),
+            "RateLimit-Reset": str(reset),
+        }
+        if count <= limit:
+            return True
+        self._wait = reset
         return False
 
     def wait(self):
@@ -128,120 +162,48 @@ class PosView(APIView):
     def throttled(self, request, wait):
         raise RateLimited(wait)
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for header, value in getattr(request, "_rate_limit", {}).items():
+            response[header] = value
+        return response
 
-# --- Serializers ---------------------------------------------------------------------------------
 
+# --- Schema pieces --------------------------------------------------------------------------------
 
 _AUTH_ERRORS = {
     401: error_response("Missing, unknown or revoked API key", ["unauthenticated"]),
     429: error_response("Too many requests for this key (see Retry-After)", ["rate_limited"]),
 }
+_CLOSED = "merchant_not_open"
+_EXAMPLE_REDEMPTION = {
+    "id": 1042,
+    "offer": {"id": 7, "title": "观影立减 20 元"},
+    "store": {"id": 3, "name": "万达店"},
+    "card_number_masked": "6217 **** **** 1234",
+    "member_name_masked": "张*丰",
+    "units": 1,
+    "amount": "100.00",
+    "discount": "20.00",
+    "payable": "80.00",
+    "union_subsidy": "0.00",
+    "status": "completed",
+    "merchant_reference": "T7-20261206-0042",
+    "created_at": "2026-12-06T14:03:11.201344+08:00",
+    "voided_at": None,
+}
+_EXAMPLE_VOIDED = {
+    **_EXAMPLE_REDEMPTION,
+    "status": "voided",
+    "voided_at": "2026-12-06T14:10:02.518003+08:00",
+}
 
 
-class CardIdentifySerializer(serializers.Serializer):
-    card_number = serializers.CharField(
-        required=False, max_length=40, help_text="卡号（与 member_token 二选一）"
-    )
-    member_token = serializers.CharField(
-        required=False, max_length=500, help_text="会员卡页二维码中的短时令牌（与 card_number 二选一）"
-    )
-
-    def validate(self, attrs):
-        if bool(attrs.get("card_number")) == bool(attrs.get("member_token")):
-            raise serializers.ValidationError(
-                {"card_number": [_("卡号与会员二维码必须且只能提供一项。")]}, code="invalid"
-            )
-        return attrs
-
-
-class VerifyRequestSerializer(CardIdentifySerializer):
-    store = serializers.IntegerField(
-        required=False, allow_null=True, help_text="门店编号（密钥限定门店时可省略）"
-    )
-
-
-class VerifyOfferSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    eligible = serializers.BooleanField()
-    reason = serializers.CharField(required=False, help_text="不可用时的原因")
-    reason_code = serializers.CharField(required=False, help_text="不可用原因的错误码（同核销拒绝码）")
-    remaining_today = serializers.IntegerField(allow_null=True, help_text="今日剩余名额；null 表示不限量")
-
-
-class VerifyResponseSerializer(serializers.Serializer):
-    card_number_masked = serializers.CharField()
-    member_name_masked = serializers.CharField()
-    status = serializers.CharField(help_text="卡状态：issued、active、frozen、replaced、cancelled")
-    offers = VerifyOfferSerializer(many=True)
-
-
-class RedemptionCreateSerializer(CardIdentifySerializer):
-    offer = serializers.IntegerField()
-    store = serializers.IntegerField(
-        required=False, allow_null=True, help_text="门店编号（密钥限定门店时可省略）"
-    )
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, help_text="消费金额（元）"
-    )
-    units = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-
-
-class VoidRequestSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=255)
-
-
-class RedemptionSerializer(serializers.ModelSerializer):
-    offer = _IdTitle()
-    store = _IdName()
-    card_number_masked = serializers.CharField(source="card.number_masked")
-    member_name_masked = serializers.CharField(source="member.name_masked")
-
-    class Meta:
-        model = Redemption
-        fields = [
-            "id",
-            "offer",
-            "store",
-            "card_number_masked",
-            "member_name_masked",
-            "units",
-            "amount",
-            "discount",
-            "payable",
-            "union_subsidy",
-            "status",
-            "created_at",
-            "voided_at",
-        ]
-        read_only_fields = fields
-
-
-_DATETIME = serializers.DateTimeField()
-
-
-def _money(value) -> str:
-    return f"{value:.2f}"
-
-
-def redemption_body(redemption: Redemption) -> dict:
-    """The redemption as RedemptionSerializer shows it, built directly (this is on the hot path of
-    every redemption) from plain JSON types, so it can be stored for replays."""
-    return {
-        "id": redemption.pk,
-        "offer": {"id": redemption.offer.pk, "title": redemption.offer.title},
-        "store": {"id": redemption.store.pk, "name": redemption.store.name},
-        "card_number_masked": redemption.card.number_masked,
-        "member_name_masked": redemption.member.name_masked,
-        "units": redemption.units,
-        "amount": _money(redemption.amount),
-        "discount": _money(redemption.discount),
-        "payable": _money(redemption.payable),
-        "union_subsidy": _money(redemption.union_subsidy),
-        "status": redemption.status,
-        "created_at": _DATETIME.to_representation(redemption.created_at),
-        "voided_at": _DATETIME.to_representation(redemption.voided_at) if redemption.voided_at else None,
-    }
+def _error_example(name: str, code: str, message: str, status: int, fields=None) -> OpenApiExample:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return OpenApiExample(name, value={"error": error}, response_only=True, status_codes=[str(status)])
 
 
 def _invalid(serializer) -> ValidationFailed:
@@ -253,6 +215,20 @@ def _invalid(serializer) -> ValidationFailed:
     return ValidationFailed(message, fields=fields or None)
 
 
+def _visible(request):
+    principal = request.user
+    return redemptions_visible(merchant=principal.merchant, store_id=principal.key.store_id).select_related(
+        "offer", "store", "card", "member"
+    )
+
+
+def _redemption_or_404(request, pk: int) -> Redemption:
+    redemption = _visible(request).filter(pk=pk).first() if pk <= MAX_ID else None
+    if redemption is None:
+        raise NotFound(_("未找到该核销记录。"))
+    return redemption
+
+
 # --- Views ---------------------------------------------------------------------------------------
 
 
@@ -260,15 +236,49 @@ class CardVerifyView(PosView):
     @extend_schema(
         operation_id="pos_cards_verify",
         summary="Verify a card and list the offers the member can use now",
+        description="Send exactly one of `card_number` and `member_token` (the QR code of the member's "
+        "card page). Nothing is reserved: `remaining_today` may change before the redemption.",
         tags=["POS"],
-        request=VerifyRequestSerializer,
+        request=VERIFY_REQUEST,
+        parameters=RATE_LIMIT_HEADERS,
         responses={
             200: VerifyResponseSerializer,
             400: error_response("Invalid input", ["validation_error"]),
             **_AUTH_ERRORS,
-            403: error_response("Store not allowed for this key", ["store_not_allowed"]),
+            403: error_response(
+                "Store not allowed for this key, or the merchant is not open today",
+                ["store_not_allowed", _CLOSED],
+            ),
             404: error_response("Unknown card, or an expired/forged member token", ["card_not_found"]),
         },
+        examples=[
+            OpenApiExample("By card number", value={"card_number": "6217 0000 0000 1234", "store": 3}),
+            OpenApiExample("By member QR token", value={"member_token": "eyJjIjo0Mn0:1t…"}),
+            OpenApiExample(
+                "Verified",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "card_number_masked": "6217 **** **** 1234",
+                    "member_name_masked": "张*丰",
+                    "status": "active",
+                    "offers": [
+                        {"id": 7, "title": "观影立减 20 元", "eligible": True, "remaining_today": 38},
+                        {
+                            "id": 9,
+                            "title": "困难职工专享",
+                            "eligible": False,
+                            "reason": "该优惠仅限特定群体会员使用。",
+                            "reason_code": "not_eligible",
+                            "remaining_today": None,
+                        },
+                    ],
+                },
+            ),
+            _error_example(
+                "Unknown card", "card_not_found", "未找到该会员卡，请核对卡号或请会员刷新二维码。", 404
+            ),
+        ],
     )
     def post(self, request):
         serializer = VerifyRequestSerializer(data=request.data)
@@ -291,61 +301,74 @@ class CardVerifyView(PosView):
                 item["reason_code"] = check.reason_code
             item["remaining_today"] = check.remaining_today
             offers.append(item)
-        return Response(
-            {
-                "card_number_masked": result.card.number_masked,
-                "member_name_masked": result.member.name_masked,
-                "status": result.card.status,
-                "offers": offers,
-            }
-        )
-
-
-_REFUSALS = [
-    "card_inactive",
-    "member_inactive",
-    "offer_not_active",
-    "not_eligible",
-    "member_limit_reached",
-    "quota_exhausted",
-    "budget_exhausted",
-    "request_in_progress",
-]
+        answer = {
+            "card_number_masked": result.card.number_masked,
+            "member_name_masked": result.member.name_masked,
+            "status": result.card.status,
+            "offers": offers,
+        }
+        return Response(VerifyResponseSerializer(answer).data)
 
 
 class RedemptionListCreateView(PosView):
-    pagination_class = Pagination
-
     @extend_schema(
         operation_id="pos_redemptions_create",
         summary="Redeem an offer (idempotent)",
+        description="Send exactly one of `card_number` and `member_token`. " + IDEMPOTENCY_KEY_RULES,
         tags=["POS"],
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
-                OpenApiTypes.STR,
+                IDEMPOTENCY_KEY_SCHEMA,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="1–255 printable ASCII characters. A retry with the same key and body within "
-                "24 h returns the first response with header `Idempotent-Replayed: true`. Bodies are "
-                'compared by meaning: `100`, `100.0` and `"100.00"` are one amount, a card number '
-                "with or without spaces one card.",
-            )
+                description=IDEMPOTENCY_KEY_RULES,
+            ),
+            *RATE_LIMIT_HEADERS,
+            REPLAYED_HEADER,
         ],
-        request=RedemptionCreateSerializer,
+        request=REDEMPTION_REQUEST,
         responses={
             201: RedemptionSerializer,
             400: error_response("Invalid input or missing Idempotency-Key", ["validation_error"]),
             **_AUTH_ERRORS,
             403: error_response(
-                "Not this merchant's store or offer", ["store_not_allowed", "offer_not_yours"]
+                "Not this merchant's store or offer, or the merchant is not open today",
+                ["store_not_allowed", "offer_not_yours", _CLOSED],
             ),
             404: error_response("Unknown offer or card", ["offer_not_found", "card_not_found"]),
-            409: error_response("Refused by a rule, or the same key is still being processed", _REFUSALS),
+            409: error_response(
+                "Refused by a rule, the member's QR token already used for a redemption, the merchant "
+                "reference already used, or the same key still being processed (see Retry-After)",
+                [*REFUSAL_CODES, "card_token_used", "merchant_reference_used", "request_in_progress"],
+            ),
             422: error_response(
                 "Idempotency-Key already used with a different body", ["idempotency_key_reused"]
             ),
         },
+        examples=[
+            OpenApiExample(
+                "By card number",
+                value={
+                    "offer": 7,
+                    "card_number": "6217000000001234",
+                    "store": 3,
+                    "amount": "100.00",
+                    "merchant_reference": "T7-20261206-0042",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "By member QR token, two units",
+                value={"offer": 7, "member_token": "eyJjIjo0Mn0:1t…", "amount": "90", "units": 2},
+                request_only=True,
+            ),
+            OpenApiExample("Redeemed", value=_EXAMPLE_REDEMPTION, response_only=True, status_codes=["201"]),
+            _error_example("Quota used up", "quota_exhausted", "今日名额已用完。", 409),
+            _error_example(
+                "Key reused", "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求。", 422
+            ),
+        ],
     )
     def post(self, request):
         key = idempotency.clean_key(request.headers.get(idempotency.HEADER))
@@ -359,12 +382,13 @@ class RedemptionListCreateView(PosView):
         if not serializer.is_valid():
             raise _invalid(serializer)
         data = serializer.validated_data
+        reference = data.get("merchant_reference", "")
 
         def redeem(claim) -> tuple[int, dict]:
             answer = {}
 
             def answer_for(redemption: Redemption) -> dict:
-                answer.update(redemption_body(redemption))
+                answer.update(redemption_answer(redemption))
                 return answer
 
             redemption = redemption_create(
@@ -375,11 +399,13 @@ class RedemptionListCreateView(PosView):
                 member_token=data.get("member_token"),
                 amount=data["amount"],
                 units=data["units"],
+                merchant_reference=reference,
                 idempotency_key=key,
                 api_key=principal.key,
                 claim=claim,
                 answer_for=answer_for,
             )
+            # The stored answer got its id from the database in the recording statement.
             answer["id"] = redemption.pk
             return 201, answer
 
@@ -393,6 +419,7 @@ class RedemptionListCreateView(PosView):
             card_number=data.get("card_number"),
             member_token=data.get("member_token"),
             api_key=principal.key,
+            merchant_reference=reference,
         )
         outcome = idempotency.idempotent_call(
             merchant_id=principal.merchant.pk, key=key, body=request_meaning, handler=redeem
@@ -405,47 +432,103 @@ class RedemptionListCreateView(PosView):
     @extend_schema(
         operation_id="pos_redemptions_list",
         summary="The merchant's own redemptions, newest first",
+        description="Filters combine. Page numbers (`page`, `page_size`) as in v1; for large merchants "
+        "send `cursor` (empty for the first page) and follow `next`: cursor pages stay stable while "
+        "new redemptions arrive and carry no `count`. A key pinned to a store sees that store's only. "
+        "A till that lost an answer finds its redemption by `idempotency_key` or `merchant_reference`.",
         tags=["POS"],
         parameters=[
-            OpenApiParameter("date", OpenApiTypes.DATE, description="Local day (Asia/Shanghai), YYYY-MM-DD"),
-            OpenApiParameter("store", OpenApiTypes.INT, description="Store id"),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
+                description=f"Rows per page (default {Pagination.page_size})",
+            ),
+            OpenApiParameter(
+                "cursor",
+                {"type": "string", "maxLength": 200},
+                description="Cursor paging: empty for the first page, then the `cursor` of `next`",
+            ),
+            *RATE_LIMIT_HEADERS,
         ],
+        filters=True,
         responses={
-            200: RedemptionSerializer(many=True),
-            400: error_response("Invalid filter", ["validation_error"]),
+            200: RedemptionPageSerializer,
+            400: error_response("Invalid filter or cursor", ["validation_error"]),
             **_AUTH_ERRORS,
         },
+        examples=[
+            OpenApiExample(
+                "One page",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [_EXAMPLE_REDEMPTION],
+                },
+            )
+        ],
     )
     def get(self, request):
-        principal = request.user
-        queryset = redemptions_visible(
-            merchant=principal.merchant, store_id=principal.key.store_id
-        ).select_related("offer", "store", "card", "member")
-        raw_day = request.query_params.get("date")
-        if raw_day:
-            try:
-                queryset = queryset.filter(local_day=date.fromisoformat(raw_day))
-            except ValueError:
-                raise ValidationFailed(
-                    _("日期格式应为 YYYY-MM-DD。"), fields={"date": [_("日期格式应为 YYYY-MM-DD。")]}
-                ) from None
-        raw_store = request.query_params.get("store")
-        if raw_store:
-            if not raw_store.isdigit() or int(raw_store) > MAX_ID:
-                raise ValidationFailed(_("门店编号不正确。"), fields={"store": [_("请填写有效的门店编号。")]})
-            queryset = queryset.filter(store_id=int(raw_store))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset.order_by("-created_at", "-id"), request, view=self)
+        filters = RedemptionFilter(request.query_params, queryset=_visible(request))
+        if not filters.is_valid():
+            fields = {name: [str(e) for e in errors] for name, errors in filters.errors.items()}
+            raise ValidationFailed(_("筛选条件不正确。"), fields=fields)
+        queryset = filters.qs.order_by("-created_at", "-id")
+        paginator = RedemptionCursorPagination() if "cursor" in request.query_params else Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(RedemptionSerializer(page, many=True).data)
+
+    # For the schema: the list's filters come from this FilterSet.
+    filterset_class = RedemptionFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return Redemption.objects.none()
+
+
+class RedemptionDetailView(PosView):
+    @extend_schema(
+        operation_id="pos_redemptions_retrieve",
+        summary="One of the merchant's redemptions",
+        tags=["POS"],
+        parameters=[integer_id("id", "Redemption id"), *RATE_LIMIT_HEADERS],
+        responses={
+            200: RedemptionSerializer,
+            **_AUTH_ERRORS,
+            404: error_response(
+                "Unknown redemption, another merchant's, or another store's for a pinned key", ["not_found"]
+            ),
+        },
+        examples=[
+            OpenApiExample("Found", value=_EXAMPLE_REDEMPTION, response_only=True, status_codes=["200"])
+        ],
+    )
+    def get(self, request, pk: int):
+        return Response(redemption_answer(_redemption_or_404(request, pk)))
 
 
 class RedemptionVoidView(PosView):
     @extend_schema(
         operation_id="pos_redemptions_void",
         summary="Void a redemption of today, once",
+        description="With an `Idempotency-Key` (recommended), a retry of the same void gets the void "
+        "again with `Idempotent-Replayed: true` instead of 409 `already_voided`. " + IDEMPOTENCY_KEY_RULES,
         tags=["POS"],
+        parameters=[
+            integer_id("id", "Redemption id"),
+            OpenApiParameter(
+                idempotency.HEADER,
+                IDEMPOTENCY_KEY_SCHEMA,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Optional here; same rules as for a redemption.",
+            ),
+            *RATE_LIMIT_HEADERS,
+            REPLAYED_HEADER,
+        ],
         request=VoidRequestSerializer,
         responses={
             200: RedemptionSerializer,
@@ -454,25 +537,49 @@ class RedemptionVoidView(PosView):
             404: error_response(
                 "Unknown redemption, another merchant's, or another store's for a pinned key", ["not_found"]
             ),
-            409: error_response("Already voided, or not of today", ["already_voided", "void_window_closed"]),
+            409: error_response(
+                "Already voided, not of today, or the same key still being processed",
+                ["already_voided", "void_window_closed", "counter_out_of_step", "request_in_progress"],
+            ),
+            422: error_response(
+                "Idempotency-Key already used with a different body", ["idempotency_key_reused"]
+            ),
         },
+        examples=[
+            OpenApiExample("Void", value={"reason": "顾客退票"}, request_only=True),
+            OpenApiExample("Voided", value=_EXAMPLE_VOIDED, response_only=True, status_codes=["200"]),
+            _error_example("Not of today", "void_window_closed", "只能撤销当天的核销。", 409),
+        ],
     )
     def post(self, request, pk: int):
         principal = request.user
-        redemption = (
-            redemptions_visible(merchant=principal.merchant, store_id=principal.key.store_id)
-            .select_related("offer", "store", "card", "member")
-            .filter(pk=pk)
-            .first()
-            if pk <= MAX_ID
-            else None
-        )
-        if redemption is None:
-            raise NotFound(_("未找到该核销记录。"))
+        redemption = _redemption_or_404(request, pk)
         serializer = VoidRequestSerializer(data=request.data)
         if not serializer.is_valid():
             raise _invalid(serializer)
-        redemption = redemption_void(
-            redemption=redemption, reason=serializer.validated_data["reason"], api_key=request.user.key
+        reason = serializer.validated_data["reason"]
+        raw_key = request.headers.get(idempotency.HEADER)
+        if raw_key is None:
+            redemption = redemption_void(redemption=redemption, reason=reason, api_key=principal.key)
+            return Response(redemption_answer(redemption))
+
+        key = idempotency.clean_key(raw_key)
+
+        def void(claim) -> tuple[int, dict]:
+            # The void and its stored answer commit together, so a retry finds either both or neither.
+            with transaction.atomic():
+                voided = redemption_void(redemption=redemption, reason=reason, api_key=principal.key)
+                answer = redemption_answer(voided)
+                idempotency.claim_answer(claim, 200, answer)
+            return 200, answer
+
+        outcome = idempotency.idempotent_call(
+            merchant_id=principal.merchant.pk,
+            key=key,
+            body={"void": redemption.pk, "reason": reason.strip()},
+            handler=void,
         )
-        return Response(redemption_body(redemption))
+        response = Response(outcome.body, status=outcome.status)
+        if outcome.replayed:
+            response[idempotency.REPLAY_HEADER] = "true"
+        return response

@@ -4,12 +4,13 @@ offer with today's remaining quota and its rules in plain words. Anyone may read
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from discounts import selectors
+from discounts.api.common import error_response
 from discounts.models import Offer
 from merchants.models import Category, Store
 from merchants.selectors import category_list
@@ -145,7 +146,25 @@ class PublicApiMixin:
     filter_backends: list = []
 
 
-@extend_schema(tags=["offers"], summary="商家分类")
+@extend_schema(
+    tags=["offers"],
+    summary="商家分类",
+    examples=[
+        OpenApiExample(
+            "Categories",
+            response_only=True,
+            value=[
+                {
+                    "code": "entertainment",
+                    "name": "休闲娱乐",
+                    "name_en": "Entertainment",
+                    "icon": "film",
+                    "sort_order": 1,
+                }
+            ],
+        )
+    ],
+)
 class CategoryListView(PublicApiMixin, generics.ListAPIView):
     serializer_class = CategorySerializer
     pagination_class = None
@@ -154,26 +173,36 @@ class CategoryListView(PublicApiMixin, generics.ListAPIView):
         return category_list()
 
 
-_ERROR = inline_serializer(
-    "OfferError",
-    fields={
-        "error": inline_serializer(
-            "OfferErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(required=False),
-            },
-        )
-    },
-)
-
-
 @extend_schema(
     tags=["offers"],
     summary="优惠列表",
-    parameters=_FILTER_PARAMETERS,
-    responses={200: OfferListSerializer(many=True), 400: _ERROR},
+    parameters=[
+        *_FILTER_PARAMETERS,
+        OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="页码"),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
+            description=f"每页条数（默认 {Pagination.page_size}）",
+        ),
+    ],
+    responses={
+        200: OfferListSerializer(many=True),
+        400: error_response("Unknown or invalid filter", ["validation_error"]),
+    },
+    examples=[
+        OpenApiExample(
+            "Bad filter",
+            response_only=True,
+            status_codes=["400"],
+            value={
+                "error": {
+                    "code": "validation_error",
+                    "message": "筛选条件不正确。",
+                    "fields": {"near": ["位置格式应为“纬度,经度”，例如 38.04,114.51。"]},
+                }
+            },
+        )
+    ],
 )
 class OfferListView(PublicApiMixin, generics.ListAPIView):
     """Published offers in their validity window of in-contract merchants. Unknown or invalid
@@ -187,7 +216,27 @@ class OfferListView(PublicApiMixin, generics.ListAPIView):
         return selectors.offer_list(filters=filters)
 
 
-@extend_schema(tags=["offers"], summary="优惠详情", responses={200: OfferDetailSerializer, 404: _ERROR})
+@extend_schema(
+    tags=["offers"],
+    summary="优惠详情",
+    parameters=[
+        OpenApiParameter(
+            "offer_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH
+        )
+    ],
+    responses={
+        200: OfferDetailSerializer,
+        404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
+    },
+    examples=[
+        OpenApiExample(
+            "Not listed",
+            response_only=True,
+            status_codes=["404"],
+            value={"error": {"code": "offer_not_found", "message": "优惠不存在或已下架。"}},
+        )
+    ],
+)
 class OfferDetailView(PublicApiMixin, generics.RetrieveAPIView):
     serializer_class = OfferDetailSerializer
     lookup_url_kwarg = "offer_id"

@@ -26,7 +26,7 @@ from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import Card, CardApplication, IssuanceBatch, TransferRequest
+from members.models import Card, CardApplication, IssuanceBatch, MemberApiToken, TransferRequest
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -36,6 +36,7 @@ from portal.models import AuditEvent
 from portal.roles import Role
 from stats.models import SnapshotRun
 from tests.factories import CardFactory, PartnerBankFactory, UserFactory
+from tests.hardening.conftest import member_token
 from webhooks.services import endpoint_create, endpoint_send_test
 
 ANONYMOUS = "anonymous"
@@ -394,6 +395,12 @@ DOORS: dict[str, Door] = {
         lambda o: "/api/v1/auth/otp/verify/", OPEN, "post", {"phone": "1", "code": "1"}
     ),
     "members_api:me": door(lambda o: "/api/v1/me/", MEMBERS),
+    "members_api:sessions": door(lambda o: "/api/v1/me/sessions/", MEMBERS),
+    "members_api:sign_out": door(lambda o: "/api/v1/auth/sign-out/", MEMBERS, "post"),
+    "members_api:session_end": door(
+        lambda o: f"/api/v1/me/sessions/{_session_of(o.member)}/end/", {MEMBER}, "post"
+    ),
+    "offers_api:offer_claim": door(lambda o: f"/api/v1/offers/{o.offer.pk}/claim/", MEMBERS, "post"),
     "members_api:consent": door(lambda o: "/api/v1/me/consent/", MEMBERS, "post"),
     "members_api:card_token": door(lambda o: "/api/v1/me/card-token/", MEMBERS),
     "members_api:card_undo_lost": door(lambda o: "/api/v1/me/card/undo-lost/", MEMBERS, "post"),
@@ -404,6 +411,7 @@ DOORS: dict[str, Door] = {
     "offers_api:offer_detail": door(lambda o: f"/api/v1/offers/{o.offer.pk}/", OPEN),
     "pos:card_verify": door(lambda o: "/api/v1/cards/verify/", KEYS, "post", {"card_number": "1"}),
     "pos:redemptions": door(lambda o: "/api/v1/redemptions/", KEYS),
+    "pos:redemption_detail": door(lambda o: f"/api/v1/redemptions/{o.redemption.pk}/", OWN_KEY),
     "pos:redemption_void": door(
         lambda o: f"/api/v1/redemptions/{o.redemption.pk}/void/", OWN_KEY, "post", {"reason": "错收"}
     ),
@@ -473,6 +481,12 @@ def test_every_door_is_in_the_matrix():
 # --- Running the matrix ----------------------------------------------------------------------------
 
 SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/", "/bank/login/")
+
+
+def _session_of(member) -> int:
+    """A signed-in device of the member (a bearer token): only its owner may end it."""
+    member_token(member)
+    return MemberApiToken.objects.filter(member=member).latest("pk").pk
 
 
 def outcome(response, door_url: str) -> str:

@@ -19,6 +19,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from discounts.redemption import redemption_create, redemption_void
 from tests.hardening.conftest import member_token
 
 # Ten examples per operation keep the suite quick; the longer run in docs/hardening.md raises it.
@@ -42,8 +43,19 @@ def wsgi_app():
 
 @pytest.fixture
 def credentials(world, client):
-    """Headers and cookies per security scheme named in the schema."""
+    """Headers and cookies per security scheme named in the schema. The member has a redemption and a
+    voided one, so the history's page (items, total saved) is checked against the schema too."""
     client.force_login(world.province_admin)
+    for units in (1, 2):
+        redemption = redemption_create(
+            merchant=world.merchant,
+            store_id=world.store.pk,
+            offer_id=world.offer.pk,
+            card_number=world.card.number,
+            amount="100.00",
+            units=units,
+        )
+    redemption_void(redemption=redemption, reason="schema run")
     return {
         "memberToken": ({"Authorization": f"Bearer {member_token(world.member)}"}, {}),
         "ApiKeyAuth": ({"Authorization": f"Api-Key {world.pos_key}"}, {}),
