@@ -45,7 +45,7 @@ from discounts.models import (
     Redemption,
 )
 from members.models import Card, Member, Union
-from members.tokens import card_token_card_id
+from members.tokens import card_token_card_id, normalize_card_input
 from merchants.access import ensure_merchant_open
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
@@ -161,7 +161,7 @@ def _rows(
 
 
 def normalize_card_number(raw: str) -> str:
-    return re.sub(r"[\s-]", "", raw or "")
+    return normalize_card_input(raw)
 
 
 def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
@@ -178,7 +178,7 @@ def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
                 _("卡号格式不正确。"), fields={"card_number": [_("卡号应为 8–19 位数字。")]}
             )
         return "number", number
-    return "id", card_token_card_id(member_token.strip())
+    return "id", card_token_card_id(member_token)
 
 
 def _card_found(card: Card | None) -> Card:

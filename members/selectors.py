@@ -7,8 +7,20 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from members import pii
-from members.models import Card, IssuanceBatch, IssuanceRow, Member
+from members.models import Card, IssuanceBatch, IssuanceRow, Member, Union
 from portal.scoping import scope_queryset
+
+
+def union_contact(union: Union) -> Union | None:
+    """The union a member turns to (for a frozen card, a new card): the member's own union when it has
+    a contact phone or address, else its nearest ancestor that has one. One query along the path."""
+    codes = [code for code in union.path.split("/") if code]
+    return (
+        Union.objects.filter(code__in=codes)
+        .exclude(contact_phone="", contact_address="")
+        .order_by("-depth")
+        .first()
+    )
 
 
 def members_for_staff(user) -> QuerySet[Member]:

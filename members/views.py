@@ -21,7 +21,7 @@ from members import cards, people, selectors
 from members.auth import current_member, member_required, member_sign_in, member_sign_out
 from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
 from members.models import Card
-from members.qr import card_qr
+from members.qr import card_codes
 from members.sign_in import otp_request, otp_verify
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
@@ -121,14 +121,34 @@ def consent(request):
 def my_card(request):
     member = request.member
     card = selectors.member_live_card(member)
-    token = qr = None
+    codes = None
     if card is not None and card.status == Card.Status.ACTIVE:
-        token, qr = card_qr(card.pk)
+        codes = card_codes(card.pk)
+    contact = None
+    if card is not None and card.status == Card.Status.FROZEN:
+        contact = selectors.union_contact(member.union)
     return render(
         request,
         "members/card.html",
-        {"member": member, "card": card, "token": token, "qr_svg": qr, "lost_form": ReportLostForm()},
+        {
+            "member": member,
+            "card": card,
+            "codes": codes,
+            "contact": contact,
+            "lost_form": ReportLostForm(),
+        },
     )
+
+
+@never_cache
+@consent_required
+def card_number(request):
+    """The full card number, on its own page: the card page (kept by the app for offline use) shows
+    it masked only."""
+    card = selectors.member_live_card(request.member)
+    if card is None:
+        return redirect("members:card")
+    return render(request, "members/card_number.html", {"card": card})
 
 
 def _own_live_card(request) -> Card | None:

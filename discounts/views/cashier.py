@@ -31,6 +31,7 @@ from discounts.redemption import (
     redemptions_visible,
 )
 from members.models import mask_card_number
+from members.tokens import is_short_code, normalize_card_input
 from merchants.access import merchant_user_required
 from merchants.models import Store
 from portal.clock import local_day
@@ -72,13 +73,16 @@ def _identified_card_number(request) -> str | None:
 
 
 def _split_card_input(raw: str) -> dict:
-    """A scanner types either the card number (digits) or the QR token of the member's card page."""
-    raw = (raw or "").strip()
-    if not raw:
+    """A scanner types the card number (16–19 digits), the short code of the member's card page
+    (12 digits, typed or scanned from its barcode) or the QR token; full-width digits count."""
+    digits = normalize_card_input(raw)
+    if not digits:
         raise ApplicationError(_("请输入卡号或扫描会员二维码。"), code="validation_error")
-    if _DIGITS.match(raw):
-        return {"card_number": raw}
-    return {"member_token": raw}
+    if is_short_code(digits):
+        return {"member_token": digits}
+    if _DIGITS.match(digits):
+        return {"card_number": digits}
+    return {"member_token": raw.strip()}
 
 
 def _visible(request):

@@ -163,6 +163,7 @@ DOORS: dict[str, Door] = {
     "members:sign_out": door(lambda o: reverse("members:sign_out"), OPEN, "post"),
     "members:consent": door(lambda o: reverse("members:consent"), MEMBERS),
     "members:card": door(lambda o: reverse("members:card"), MEMBERS),
+    "members:card_number": door(lambda o: reverse("members:card_number"), MEMBERS),
     "members:card_activate": door(lambda o: reverse("members:card_activate"), MEMBERS, "post"),
     "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
     "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
