@@ -443,6 +443,12 @@ def _release(cursor, sql: str, params: dict, what: str) -> None:
 # --- Redeem ------------------------------------------------------------------------------------
 
 
+def redemption_preview(*, offer: Offer, amount, units=1) -> rules.Amounts:
+    """What a redemption of ``amount`` would come to, before it is made (the till shows the payable
+    amount ahead of the confirm button): the same cleaning and computation as redemption_create."""
+    return rules.compute_amounts(offer, amount=_clean_amount(amount), units=_clean_units(units))
+
+
 def redemption_create(
     *,
     merchant: Merchant,

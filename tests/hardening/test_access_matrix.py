@@ -230,6 +230,9 @@ DOORS: dict[str, Door] = {
     "cashier:identify": door(lambda o: reverse("cashier:identify"), MERCHANT_USERS, "post", {"card": ""}),
     "cashier:clear": door(lambda o: reverse("cashier:clear"), MERCHANT_USERS, "post"),
     "cashier:redeem": door(lambda o: reverse("cashier:redeem"), MERCHANT_USERS, "post"),
+    "cashier:preview": door(
+        lambda o: f"{reverse('cashier:preview')}?offer={o.redemption.offer_id}&amount=100", OWN_MERCHANT
+    ),
     "cashier:receipt": door(lambda o: reverse("cashier:receipt", args=[o.redemption.pk]), OWN_MERCHANT),
     "cashier:void": door(
         lambda o: reverse("cashier:void", args=[o.redemption.pk]), OWN_MERCHANT, "post", {"reason": "错收"}
