@@ -23,7 +23,7 @@
       return;
     }
     button.disabled = true;
-    button.textContent = waiting.replace("%(seconds)s", String(left));
+    button.textContent = waiting.replace("{n}", String(left));
     left -= 1;
     window.setTimeout(tick, 1000);
   }
