@@ -45,7 +45,7 @@ from discounts.models import (
     Redemption,
 )
 from members.models import Card, Member, Union
-from members.tokens import card_token_card_id, normalize_card_input
+from members.tokens import card_token_card_id, is_short_code, normalize_card_input
 from merchants.access import ensure_merchant_open
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
@@ -309,6 +309,14 @@ def _as_money(value):
     return format(rules.to_fen(amount), "f")
 
 
+def _as_member_token(value):
+    """A number code as its digits (typed with spaces or full-width, it is the same code); a QR
+    token as sent."""
+    text = (value or "").strip()
+    digits = normalize_card_input(text)
+    return (digits if is_short_code(digits) else text) or None
+
+
 def redemption_request(
     *,
     offer,
@@ -329,7 +337,7 @@ def redemption_request(
         "offer": _as_int(offer),
         "store": _as_int(store) if store not in (None, "") else pinned,
         "card_number": normalize_card_number(card_number) if card_number else None,
-        "member_token": (member_token or "").strip() or None,
+        "member_token": _as_member_token(member_token),
         "amount": _as_money(amount),
         "units": _as_int(units),
     }

@@ -69,6 +69,13 @@ def card_code_issue(*, card_id: int) -> str:
                 return code
 
 
+def card_codes_purge() -> int:
+    """Forget expired number codes (a card's own are dropped at its next refresh; this takes those of
+    cards whose page was not opened again)."""
+    deleted, _rows = CardCode.objects.filter(expires_at__lte=now()).delete()
+    return deleted
+
+
 def card_token_card_id(token: str) -> int | None:
     """The card id named by a QR token or a short code that is genuine and still fresh, else None."""
     digits = normalize_card_input(token)

@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from discounts.redemption import redemption_request
+from members import tasks
 from members.models import CardCode
 from members.tokens import card_code_issue, card_token_card_id, normalize_card_input
 from tests.redemption.test_pos_api import VERIFY, error_code, redeem
@@ -69,3 +72,19 @@ def test_the_pos_api_refuses_an_expired_short_code(api_client, shop, card, make_
         api_client, shop, {"offer": offer.pk, "member_token": code, "store": shop.store.pk, "amount": "1"}
     )
     assert response.status_code == 404 and error_code(response) == "card_not_found"
+
+
+def test_the_hourly_purge_forgets_expired_codes_only(card, make_card):
+    live = card_code_issue(card_id=card.pk)
+    other = make_card()
+    stale = card_code_issue(card_id=other.pk)
+    CardCode.objects.filter(code=stale).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.purge_one_time_codes() >= 1
+    assert list(CardCode.objects.values_list("code", flat=True)) == [live]
+
+
+def test_a_code_typed_two_ways_is_one_request_for_its_idempotency_key():
+    code = "123456789012"
+    spaced = redemption_request(offer=1, store=1, amount="10", member_token="1234 5678 9012")
+    full_width = redemption_request(offer=1, store=1, amount="10", member_token=code.translate(FULL_WIDTH))
+    assert spaced == full_width == redemption_request(offer=1, store=1, amount="10", member_token=code)
