@@ -204,11 +204,15 @@ def identify(request):
         return redirect("cashier:till")
     # A new scan starts a new customer: the one on screen goes, whether or not the new card is found.
     request.session.pop(SESSION_CARD, None)
+    found: dict = {}
     try:
         found = _split_card_input(request.POST.get("card", ""))
         verification = redemption_verify(merchant=request.merchant, store_id=store.pk, **found)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        if error.code == "card_not_found" and is_short_code(found.get("member_token") or ""):
+            messages.error(request, _("会员码无效或已过期，请会员刷新“我的卡”页面后重新出示。"))
+        else:
+            messages.error(request, error.message)
         return redirect("cashier:till")
     request.session[SESSION_CARD] = {
         "number": verification.card.number,

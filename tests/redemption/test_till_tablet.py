@@ -63,3 +63,12 @@ def test_a_new_scan_replaces_the_customer_on_screen_even_when_not_found(client, 
     assert "张**" in client.get(TILL).content.decode()
     client.post(f"{TILL}identify/", {"card": "6228880000000001"})
     assert "张**" not in client.get(TILL).content.decode()
+
+
+def test_an_expired_number_code_is_named_as_such_at_the_till(client, shop, card, settings):
+    settings.CARD_TOKEN_TTL_SECONDS = -1
+    client.force_login(shop.cashier.user)
+    client.post(f"{TILL}identify/", {"card": card_code_issue(card_id=card.pk)})
+    assert "会员码无效或已过期" in client.get(TILL).content.decode()
+    client.post(f"{TILL}identify/", {"card": ""})
+    assert "请输入卡号" in client.get(TILL).content.decode()
