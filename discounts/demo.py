@@ -18,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from discounts.models import Offer, VoucherCode
+from discounts.models import Offer, Redemption, VoucherCode
+from discounts.redemption import redemption_create
 from discounts.services import offer_change_limits
 from discounts.vouchers import voucher_random_code
 from members.demo import DEMO_STAFF
@@ -26,6 +27,7 @@ from members.models import PartnerBank, Union
 from merchants import demo as merchants_demo
 from merchants.models import Merchant
 from portal.clock import local_day
+from portal.errors import ApplicationError
 
 BATCH_SIZE = 1000
 ONLINE_CODES = 500
@@ -354,3 +356,54 @@ def with_offers(sign_ins: list[dict]) -> list[dict]:
                 completed["offers"] = offers[entry["id"]]
         result.append(completed)
     return result
+
+
+DEMO_SAVERS = 3  # the last members of the demo list have something in 我的优惠记录 and 累计节省
+DEMO_SAVER_PURCHASES = 3
+
+
+def seed_savings(members: list[dict], *, log=print) -> int:
+    """A few purchases for the last demo members with an active card, through the one redemption
+    service, so that their card page and 我的优惠记录 show savings (an allowance among them when the
+    demo's allowance is published). Offers are taken from the newest, away from the first merchants
+    that the walkthroughs use; an offer that is not usable right now (weekday, hour) is passed over.
+    Idempotent: a member who has any redemption gets none."""
+    savers = [m for m in members if m["card_status"] == "active"][-DEMO_SAVERS:]
+    offers = list(
+        Offer.objects.filter(
+            status=Offer.Status.PUBLISHED,
+            channel=Offer.Channel.IN_STORE,
+            eligible_union__isnull=True,
+            eligible_groups=[],
+        )
+        .select_related("merchant")
+        .order_by("-id")[:40]
+    )
+    made = 0
+    for saver in savers:
+        if Redemption.objects.filter(card__number=saver["card_number"]).exists():
+            continue
+        bought = 0
+        for offer in offers:
+            if bought == DEMO_SAVER_PURCHASES:
+                break
+            store = offer.merchant.stores.filter(is_active=True).order_by("id").first()
+            if store is None:
+                continue
+            per_unit = offer.kind == Offer.Kind.ALLOWANCE
+            try:
+                redemption_create(
+                    merchant=offer.merchant,
+                    store_id=store.pk,
+                    offer_id=offer.pk,
+                    card_number=saver["card_number"],
+                    amount=Decimal("800.00" if per_unit else "128.00"),
+                    units=2 if per_unit else 1,
+                    idempotency_key=f"demo-savings-{saver['card_number']}-{offer.pk}",
+                )
+            except ApplicationError:
+                continue
+            bought += 1
+        made += bought
+    log(f"demo purchases: {made} made")
+    return made

@@ -164,6 +164,12 @@ class Offer(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_per_unit(self) -> bool:
+        """Whether the money depends on how many units are bought (a fixed price or an allowance per
+        unit): only then does the till ask for a quantity (discounts.rules.compute_amounts)."""
+        return self.kind in (self.Kind.FIXED_PRICE, self.Kind.ALLOWANCE)
+
 
 class OfferLimitChange(models.Model):
     """Audit trail of a live offer's quota, limits or budget: who changed what, when, from and to."""

@@ -50,7 +50,7 @@ from discounts.models import (
     Redemption,
 )
 from members.models import Card, Member, Union
-from members.tokens import card_token_card_id
+from members.tokens import card_token_card_id, is_short_code, normalize_card_input
 from merchants.access import ensure_merchant_open
 from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
@@ -157,7 +157,7 @@ def _rows(
 
 
 def normalize_card_number(raw: str) -> str:
-    return re.sub(r"[\s-]", "", raw or "")
+    return normalize_card_input(raw)
 
 
 def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
@@ -174,7 +174,7 @@ def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
                 _("卡号格式不正确。"), fields={"card_number": [_("卡号应为 8–19 位数字。")]}
             )
         return "number", number
-    return "id", card_token_card_id(member_token.strip())
+    return "id", card_token_card_id(member_token)
 
 
 def _card_found(card: Card | None) -> Card:
@@ -315,6 +315,14 @@ def _as_money(value):
     return format(rules.to_fen(amount), "f")
 
 
+def _as_member_token(value):
+    """A number code as its digits (typed with spaces or full-width, it is the same code); a QR
+    token as sent."""
+    text = (value or "").strip()
+    digits = normalize_card_input(text)
+    return (digits if is_short_code(digits) else text) or None
+
+
 def redemption_request(
     *,
     offer,
@@ -336,7 +344,7 @@ def redemption_request(
         "offer": _as_int(offer),
         "store": _as_int(store) if store not in (None, "") else pinned,
         "card_number": normalize_card_number(card_number) if card_number else None,
-        "member_token": (member_token or "").strip() or None,
+        "member_token": _as_member_token(member_token),
         "amount": _as_money(amount),
         "units": _as_int(units),
         "merchant_reference": (merchant_reference or "").strip() or None,
@@ -471,6 +479,12 @@ def _release(cursor, sql: str, params: dict, what: str) -> None:
 
 
 # --- Redeem ------------------------------------------------------------------------------------
+
+
+def redemption_preview(*, offer: Offer, amount, units=1) -> rules.Amounts:
+    """What a redemption of ``amount`` would come to, before it is made (the till shows the payable
+    amount ahead of the confirm button): the same cleaning and computation as redemption_create."""
+    return rules.compute_amounts(offer, amount=_clean_amount(amount), units=_clean_units(units))
 
 
 def redemption_create(

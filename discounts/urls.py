@@ -52,6 +52,7 @@ till_pages = [
     path("identify/", cashier.identify, name="identify"),
     path("clear/", cashier.clear, name="clear"),
     path("redeem/", cashier.redeem, name="redeem"),
+    path("preview/", cashier.preview, name="preview"),
     path("redemptions/<int:pk>/", cashier.receipt, name="receipt"),
     path("redemptions/<int:pk>/void/", cashier.void, name="void"),
     path("statement/", statements.statement_page, name="statement"),

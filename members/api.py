@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from members import applications, cards, people, selectors, sign_in, transfers
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication, member_sign_out
 from members.models import Card, CardApplication, Member, MemberApiToken, PartnerBank
-from members.qr import card_qr
+from members.qr import card_codes
 from members.sessions import member_session_end, member_sessions
 from members.views import client_ip
 from notifications import selectors as notification_selectors
@@ -121,6 +121,11 @@ class CardTokenOutput(serializers.Serializer):
     expires_in = serializers.IntegerField()
     card_number_masked = serializers.CharField()
     qr_svg = serializers.CharField(help_text="The token as a QR code (SVG markup).")
+    short_code = serializers.CharField(
+        help_text="12 digits naming the card for the token's window; a till accepts it as member_token."
+    )
+    short_code_display = serializers.CharField(help_text="The short code in groups of four, for the eye.")
+    barcode_svg = serializers.CharField(help_text="The short code as a Code 128 barcode (SVG markup).")
 
 
 class _MemberView(APIView):
@@ -220,7 +225,10 @@ class CardTokenView(_MemberView):
             409: OpenApiResponse(ERROR, description="card_inactive: the card is not activated or is frozen"),
         },
         summary="A short-lived token for the card's QR code",
-        description="The token is valid for CARD_TOKEN_TTL_SECONDS (90 s); fetch a new one every 60 s.",
+        description=(
+            "The token and the short code are valid for CARD_TOKEN_TTL_SECONDS (90 s); fetch new ones "
+            "every 60 s."
+        ),
     )
     def get(self, request):
         card = selectors.member_live_card(request.user)
@@ -232,12 +240,15 @@ class CardTokenView(_MemberView):
                 if card.status == Card.Status.ISSUED
                 else "会员卡已挂失，暂停使用。"
             )
-        token, svg = card_qr(card.pk)
+        codes = card_codes(card.pk)
         body = {
-            "token": token,
+            "token": codes.token,
             "expires_in": settings.CARD_TOKEN_TTL_SECONDS,
             "card_number_masked": card.number_masked,
-            "qr_svg": svg,
+            "qr_svg": codes.qr_svg,
+            "short_code": codes.short_code,
+            "short_code_display": codes.short_code_display,
+            "barcode_svg": codes.barcode_svg,
         }
         response = Response(CardTokenOutput(body).data, status=status.HTTP_200_OK)
         response["Cache-Control"] = "no-store"

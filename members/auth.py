@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from functools import wraps
 
+from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -20,12 +21,25 @@ SESSION_KEY = "member_id"
 
 
 def member_sign_in(request, member: Member) -> None:
+    """Members stay signed in on their phone for MEMBER_SESSION_AGE (30 days) unless they sign out;
+    a browser where staff or a merchant is signed in keeps that user's shorter session."""
     request.session.cycle_key()
     request.session[SESSION_KEY] = member.pk
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        request.session.set_expiry(settings.MEMBER_SESSION_AGE)
 
 
 def member_sign_out(request) -> None:
     request.session.pop(SESSION_KEY, None)
+    request.session.set_expiry(None)  # back to the site's session age
+
+
+def staff_session_age_restore(sender, request, user, **kwargs) -> None:
+    """On a staff or merchant sign-in (``user_logged_in``) in a browser where a member signed in, the
+    session keeps its data but not the member's 30 days: staff sessions stay SESSION_COOKIE_AGE."""
+    if request is not None and hasattr(request, "session"):
+        request.session.set_expiry(None)
 
 
 def current_member(request) -> Member | None:

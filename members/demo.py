@@ -78,6 +78,14 @@ def _union_rows(workplaces_per_county: int, seed: int) -> list[tuple[str, str, s
     return rows
 
 
+def _demo_contact(code: str, name: str, level: str) -> dict:
+    """Province, city and county unions have a contact desk; a workplace union's members are sent to
+    the nearest one above (the card page of a frozen card shows it)."""
+    if level == Union.Level.WORKPLACE:
+        return {}
+    return {"contact_phone": f"0311-8{int(code) % 10**6:06d}", "contact_address": f"{name}服务大厅"}
+
+
 @transaction.atomic
 def seed_unions(*, seed: int = 1, workplaces_per_county: int = 4) -> int:
     """Create the tree level by level with bulk inserts; existing codes are left untouched."""
@@ -102,6 +110,7 @@ def seed_unions(*, seed: int = 1, workplaces_per_county: int = 4) -> int:
                     parent_id=ids[parent_code] if parent_code else None,
                     path=path,
                     depth=path.count("/") - 1,
+                    **_demo_contact(code, name, level),
                 )
             )
         Union.objects.bulk_create(new, batch_size=BATCH_SIZE)

@@ -48,6 +48,10 @@ class Union(models.Model):
             "仅适用于只有一名工作人员的工会：本工会的工作人员可以批准自己创建的事项，每次都记入审计日志。"
         ),
     )
+    # Shown to a member whose card is frozen: where to go for a new one (the nearest union up the tree
+    # that has either, see members.selectors.union_contact).
+    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    contact_address = models.CharField(_("办公地址"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = UnionQuerySet.as_manager()
@@ -251,8 +255,26 @@ class Card(models.Model):
         return mask_card_number(self.number)
 
     @property
+    def number_grouped(self) -> str:
+        """6228 4800 1234 5678: read from the screen in groups of four."""
+        return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
+
+    @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+
+class CardCode(models.Model):
+    """The short numeric code shown beside the QR code on the card page (12 digits, also drawn as a
+    Code 128 barcode): a cashier types or scans it where the QR cannot be read. It names the card for
+    as long as the QR token does (``CARD_TOKEN_TTL_SECONDS``); see members.tokens."""
+
+    code = models.CharField(max_length=12, primary_key=True)
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="short_codes")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["card", "expires_at"])]
 
 
 def mask_card_number(number: str) -> str:

@@ -22,6 +22,18 @@ from members.models import (
 from portal.scoping import scope_queryset
 
 
+def union_contact(union: Union) -> Union | None:
+    """The union a member turns to (for a frozen card, a new card): the member's own union when it has
+    a contact phone or address, else its nearest ancestor that has one. One query along the path."""
+    codes = [code for code in union.path.split("/") if code]
+    return (
+        Union.objects.filter(code__in=codes)
+        .exclude(contact_phone="", contact_address="")
+        .order_by("-depth")
+        .first()
+    )
+
+
 def members_for_staff(user) -> QuerySet[Member]:
     return scope_queryset(Member.objects.select_related("union"), user, "union__path")
 

@@ -80,7 +80,10 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
     (:func:`otp_resend_wait`); the counts are taken in the database under an advisory lock, so
     parallel requests cannot slip past them.
 
-    The answer is the same whether or not the phone belongs to a member; only members get a text."""
+    The answer on the screen is the same whether or not the phone belongs to a member, so a stranger
+    learns nothing by trying numbers. The phone itself gets one text either way: a member's the code,
+    an unregistered phone's a notice to contact its workplace union (docs/personal-data.md,
+    "Signing in with an unregistered phone") — only the holder of the phone reads which it was."""
     phone = checked_phone(phone)
     now = timezone.now()
     since = now - OTP_RATE_WINDOW
@@ -109,11 +112,16 @@ def otp_request(*, phone: str, ip_address: str | None) -> datetime:
         is_member = Member.objects.filter(phone=phone).exists()
     if is_member:
         minutes = int(settings.OTP_TTL.total_seconds() // 60)
-        send_sms(
-            phone=phone,
-            text=_("【工会会员卡】您的登录验证码是 %(code)s，%(minutes)s 分钟内有效。请勿告诉他人。")
-            % {"code": code, "minutes": minutes},
+        text = _("【工会会员卡】您的登录验证码是 %(code)s，%(minutes)s 分钟内有效。请勿告诉他人。") % {
+            "code": code,
+            "minutes": minutes,
+        }
+    else:
+        text = _(
+            "【工会会员卡】本手机号尚未登记为工会会员，无法登录。如您是工会会员，请联系所在单位工会"
+            "登记或更正手机号。如非本人操作，请忽略。"
         )
+    send_sms(phone=phone, text=text)
     return record.expires_at
 
 

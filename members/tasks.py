@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
-from members import batch_processing, batch_validation, batches, sign_in
+from members import batch_processing, batch_validation, batches, sign_in, tokens
 from members.models import IssuanceBatch
 from portal.tasks_util import enqueue_on_commit
 
@@ -65,7 +65,8 @@ def batch_finish(batch_id: int) -> bool:
 
 @shared_task
 def purge_one_time_codes() -> int:
-    return sign_in.one_time_codes_purge()
+    # Hourly: the sign-in codes, and the card pages' number codes of cards no page asked for again.
+    return sign_in.one_time_codes_purge() + tokens.card_codes_purge()
 
 
 @shared_task

@@ -35,6 +35,7 @@ pages = [
     path("sign-out/", views.sign_out, name="sign_out"),
     path("consent/", views.consent, name="consent"),
     path("card/", views.my_card, name="card"),
+    path("card/number/", views.card_number, name="card_number"),
     path("card/activate/", views.card_activate, name="card_activate"),
     path("card/report-lost/", views.card_report_lost, name="card_report_lost"),
     path("card/undo-lost/", views.card_undo_lost, name="card_undo_lost"),

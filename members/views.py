@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -29,8 +30,8 @@ from members.forms import (
     UndoLostForm,
 )
 from members.models import Card, CardApplication, TransferRequest, mask_phone
-from members.qr import card_qr
-from members.sign_in import otp_request, otp_verify
+from members.qr import card_codes
+from members.sign_in import otp_request, otp_resend_wait, otp_verify
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from notifications import views as notification_views
@@ -77,7 +78,8 @@ def sign_in(request):
         request.session[SESSION_NEXT] = _safe_next(request, request.GET["next"])
     if current_member(request) is not None and request.method == "GET":
         return redirect(request.session.get(SESSION_NEXT, "/me/card/"))
-    form = PhoneForm(request.POST or None)
+    # Back from the code step ("更换手机号"), the phone typed before is still there.
+    form = PhoneForm(request.POST or None, initial={"phone": request.session.get(SESSION_PHONE, "")})
     if request.method == "POST" and form.is_valid():
         try:
             otp_request(phone=form.cleaned_data["phone"], ip_address=client_ip(request))
@@ -96,6 +98,15 @@ def sign_in_code(request):
     phone = request.session.get(SESSION_PHONE)
     if not phone:
         return redirect("members:sign_in")
+    if request.method == "POST" and "resend" in request.POST:
+        # The phone of the first step, kept in the session: resending never asks for it again.
+        try:
+            otp_request(phone=phone, ip_address=client_ip(request))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("如该手机号已登记为会员，验证码已发送，5分钟内有效。"))
+        return redirect("members:sign_in_code")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +120,17 @@ def sign_in_code(request):
                 return redirect(_consent_url(next_url))
             return redirect(_safe_next(request, next_url))
     masked = f"{phone[:3]}****{phone[-4:]}"
-    return render(request, "members/sign_in.html", {"form": form, "step": "code", "phone_masked": masked})
+    wait = otp_resend_wait(phone=phone, now=timezone.now())
+    return render(
+        request,
+        "members/sign_in.html",
+        {
+            "form": form,
+            "step": "code",
+            "phone_masked": masked,
+            "resend_wait": max(int(wait.total_seconds() + 0.999), 0),
+        },
+    )
 
 
 @never_cache
@@ -129,23 +150,37 @@ def consent(request):
 def my_card(request):
     member = request.member
     card = selectors.member_live_card(member)
-    token = qr = None
+    codes = None
     if card is not None and card.status == Card.Status.ACTIVE:
-        token, qr = card_qr(card.pk)
+        codes = card_codes(card.pk)
+    contact = None
+    if card is not None and card.status == Card.Status.FROZEN:
+        contact = selectors.union_contact(member.union)
     return render(
         request,
         "members/card.html",
         {
             "member": member,
             "card": card,
-            "token": token,
-            "qr_svg": qr,
+            "codes": codes,
+            "contact": contact,
             "lost_form": ReportLostForm(),
             "undo_lost_until": cards.card_lost_undo_deadline(card) if card else None,
             "undo_lost_form": UndoLostForm(),
             "application": None if card else selectors.member_open_application(member),
         },
     )
+
+
+@never_cache
+@consent_required
+def card_number(request):
+    """The full card number, on its own page: the card page (kept by the app for offline use) shows
+    it masked only."""
+    card = selectors.member_live_card(request.member)
+    if card is None:
+        return redirect("members:card")
+    return render(request, "members/card_number.html", {"card": card})
 
 
 def _own_live_card(request) -> Card | None:

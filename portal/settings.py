@@ -255,6 +255,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # sessions must not depend on Redis
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Members stay signed in on their phone this long unless they sign out (members.auth.member_sign_in).
+MEMBER_SESSION_AGE = env.int("MEMBER_SESSION_DAYS", default=30) * 24 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

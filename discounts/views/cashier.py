@@ -14,23 +14,27 @@ import time
 import uuid
 
 from django.contrib import messages
-from django.http import Http404
+from django.db.models import Count, DecimalField, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from discounts import idempotency
-from discounts.models import Redemption
+from discounts.models import Offer, Redemption
 from discounts.redemption import (
     MAX_ID,
     redemption_create,
+    redemption_preview,
     redemption_request,
     redemption_verify,
     redemption_void,
     redemptions_visible,
 )
 from members.models import mask_card_number
+from members.tokens import is_short_code, normalize_card_input
 from merchants.access import merchant_user_required
 from merchants.models import Store
 from portal.clock import local_day
@@ -72,13 +76,16 @@ def _identified_card_number(request) -> str | None:
 
 
 def _split_card_input(raw: str) -> dict:
-    """A scanner types either the card number (digits) or the QR token of the member's card page."""
-    raw = (raw or "").strip()
-    if not raw:
+    """A scanner types the card number (16–19 digits), the short code of the member's card page
+    (12 digits, typed or scanned from its barcode) or the QR token; full-width digits count."""
+    digits = normalize_card_input(raw)
+    if not digits:
         raise ApplicationError(_("请输入卡号或扫描会员二维码。"), code="validation_error")
-    if _DIGITS.match(raw):
-        return {"card_number": raw}
-    return {"member_token": raw}
+    if is_short_code(digits):
+        return {"member_token": digits}
+    if _DIGITS.match(digits):
+        return {"card_number": digits}
+    return {"member_token": raw.strip()}
 
 
 def _visible(request):
@@ -86,12 +93,31 @@ def _visible(request):
     return redemptions_visible(merchant=request.merchant, store_id=request.merchant_user.store_id)
 
 
+def _today(request, stores: list[Store]):
+    return _visible(request).filter(local_day=local_day(), store__in=[s.pk for s in stores])
+
+
 def _today_redemptions(request, stores: list[Store]):
     return (
-        _visible(request)
-        .filter(local_day=local_day(), store__in=[s.pk for s in stores])
+        _today(request, stores)
         .select_related("offer", "store", "card", "member")
         .order_by("-created_at", "-id")[:TODAY_LIST_SIZE]
+    )
+
+
+def _today_totals(request, stores: list[Store]) -> dict:
+    """Today's completed redemptions at these stores, all of them (the list shows the newest 50)."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    zero = Value(0, output_field=money)
+    return (
+        _today(request, stores)
+        .filter(status=Redemption.Status.COMPLETED)
+        .aggregate(
+            count=Count("id"),
+            amount=Coalesce(Sum("amount"), zero, output_field=money),
+            discount=Coalesce(Sum("discount"), zero, output_field=money),
+            payable=Coalesce(Sum("payable"), zero, output_field=money),
+        )
     )
 
 
@@ -119,7 +145,37 @@ def till_page(request):
             "card_masked": mask_card_number(number) if number else "",
             "nonce": uuid.uuid4().hex,
             "today": _today_redemptions(request, stores),
+            "totals": _today_totals(request, stores),
         },
+    )
+
+
+@require_GET
+@merchant_user_required(till=True)
+def preview(request):
+    """What the member will pay for an amount, before the cashier confirms: the same computation as
+    the redemption itself (discounts.rules.compute_amounts), for this merchant's offers only."""
+    try:
+        offer_id = int(request.GET.get("offer", ""))
+    except ValueError:
+        raise Http404 from None
+    offer = (
+        Offer.objects.filter(pk=offer_id, merchant=request.merchant).first() if offer_id <= MAX_ID else None
+    )
+    if offer is None:
+        raise Http404
+    try:
+        amounts = redemption_preview(
+            offer=offer, amount=request.GET.get("amount", ""), units=request.GET.get("units", "1") or "1"
+        )
+    except ApplicationError as error:
+        return JsonResponse({"error": error.message}, status=400)
+    return JsonResponse(
+        {
+            "payable": str(amounts.payable),
+            "discount": str(amounts.discount),
+            "union_subsidy": str(amounts.union_subsidy),
+        }
     )
 
 
@@ -146,11 +202,17 @@ def identify(request):
     if store is None:
         messages.error(request, _("请先选择门店。"))
         return redirect("cashier:till")
+    # A new scan starts a new customer: the one on screen goes, whether or not the new card is found.
+    request.session.pop(SESSION_CARD, None)
+    found: dict = {}
     try:
         found = _split_card_input(request.POST.get("card", ""))
         verification = redemption_verify(merchant=request.merchant, store_id=store.pk, **found)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        if error.code == "card_not_found" and is_short_code(found.get("member_token") or ""):
+            messages.error(request, _("会员码无效或已过期，请会员刷新“我的卡”页面后重新出示。"))
+        else:
+            messages.error(request, error.message)
         return redirect("cashier:till")
     request.session[SESSION_CARD] = {
         "number": verification.card.number,

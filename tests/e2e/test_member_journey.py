@@ -96,7 +96,7 @@ def test_member_finds_the_cinema_offer_signs_in_shows_the_card_and_sees_the_purc
     assert redemption.status == Redemption.Status.COMPLETED and redemption.discount > 0
 
     page.goto("/me/redemptions/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("我的核销记录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("我的优惠记录")
     assert_page_basics(page)
     entry = page.locator("article").filter(has=page.get_by_role("heading", name=offer.title, exact=True))
     expect(entry).to_contain_text(merchant.name)

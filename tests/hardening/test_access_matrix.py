@@ -176,6 +176,7 @@ DOORS: dict[str, Door] = {
     "members:sign_out": door(lambda o: reverse("members:sign_out"), OPEN, "post"),
     "members:consent": door(lambda o: reverse("members:consent"), MEMBERS),
     "members:card": door(lambda o: reverse("members:card"), MEMBERS),
+    "members:card_number": door(lambda o: reverse("members:card_number"), MEMBERS),
     "members:card_activate": door(lambda o: reverse("members:card_activate"), MEMBERS, "post"),
     "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
     "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
@@ -258,6 +259,9 @@ DOORS: dict[str, Door] = {
     "cashier:identify": door(lambda o: reverse("cashier:identify"), MERCHANT_USERS, "post", {"card": ""}),
     "cashier:clear": door(lambda o: reverse("cashier:clear"), MERCHANT_USERS, "post"),
     "cashier:redeem": door(lambda o: reverse("cashier:redeem"), MERCHANT_USERS, "post"),
+    "cashier:preview": door(
+        lambda o: f"{reverse('cashier:preview')}?offer={o.redemption.offer_id}&amount=100", OWN_MERCHANT
+    ),
     "cashier:receipt": door(lambda o: reverse("cashier:receipt", args=[o.redemption.pk]), OWN_MERCHANT),
     "cashier:void": door(
         lambda o: reverse("cashier:void", args=[o.redemption.pk]), OWN_MERCHANT, "post", {"reason": "错收"}

@@ -43,9 +43,11 @@ def test_console_backend_prints_the_code(member, settings, capsys):
     assert re.search(rf"\[SMS\] {PHONE}: .*\d{{6}}", capsys.readouterr().err)
 
 
-def test_unknown_phone_gets_the_same_answer_but_no_text(db):
+def test_unknown_phone_gets_the_same_answer_and_one_text_telling_it_to_contact_its_union(db):
     sign_in.otp_request(phone="13900000000", ip_address="10.0.0.1")
-    assert sms.outbox == [] and OneTimeCode.objects.count() == 1
+    assert OneTimeCode.objects.count() == 1
+    assert [message.phone for message in sms.outbox] == ["13900000000"]
+    assert "联系所在单位工会" in sms.outbox[0].text and not re.search(r"\d{6}", sms.outbox[0].text)
 
 
 def test_verify_signs_in_once_per_code(member):

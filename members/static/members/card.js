@@ -1,4 +1,4 @@
-// "My card": fetch a fresh card token and QR code while the page is open (every 60 seconds for the
+// "My card": fetch a fresh card token, QR code, short code and barcode while the page is open (every 60 seconds for the
 // 90-second tokens); a token lives only 90 seconds, so a screenshot stops working soon after it
 // was taken.
 //
@@ -44,22 +44,33 @@
   var offlineNote = document.querySelector('[data-role="offline-note"]');
   var validUntil = document.querySelector('[data-role="valid-until"]');
   var needsConnection = document.querySelector('[data-role="needs-connection"]');
+  var shortCodeBox = document.querySelector('[data-role="short-code-box"]');
+  var shortCode = document.querySelector('[data-role="short-code"]');
+  var barcode = document.querySelector('[data-role="barcode"]');
   var current = null;  // {token, qr_svg, expiresAt}: the newest code known to be valid
   var expiryTimer = null;
   var refreshTimer = null;
 
   function setHidden(element, hidden) { if (element) { element.hidden = hidden; } }
 
-  function show(code) {
+  function draw(target, markup) {
     // Parsed as HTML: the inline SVG carries no xmlns, and parsed as XML it would become an element
     // outside the SVG namespace, which browsers do not draw. A parsed document runs no scripts.
-    var svg = new DOMParser().parseFromString(code.qr_svg, "text/html").querySelector("body > svg");
+    if (!target || !markup) { return; }
+    var svg = new DOMParser().parseFromString(markup, "text/html").querySelector("body > svg");
     if (svg) {
-      image.replaceChildren(document.importNode(svg, true));
+      target.replaceChildren(document.importNode(svg, true));
     }
+  }
+
+  function show(code) {
+    draw(image, code.qr_svg);
+    draw(barcode, code.barcode_svg);
     if (tokenText) { tokenText.textContent = code.token; }
+    if (shortCode && code.short_code_display) { shortCode.textContent = code.short_code_display; }
     setHidden(image, false);
     setHidden(tokenBox, false);
+    setHidden(shortCodeBox, false);
     setHidden(needsConnection, true);
   }
 
@@ -67,8 +78,11 @@
     current = null;
     image.replaceChildren();
     if (tokenText) { tokenText.textContent = ""; }
+    if (shortCode) { shortCode.textContent = ""; }
+    if (barcode) { barcode.replaceChildren(); }
     setHidden(image, true);
     setHidden(tokenBox, true);
+    setHidden(shortCodeBox, true);
     setHidden(offlineNote, true);
     setHidden(needsConnection, false);
     forgetCard();
@@ -121,7 +135,9 @@
         if (!data || !data.qr_svg) { schedule(RETRY_MS); return; }
         var lifetime = Number(data.expires_in) || 90;
         var code = {
-          card: cardLabel, token: data.token, qr_svg: data.qr_svg, expiresAt: started + lifetime * 1000
+          card: cardLabel, token: data.token, qr_svg: data.qr_svg,
+          short_code_display: data.short_code_display, barcode_svg: data.barcode_svg,
+          expiresAt: started + lifetime * 1000
         };
         use(code);
         setHidden(offlineNote, true);
