@@ -60,7 +60,16 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             row_ids = [row[0] for row in cursor.fetchall()]
             if not row_ids:
                 return "finish"
-            member_by_row, refused = _upsert_members(cursor, batch, row_ids, now)
+            member_by_row, refused, _added = upsert_members_from_rows(
+                cursor,
+                rows_table="members_issuancerow",
+                row_ids=row_ids,
+                scope_path=batch.union.path,
+                active_only=True,
+                actor=batch.approved_by,
+                audit_data={"batch": batch.pk},
+                now=now,
+            )
             accepted = [row_id for row_id in row_ids if row_id in member_by_row]
             cursor.execute(
                 "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
@@ -121,23 +130,36 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
     return "more"
 
 
-def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datetime) -> tuple[dict, list]:
+def upsert_members_from_rows(
+    cursor,
+    *,
+    rows_table: str,
+    row_ids: list[int],
+    scope_path: str,
+    active_only: bool,
+    actor,
+    audit_data: dict,
+    now: datetime,
+    new_status_column: str | None = None,
+) -> tuple[dict, list, int]:
     """Insert new members and refresh the name and phone of known ones (matched by ID hash), straight
-    from the rows table. Known members keep their groups and gain those named in the file; their union
-    is left alone, since moving a member is a transfer.
+    from the rows table (``members_issuancerow`` for a batch, ``members_rosterrow`` for a roster).
+    Known members keep their groups and gain those named in the file; their union and status are left
+    alone, since moving a member is a transfer and a status changes through ``member_set_status``.
+    A new member is active, or takes the row's ``new_status_column``.
 
-    A known member is changed only if in the batch's reach: the scope rule (``members.scope``) is the
-    ``WHERE`` of the ``DO UPDATE``, so the statement itself skips a member out of reach, whatever the
-    row says. Every known member that did change is written to the audit log, old and new values
-    masked, in the name of the approver.
+    A known member is changed only if in the writer's reach (``scope_path``, ``active_only``): the
+    scope rule (``members.scope``) is the ``WHERE`` of the ``DO UPDATE``, so the statement itself
+    skips a member out of reach, whatever the row says. Every known member that did change is
+    written to the audit log, old and new values masked, in the name of ``actor``.
 
-    Returns member ids by row id, and the ids of the rows refused."""
+    Returns member ids by row id, the ids of the rows refused and how many members were added."""
     # The known members, locked in id order before the upsert (which then waits on nothing), with
     # the values they have now.
     cursor.execute(
-        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path "
+        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path "  # noqa: S608
         "FROM members_member m JOIN members_union u ON u.id = m.union_id "
-        "WHERE m.id_number_hash IN (SELECT id_number_hash FROM members_issuancerow WHERE id = ANY(%s)) "
+        f"WHERE m.id_number_hash IN (SELECT id_number_hash FROM {rows_table} WHERE id = ANY(%s)) "
         "ORDER BY m.id FOR UPDATE OF m",
         [row_ids],
     )
@@ -147,19 +169,21 @@ def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datet
         INSERT INTO members_member AS m (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
                                          union_id, status, groups, created_at, updated_at)
         SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
-               r.union_id, 'active', r.groups, %s, %s
-        FROM members_issuancerow r WHERE r.id = ANY(%s)
+               r.union_id, {f"r.{new_status_column}" if new_status_column else "'active'"}, r.groups, %s, %s
+        FROM {rows_table} r WHERE r.id = ANY(%s)
         ORDER BY r.row_number
         ON CONFLICT (id_number_hash) DO UPDATE
         SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
             groups = ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)
-        WHERE {member_in_scope_sql("m", active_only=True)}
-        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups
-        """,  # noqa: S608 - the scope rule's SQL, no input
-        [now, now, row_ids, batch.union.path],
+        WHERE {member_in_scope_sql("m", active_only=active_only)}
+        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups, (xmax = 0) AS inserted
+        """,  # noqa: S608 - the scope rule's SQL and the callers' constants, no input
+        [now, now, row_ids, scope_path],
     )
-    after = {row[0]: row[1:] for row in cursor.fetchall()}
-    cursor.execute("SELECT id, id_number_hash FROM members_issuancerow WHERE id = ANY(%s)", [row_ids])
+    returned = cursor.fetchall()
+    after = {row[0]: row[1:5] for row in returned}
+    added = sum(1 for row in returned if row[5])
+    cursor.execute(f"SELECT id, id_number_hash FROM {rows_table} WHERE id = ANY(%s)", [row_ids])  # noqa: S608
     member_by_row, refused = {}, []
     for row_id, hash_ in cursor.fetchall():
         if hash_ in after:
@@ -182,10 +206,10 @@ def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datet
                 member_id=member_id,
                 label=f"{mask_name(new_name)} ({masked_id})",
                 union_path=union_path,
-                actor=batch.approved_by,
-                data={"batch": batch.pk, **changes},
+                actor=actor,
+                data={**audit_data, **changes},
             )
-    return member_by_row, refused
+    return member_by_row, refused, added
 
 
 def batch_finish(*, batch_id: int) -> bool:

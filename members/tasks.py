@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
-from members import batch_processing, batch_validation, batches, sign_in
+from members import batch_processing, batch_validation, batches, roster, sign_in
 from members.models import IssuanceBatch
 from portal.tasks_util import enqueue_on_commit
 
@@ -61,6 +61,27 @@ def batch_process(self, batch_id: int, chunk_size: int = batch_processing.PROCES
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def batch_finish(batch_id: int) -> bool:
     return batch_processing.batch_finish(batch_id=batch_id)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def roster_validate(roster_id: int) -> None:
+    roster.roster_validate_run(roster_id=roster_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(IntegrityError, DatabaseError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def roster_apply(self, roster_id: int, chunk_size: int = roster.APPLY_CHUNK_ROWS) -> str:
+    """One chunk of a confirmed roster per run; the next run is queued once this one has committed.
+    A chunk that keeps failing leaves the roster "导入中": "继续处理" queues it again."""
+    state = roster.roster_apply_chunk(roster_id=roster_id, chunk_size=chunk_size)
+    if state == "more":
+        enqueue_on_commit(roster_apply, roster_id, chunk_size=chunk_size)
+    return state
 
 
 @shared_task

@@ -18,6 +18,13 @@ _MEMBER_DATA = [
     "members.change_issuancebatch",
     "members.view_partnerbank",
     "stats.view_coveragesnapshot",
+    "members.view_rosterimport",
+    "members.add_rosterimport",
+    "members.confirm_rosterimport",
+    "members.view_rostermissing",
+    "members.change_rostermissing",
+    "members.view_reportedmembercount",
+    "members.add_reportedmembercount",
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
@@ -102,6 +109,14 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.view_issuancebatch",
         "members.add_issuancebatch",
         "stats.view_coveragesnapshot",
+        # A workplace union keeps its own roster, or reports its member count while it has none.
+        "members.view_rosterimport",
+        "members.add_rosterimport",
+        "members.confirm_rosterimport",
+        "members.view_rostermissing",
+        "members.change_rostermissing",
+        "members.view_reportedmembercount",
+        "members.add_reportedmembercount",
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
 }

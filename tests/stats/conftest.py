@@ -27,11 +27,13 @@ def history_dated_before_the_days(request):
         return
     from django.db import connection
 
-    request.getfixturevalue("django_db_blocker")
-    with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('members.history_effective_at', %s, false)", [HISTORY_FROM.isoformat()])
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('members.history_effective_at', %s, false)", [HISTORY_FROM.isoformat()]
+        )
     yield
-    with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cursor:
+    with blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('members.history_effective_at', '', false)")
 
 
