@@ -107,17 +107,16 @@ def _batch_validate_locked(batch_id: int) -> None:
 
 def _card_data_submitted(batch_id: int) -> None:
     """The workplace unions a validated batch names have submitted card data (上报办卡资料): the
-    second count of the reporting rate (``members.UnionSubmission``)."""
-    now = timezone.now()
+    second count of the reporting rate (``members.UnionSubmission``), dated like the history."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO members_unionsubmission (union_id, kind, first_at, last_at)
-            SELECT DISTINCT union_id, 'cards', %s::timestamptz, %s::timestamptz FROM members_issuancerow
-            WHERE batch_id = %s AND union_id IS NOT NULL
+            SELECT DISTINCT union_id, 'cards', members_history_at(), members_history_at()
+            FROM members_issuancerow WHERE batch_id = %s AND union_id IS NOT NULL
             ON CONFLICT (union_id, kind) DO UPDATE SET last_at = EXCLUDED.last_at
             """,
-            [now, now, batch_id],
+            [batch_id],
         )
 
 

@@ -423,7 +423,7 @@ def _apply_union_and_status(cursor, roster: RosterImport, row_ids: list[int], me
 def _roster_complete(cursor, roster: RosterImport) -> None:
     """The roster is in: list the active members of its workplace unions it does not name (replacing
     what an older roster of those unions still listed unresolved), record the unions as having a
-    roster, and complete it."""
+    roster (dated like the history, ``members_history_at()``), and complete it."""
     now = timezone.now()
     cursor.execute(
         "SELECT DISTINCT union_id FROM members_rosterrow WHERE roster_id = %s AND status = 'done'",
@@ -450,10 +450,10 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
     cursor.execute(
         """
         INSERT INTO members_unionsubmission (union_id, kind, first_at, last_at)
-        SELECT u, %s, %s, %s FROM unnest(%s::bigint[]) AS u
+        SELECT u, %s, members_history_at(), members_history_at() FROM unnest(%s::bigint[]) AS u
         ON CONFLICT (union_id, kind) DO UPDATE SET last_at = EXCLUDED.last_at
         """,
-        [UnionSubmission.Kind.ROSTER, now, now, covered],
+        [UnionSubmission.Kind.ROSTER, covered],
     )
     RosterImport.objects.filter(pk=roster.pk, status=RosterImport.Status.APPLYING).update(
         status=RosterImport.Status.COMPLETED, completed_at=now, missing_members=missing
