@@ -507,7 +507,7 @@ DEMO_ROSTER_PREFIX = "演示名册-"
 HISTORY_DAYS = 365
 # Roster members per card-era member, by county: how far the true denominator exceeds the members a
 # county's applications made known. The demo county (长安区) has the smallest gap, so it leads.
-ROSTER_FACTORS = (1.2, 2.0, 2.8, 3.6, 5.0, 7.0)
+ROSTER_FACTORS = (0.6, 1.0, 1.4, 1.8, 2.4, 3.2)
 ROSTER_SHARE = 0.85  # workplace unions with a roster; half of the others report a member count
 
 
@@ -588,9 +588,9 @@ def seed_rosters(*, seed: int = 1, log=print) -> int:
         _seed_chunk(plans[start : start + MEMBER_CHUNK], banks)
     log(f"roster members: {len(plans):,} added to {len(with_roster)} workplace unions")
 
-    # When each union's roster arrived: most in the first months of the year, a few recently.
+    # When each union's roster arrived: most before the year began, the others through it.
     submitted = {
-        union_id: _days_ago(today, HISTORY_DAYS - rng.betavariate(1.2, 3.0) * HISTORY_DAYS)
+        union_id: _days_ago(today, HISTORY_DAYS + 30 if rng.random() < 0.6 else rng.random() * HISTORY_DAYS)
         for union_id, _ in with_roster
     }
     UnionSubmission.objects.bulk_create(
