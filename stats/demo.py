@@ -7,6 +7,7 @@ import datetime
 
 from django.utils import timezone
 
+from members.models import Member
 from stats.coverage import coverage_snapshot_compute
 from stats.models import CoverageSnapshot
 
@@ -21,7 +22,10 @@ def demo_snapshot_days(today: datetime.date) -> list[datetime.date]:
 
 
 def seed_snapshots(*, log=print) -> int:
-    """Compute the demo days that have no snapshot yet (idempotent); returns how many were computed."""
+    """Compute the demo days that have no snapshot yet (idempotent); returns how many were computed.
+    A demo without members (``seed_demo --members 0``) gets none: there would be nothing to show."""
+    if not Member.objects.exists():
+        return 0
     done = set(CoverageSnapshot.objects.values_list("day", flat=True).distinct())
     todo = [day for day in demo_snapshot_days(timezone.localdate()) if day not in done]
     for day in todo:

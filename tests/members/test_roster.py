@@ -247,3 +247,34 @@ def test_reported_count_is_recorded_with_date_and_source(tree, make_staff):
     with pytest.raises(PermissionDenied):
         roster.reported_count_record(union=tree.C1B1, count=5, as_of=day, source="x", actor=staff)
     assert ReportedMemberCount.objects.count() == 1
+
+
+def test_a_chunk_that_fails_midway_leaves_nothing_and_the_rerun_completes(tree, county_staff, monkeypatch):
+    """A worker lost inside a chunk: its transaction rolls back as a whole (members, history, moves),
+    and the next run starts again at the first row not yet done."""
+    moving_id = make_id_number()
+    moving = MemberFactory(union=tree.C1A1, id_number=moving_id)
+    rows = [row_of(moving, moving_id, "C1A2"), *roster_rows(4, "C1A1")]
+    item = validated(union=tree.C1A, user=county_staff, rows=rows)
+    roster.roster_confirm(roster=item, actor=county_staff)
+    real = roster._apply_union_and_status
+
+    def crash(*args, **kwargs):
+        real(*args, **kwargs)
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(roster, "_apply_union_and_status", crash)
+    with pytest.raises(RuntimeError):
+        roster.roster_apply_chunk(roster_id=item.pk, chunk_size=10)
+    moving.refresh_from_db()
+    assert moving.union == tree.C1A1
+    assert Member.objects.count() == 1
+    assert MemberHistory.objects.count() == 1
+    monkeypatch.setattr(roster, "_apply_union_and_status", real)
+    while roster.roster_apply_chunk(roster_id=item.pk, chunk_size=10) == "more":
+        pass
+    item.refresh_from_db()
+    moving.refresh_from_db()
+    assert (item.status, item.members_added, item.status_changes) == (RosterImport.Status.COMPLETED, 4, 1)
+    assert moving.union == tree.C1A2
+    assert MemberHistory.objects.filter(member=moving).count() == 2
