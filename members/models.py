@@ -533,6 +533,8 @@ class RosterImport(models.Model):
     valid_rows = models.PositiveIntegerField(_("有效行数"), default=0)
     error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
     processed_rows = models.PositiveIntegerField(_("已导入行数"), default=0)
+    # The last row number applied: the next chunk starts after it (rows are not rewritten as done).
+    applied_through = models.PositiveIntegerField(default=0, editable=False)
     members_added = models.PositiveIntegerField(_("新增会员"), default=0)
     members_updated = models.PositiveIntegerField(_("更新会员"), default=0)
     status_changes = models.PositiveIntegerField(_("会籍或工会变更"), default=0)
@@ -574,12 +576,12 @@ class RosterImport(models.Model):
 
 
 class RosterRow(models.Model):
-    """One member of a roster file, with the errors found when validating it."""
+    """One member of a roster file, with the errors found when validating it. A valid row is applied
+    once its roster's ``applied_through`` has passed its number; its member is found by ID hash."""
 
     class Status(models.TextChoices):
         VALID = "valid", _("有效")
         INVALID = "invalid", _("有误")
-        DONE = "done", _("已导入")
 
     roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField(_("行号"))
@@ -597,7 +599,6 @@ class RosterRow(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
     errors = models.JSONField(_("错误"), default=list, blank=True)
     member_changes = models.JSONField(_("对已有会员的修改"), default=dict, blank=True)
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = _("名册行")

@@ -71,8 +71,8 @@ STATUS_BY_TEXT = {
     "退会": Member.Status.LEFT,
     "转出": Member.Status.TRANSFERRED,
 }
-# Rows applied per task run: each chunk is one transaction of about a second.
-APPLY_CHUNK_ROWS = 2000
+# Rows applied per task run: each chunk is one transaction of well under a second.
+APPLY_CHUNK_ROWS = 5000
 VALIDATION_LOCK_NAMESPACE = 3_002  # first key of the per-roster advisory lock (batches use 3_001)
 RECOMPUTE_TASK = "stats.tasks.coverage_recompute_since"
 
@@ -210,6 +210,10 @@ def _roster_validate_locked(roster_id: int) -> None:
         _roster_fail_validation(roster_id, _("上传的文件已丢失，请重新上传。"))
         return
     batch_validation._mark_duplicates_in_file(roster_id, table="members_rosterrow", owner="roster_id")
+    # A roster may bring in more rows than the table held before: refresh the planner's statistics,
+    # so the chunks that follow look rows up by index instead of scanning a table thought tiny.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE members_rosterrow")
     counts = RosterRow.objects.filter(roster_id=roster_id).aggregate(
         total=Count("id"),
         valid=Count("id", filter=Q(status=RosterRow.Status.VALID)),
@@ -336,7 +340,7 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
     members and completes the roster. Returns "more", "done" or "idle".
 
     The roster row is locked first, so a redelivered task waits for the original and then finds its
-    rows done; a killed worker's transaction rolls back as a whole."""
+    rows done (past ``applied_through``); a killed worker's transaction rolls back as a whole."""
     with transaction.atomic():
         roster = (
             RosterImport.objects.select_for_update(of=("self",))
@@ -348,11 +352,12 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             return "idle"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id FROM members_rosterrow WHERE roster_id = %s AND status = 'valid' "
-                "ORDER BY row_number LIMIT %s",
-                [roster_id, chunk_size],
+                "SELECT id, row_number FROM members_rosterrow "
+                "WHERE roster_id = %s AND status = 'valid' AND row_number > %s ORDER BY row_number LIMIT %s",
+                [roster_id, roster.applied_through, chunk_size],
             )
-            row_ids = [row[0] for row in cursor.fetchall()]
+            chunk = cursor.fetchall()
+            row_ids = [row[0] for row in chunk]
             if not row_ids:
                 _roster_complete(cursor, roster)
                 return "done"
@@ -369,25 +374,18 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             )
             accepted = [row_id for row_id in row_ids if row_id in member_by_row]
             moved = _apply_union_and_status(cursor, roster, accepted, member_by_row)
-            cursor.execute(
-                """
-                UPDATE members_rosterrow r SET status = 'done', member_id = v.member_id
-                FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, member_id)
-                WHERE r.id = v.id AND r.status = 'valid'
-                """,
-                [accepted, [member_by_row[row_id] for row_id in accepted]],
-            )
-            done = cursor.rowcount
+            # Progress is the last row number applied, kept on the locked roster: the rows themselves
+            # are not rewritten (a wide row per member), only the few refused ones.
             if refused:
                 cursor.execute(
                     "UPDATE members_rosterrow SET status = 'invalid', errors = errors || %s "
                     "WHERE id = ANY(%s) AND status = 'valid'",
                     [Jsonb([str(ROSTER_MEMBER_OUT_OF_REACH)]), refused],
                 )
-                done += cursor.rowcount
-            if done != len(row_ids):
-                raise RuntimeError("roster rows changed under a locked roster")
+                if cursor.rowcount != len(refused):
+                    raise RuntimeError("roster rows changed under a locked roster")
         RosterImport.objects.filter(pk=roster_id).update(
+            applied_through=chunk[-1][1],
             processed_rows=F("processed_rows") + len(accepted),
             members_added=F("members_added") + added,
             members_updated=F("members_updated") + (len(accepted) - added),
@@ -426,7 +424,7 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
     roster (dated like the history, ``members_history_at()``), and complete it."""
     now = timezone.now()
     cursor.execute(
-        "SELECT DISTINCT union_id FROM members_rosterrow WHERE roster_id = %s AND status = 'done'",
+        "SELECT DISTINCT union_id FROM members_rosterrow WHERE roster_id = %s AND status = 'valid'",
         [roster.pk],
     )
     covered = [row[0] for row in cursor.fetchall()]
@@ -458,6 +456,8 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
     RosterImport.objects.filter(pk=roster.pk, status=RosterImport.Status.APPLYING).update(
         status=RosterImport.Status.COMPLETED, completed_at=now, missing_members=missing
     )
+    # A roster is a bulk load: the planner's statistics of the members and their history follow it.
+    cursor.execute("ANALYZE members_member, members_memberhistory")
 
 
 # --- Members not in the latest roster ---------------------------------------------------------------
