@@ -433,7 +433,6 @@ class MemberHistory(models.Model):
                 name="member_history_period_ordered",
             ),
         ]
-        indexes = [models.Index(fields=["member", "valid_from"], name="member_history_member_idx")]
 
 
 class CardHistory(models.Model):
@@ -454,7 +453,6 @@ class CardHistory(models.Model):
                 fields=["card"], condition=Q(valid_to__isnull=True), name="card_history_one_open"
             ),
         ]
-        indexes = [models.Index(fields=["card", "valid_from"], name="card_history_card_idx")]
 
 
 class UnionSubmission(models.Model):
