@@ -361,7 +361,7 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             if not row_ids:
                 _roster_complete(cursor, roster)
                 return "done"
-            member_by_row, refused, added = upsert_members_from_rows(
+            member_by_row, refused, added, updated = upsert_members_from_rows(
                 cursor,
                 rows_table="members_rosterrow",
                 row_ids=row_ids,
@@ -388,7 +388,7 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             applied_through=chunk[-1][1],
             processed_rows=F("processed_rows") + len(accepted),
             members_added=F("members_added") + added,
-            members_updated=F("members_updated") + (len(accepted) - added),
+            members_updated=F("members_updated") + updated,
             status_changes=F("status_changes") + moved,
             valid_rows=F("valid_rows") - len(refused),
             error_rows=F("error_rows") + len(refused),
