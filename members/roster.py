@@ -373,7 +373,12 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
                 new_status_column="member_status",
             )
             accepted = [row_id for row_id in row_ids if row_id in member_by_row]
-            moved = _apply_union_and_status(cursor, roster, accepted, member_by_row)
+            # New members were inserted with their row's union and status: only known ones may differ.
+            moved = (
+                _apply_union_and_status(cursor, roster, accepted, member_by_row)
+                if added < len(accepted)
+                else 0
+            )
             # Progress is the last row number applied, kept on the locked roster: the rows themselves
             # are not rewritten (a wide row per member), only the few refused ones.
             if refused:
