@@ -45,7 +45,9 @@ def history_effective_at(at: datetime.datetime) -> Iterator[None]:
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
+        # The setting ends with the transaction anyway; after an error that aborted the transaction
+        # it cannot (and need not) be reset, and the error that got us here is the one to raise.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute("SELECT set_config(%s, '', true)", [EFFECTIVE_AT_SETTING])
 
 

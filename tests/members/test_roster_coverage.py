@@ -165,3 +165,15 @@ def test_card_data_submitted_counts_the_unions_a_validated_batch_names(tree, mak
     assert figures(TODAY, "C1A")["card_data_unions"] == 1
     assert figures(TODAY, "C1A2")["card_data_unions"] == 1
     assert figures(TODAY, "C1A1")["card_data_unions"] == 0
+
+
+def test_an_error_inside_a_dated_block_is_the_one_raised(db):
+    from django.db import ProgrammingError, connection, transaction
+
+    with (
+        pytest.raises(ProgrammingError, match="no_such_table"),
+        transaction.atomic(),
+        history.history_effective_at(at(D1)),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT * FROM no_such_table")
