@@ -177,3 +177,31 @@ def test_an_error_inside_a_dated_block_is_the_one_raised(db):
         connection.cursor() as cursor,
     ):
         cursor.execute("SELECT * FROM no_such_table")
+
+
+def test_every_writer_leaves_history_raw_sql_and_bulk_updates_included(tree):
+    """The triggers, not the services, keep the history: a raw statement changing many rows at once is
+    recorded too, one period per changed row, and a statement changing nothing else records nothing."""
+    from django.db import connection
+
+    from members.models import CardHistory
+    from tests.factories import CardFactory, MemberFactory
+
+    members = [MemberFactory(union=tree.C1A1) for _ in range(3)]
+    card = CardFactory(member=members[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE members_member SET status = 'retired' WHERE id = ANY(%s)", [[m.pk for m in members[:2]]]
+        )
+        cursor.execute("UPDATE members_member SET phone = '13700000000' WHERE id = %s", [members[2].pk])
+        cursor.execute("UPDATE members_card SET status = 'cancelled' WHERE id = %s", [card.pk])
+    for member, statuses in zip(
+        members, (["active", "retired"], ["active", "retired"], ["active"]), strict=True
+    ):
+        periods = MemberHistory.objects.filter(member=member).order_by("valid_from", "id")
+        assert [p.status for p in periods] == statuses
+        assert periods.filter(valid_to__isnull=True).count() == 1
+    assert list(CardHistory.objects.filter(card=card).order_by("id").values_list("status", flat=True)) == [
+        "active",
+        "cancelled",
+    ]
