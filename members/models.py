@@ -632,3 +632,6 @@ class RosterMissing(models.Model):
         verbose_name_plural = _("不在最新名册的会员")
         constraints = [models.UniqueConstraint(fields=["roster", "member"], name="roster_missing_unique")]
         indexes = [models.Index(fields=["union", "resolution"], name="roster_missing_union_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.get_resolution_display()}"

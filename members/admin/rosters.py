@@ -267,7 +267,7 @@ class RosterMissingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """ "不在最新名册": staff confirm each as left or transferred, or keep them (admin actions)."""
 
     scope_path_field = "union__path"
-    list_display = ("member_display", "union", "roster", "resolution", "resolved_at")
+    list_display = ("member_display", "union", "roster_display", "resolution", "resolved_at")
     list_filter = ("resolution",)
     list_select_related = ("member", "union", "roster")
     search_fields = ("union__name", "union__code")
@@ -277,6 +277,10 @@ class RosterMissingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("会员"))
     def member_display(self, obj):
         return str(obj.member)
+
+    @admin.display(description=_("会员名册导入"))
+    def roster_display(self, obj):
+        return str(obj.roster)
 
     def has_add_permission(self, request):
         return False
