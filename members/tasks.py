@@ -16,7 +16,7 @@ from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
 from members import batch_processing, batch_validation, batches, roster, sign_in
-from members.models import IssuanceBatch
+from members.models import IssuanceBatch, RosterImport
 from portal.tasks_util import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,8 @@ def purge_member_api_tokens() -> int:
 # looks, further apart than the time limit of the task that works on it (plus a grace), found in the
 # same working state at the same progress has no task left on it (a running one would have been
 # stopped by that limit), so its work is queued again with ``batches.batch_resume``, which skips
-# what is done. The looks are kept in the cache; losing them only delays the next re-queue.
+# what is done. The looks are kept in the cache; losing them only delays the next re-queue. Roster
+# imports are looked after by the same task, the same way (``roster.roster_resume``).
 STUCK_BATCH_STATES = (
     IssuanceBatch.Status.UPLOADED,
     IssuanceBatch.Status.VALIDATING,
@@ -131,28 +132,60 @@ def _time_limit_of(status: str) -> int:
 
 @shared_task
 def requeue_stuck_batches(now: float | None = None) -> int:
-    """Beat: queue again the work of every batch stuck in a working state; returns how many."""
+    """Beat: queue again the work of every batch — and every roster import — stuck in a working
+    state; returns how many."""
     now = time.time() if now is None else now
+    requeued = _requeue_stuck(
+        IssuanceBatch.objects.filter(status__in=STUCK_BATCH_STATES).order_by("pk"),
+        kind="batch",
+        progress=lambda batch: [batch.status, batch.processed_rows],
+        time_limit=lambda batch: _time_limit_of(batch.status),
+        resume=lambda batch: batches.batch_resume(batch=batch),
+        now=now,
+    )
+    rosters = RosterImport.objects.filter(status__in=STUCK_ROSTER_STATES).order_by("pk")
+    return requeued + _requeue_stuck(
+        rosters,
+        kind="roster",
+        progress=lambda item: [item.status, item.processed_rows, item.valid_rows + item.error_rows],
+        time_limit=lambda item: (
+            roster_validate.time_limit
+            if item.status != RosterImport.Status.APPLYING
+            else roster_apply.time_limit or settings.CELERY_TASK_TIME_LIMIT
+        ),
+        resume=lambda item: roster.roster_resume(roster=item),
+        now=now,
+    )
+
+
+STUCK_ROSTER_STATES = (
+    RosterImport.Status.UPLOADED,
+    RosterImport.Status.VALIDATING,
+    RosterImport.Status.APPLYING,
+)
+
+
+def _requeue_stuck(items, *, kind: str, progress, time_limit, resume, now: float) -> int:
     keep_for = 3 * (_time_limit_of(IssuanceBatch.Status.PROCESSING) + STUCK_BATCH_GRACE)
     requeued = 0
-    working = IssuanceBatch.objects.filter(status__in=STUCK_BATCH_STATES).order_by("pk")
-    for batch in working:
-        key = f"members:batch-progress:{batch.pk}"
-        progress = [batch.status, batch.processed_rows]
+    for item in items:
+        key = f"members:{kind}-progress:{item.pk}"
+        current = progress(item)
         seen = cache.get(key)
-        if seen is None or seen["progress"] != progress:
-            cache.set(key, {"progress": progress, "since": now}, keep_for)
+        if seen is None or seen["progress"] != current:
+            cache.set(key, {"progress": current, "since": now}, keep_for)
             continue
         stalled = now - seen["since"]
-        if stalled < _time_limit_of(batch.status) + STUCK_BATCH_GRACE:
+        if stalled < time_limit(item) + STUCK_BATCH_GRACE:
             continue
-        if batches.batch_resume(batch=batch):
+        if resume(item):
             requeued += 1
             logger.warning(
-                "batch %s: no progress in %s for %.0f s; its work is queued again",
-                batch.pk,
-                batch.status,
+                "%s %s: no progress in %s for %.0f s; its work is queued again",
+                kind,
+                item.pk,
+                item.status,
                 stalled,
             )
-        cache.set(key, {"progress": progress, "since": now}, keep_for)
+        cache.set(key, {"progress": current, "since": now}, keep_for)
     return requeued

@@ -279,3 +279,18 @@ def test_a_chunk_that_fails_midway_leaves_nothing_and_the_rerun_completes(tree, 
     assert (item.status, item.members_added, item.status_changes) == (RosterImport.Status.COMPLETED, 4, 1)
     assert moving.union == tree.C1A2
     assert MemberHistory.objects.filter(member=moving).count() == 2
+
+
+def test_a_roster_whose_work_was_lost_is_queued_again_by_the_beat(tree, county_staff):
+    from members import tasks
+
+    item = validated(union=tree.C1A, user=county_staff, rows=roster_rows(3, "C1A1"))
+    roster.roster_confirm(roster=item, actor=county_staff)  # its first chunk's message is then lost
+    later = tasks.roster_apply.time_limit or 0
+    later = max(later, tasks._time_limit_of("processing")) + tasks.STUCK_BATCH_GRACE + 1
+    start = 2_000_000.0
+    assert tasks.requeue_stuck_batches(now=start) == 0  # a first look
+    assert tasks.requeue_stuck_batches(now=start + later) == 1
+    while roster.roster_apply_chunk(roster_id=item.pk) == "more":
+        pass
+    assert tasks.requeue_stuck_batches(now=start + 10 * later) == 0  # completed: nobody's to re-queue
