@@ -215,6 +215,9 @@ def main() -> None:
             conn.execute("VACUUM ANALYZE members_member")
             conn.execute("VACUUM ANALYZE members_card")
             conn.execute("VACUUM ANALYZE members_union")
+            # The snapshot reads the dated history the triggers wrote beside the members and cards.
+            conn.execute("VACUUM ANALYZE members_memberhistory")
+            conn.execute("VACUUM ANALYZE members_cardhistory")
             conn.autocommit = False
             cards = conn.execute("SELECT count(*) FROM members_card").fetchone()[0]
             nodes = conn.execute("SELECT count(*) FROM members_union").fetchone()[0]

@@ -60,7 +60,16 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             row_ids = [row[0] for row in cursor.fetchall()]
             if not row_ids:
                 return "finish"
-            member_by_row, refused = _upsert_members(cursor, batch, row_ids, now)
+            member_by_row, refused, _added, _updated = upsert_members_from_rows(
+                cursor,
+                rows_table="members_issuancerow",
+                row_ids=row_ids,
+                scope_path=batch.union.path,
+                active_only=True,
+                actor=batch.approved_by,
+                audit_data={"batch": batch.pk},
+                now=now,
+            )
             accepted = [row_id for row_id in row_ids if row_id in member_by_row]
             cursor.execute(
                 "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
@@ -121,52 +130,86 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
     return "more"
 
 
-def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datetime) -> tuple[dict, list]:
+def upsert_members_from_rows(
+    cursor,
+    *,
+    rows_table: str,
+    row_ids: list[int],
+    scope_path: str,
+    active_only: bool,
+    actor,
+    audit_data: dict,
+    now: datetime,
+    new_status_column: str | None = None,
+) -> tuple[dict, list, int, int]:
     """Insert new members and refresh the name and phone of known ones (matched by ID hash), straight
-    from the rows table. Known members keep their groups and gain those named in the file; their union
-    is left alone, since moving a member is a transfer.
+    from the rows table (``members_issuancerow`` for a batch, ``members_rosterrow`` for a roster).
+    Known members keep their groups and gain those named in the file; their union and status are left
+    alone, since moving a member is a transfer and a status changes through ``member_set_status``.
+    A new member is active, or takes the row's ``new_status_column``. A known member whose row
+    changes nothing is not rewritten (a monthly roster repeats most of its members as they are).
 
-    A known member is changed only if in the batch's reach: the scope rule (``members.scope``) is the
-    ``WHERE`` of the ``DO UPDATE``, so the statement itself skips a member out of reach, whatever the
-    row says. Every known member that did change is written to the audit log, old and new values
-    masked, in the name of the approver.
+    A known member is changed only if in the writer's reach (``scope_path``, ``active_only``): the
+    scope rule (``members.scope``) is the ``WHERE`` of the ``DO UPDATE``, so the statement itself
+    skips a member out of reach, whatever the row says. Every known member that did change is
+    written to the audit log, old and new values masked, in the name of ``actor``.
 
-    Returns member ids by row id, and the ids of the rows refused."""
+    Returns member ids by row id, the ids of the rows refused, and how many members were added and
+    how many changed."""
+    in_reach = member_in_scope_sql("m", active_only=active_only)
     # The known members, locked in id order before the upsert (which then waits on nothing), with
-    # the values they have now.
+    # the values they have now and whether they are in reach (which the lock keeps true).
     cursor.execute(
-        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path "
-        "FROM members_member m JOIN members_union u ON u.id = m.union_id "
-        "WHERE m.id_number_hash IN (SELECT id_number_hash FROM members_issuancerow WHERE id = ANY(%s)) "
+        "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path, "  # noqa: S608
+        f"{in_reach} FROM members_member m JOIN members_union u ON u.id = m.union_id "
+        f"WHERE m.id_number_hash IN (SELECT id_number_hash FROM {rows_table} WHERE id = ANY(%s)) "
         "ORDER BY m.id FOR UPDATE OF m",
-        [row_ids],
+        [scope_path, row_ids],
     )
     before = {row[0]: row[1:] for row in cursor.fetchall()}
+    merged_groups = "ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)"
     cursor.execute(
         f"""
         INSERT INTO members_member AS m (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
                                          union_id, status, groups, created_at, updated_at)
         SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
-               r.union_id, 'active', r.groups, %s, %s
-        FROM members_issuancerow r WHERE r.id = ANY(%s)
+               r.union_id, {f"r.{new_status_column}" if new_status_column else "'active'"}, r.groups, %s, %s
+        FROM {rows_table} r WHERE r.id = ANY(%s)
         ORDER BY r.row_number
         ON CONFLICT (id_number_hash) DO UPDATE
         SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
-            groups = ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)
-        WHERE {member_in_scope_sql("m", active_only=True)}
-        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups
-        """,  # noqa: S608 - the scope rule's SQL, no input
-        [now, now, row_ids, batch.union.path],
+            groups = {merged_groups}
+        WHERE {in_reach}
+          AND (m.name, m.phone, m.groups) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, {merged_groups})
+        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups, (xmax = 0) AS inserted
+        """,  # noqa: S608 - the scope rule's SQL and the callers' constants, no input
+        [now, now, row_ids, scope_path],
     )
-    after = {row[0]: row[1:] for row in cursor.fetchall()}
-    cursor.execute("SELECT id, id_number_hash FROM members_issuancerow WHERE id = ANY(%s)", [row_ids])
+    returned = cursor.fetchall()
+    after = {row[0]: row[1:5] for row in returned}
+    added = sum(1 for row in returned if row[5])
+    # Known members in reach that the statement left as they were; and, should another transaction
+    # have inserted one of the new members meanwhile, whether that one is in reach.
+    unchanged = {hash_: known[0] for hash_, known in before.items() if known[6] and hash_ not in after}
+    cursor.execute(f"SELECT id, id_number_hash FROM {rows_table} WHERE id = ANY(%s)", [row_ids])  # noqa: S608
+    hashes_by_row = cursor.fetchall()
+    raced = [hash_ for _row, hash_ in hashes_by_row if hash_ not in after and hash_ not in before]
+    if raced:
+        cursor.execute(
+            "SELECT m.id_number_hash, m.id FROM members_member m "  # noqa: S608
+            f"WHERE m.id_number_hash = ANY(%s) AND {in_reach}",
+            [raced, scope_path],
+        )
+        unchanged.update(dict(cursor.fetchall()))
     member_by_row, refused = {}, []
-    for row_id, hash_ in cursor.fetchall():
+    for row_id, hash_ in hashes_by_row:
         if hash_ in after:
             member_by_row[row_id] = after[hash_][0]
+        elif hash_ in unchanged:
+            member_by_row[row_id] = unchanged[hash_]
         else:
             refused.append(row_id)
-    for hash_, (member_id, name, phone, groups, masked_id, union_path) in before.items():
+    for hash_, (member_id, name, phone, groups, masked_id, union_path, _reach) in before.items():
         if hash_ not in after:
             continue
         _member_id, new_name, new_phone, new_groups = after[hash_]
@@ -182,10 +225,10 @@ def _upsert_members(cursor, batch: IssuanceBatch, row_ids: list[int], now: datet
                 member_id=member_id,
                 label=f"{mask_name(new_name)} ({masked_id})",
                 union_path=union_path,
-                actor=batch.approved_by,
-                data={"batch": batch.pk, **changes},
+                actor=actor,
+                data={**audit_data, **changes},
             )
-    return member_by_row, refused
+    return member_by_row, refused, added, len(returned) - added
 
 
 def batch_finish(*, batch_id: int) -> bool:

@@ -102,11 +102,30 @@ def _batch_validate_locked(batch_id: int) -> None:
         changed_members=counts["changed"],
         validated_at=timezone.now(),
     )
+    _card_data_submitted(batch_id)
+
+
+def _card_data_submitted(batch_id: int) -> None:
+    """The workplace unions a validated batch names have submitted card data (上报办卡资料): the
+    second count of the reporting rate (``members.UnionSubmission``), dated like the history."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO members_unionsubmission (union_id, kind, first_at, last_at)
+            SELECT DISTINCT union_id, 'cards', members_history_at(), members_history_at()
+            FROM members_issuancerow WHERE batch_id = %s AND union_id IS NOT NULL
+            ON CONFLICT (union_id, kind) DO UPDATE SET last_at = EXCLUDED.last_at
+            """,
+            [batch_id],
+        )
 
 
 def _validate_rows(
-    batch_id: int, rows, checker: issuance.RowChecker, stored_through: int, max_rows: int
+    batch_id: int, rows, checker: issuance.RowChecker, stored_through: int, max_rows: int, store=None
 ) -> int:
+    """Check the rows after ``stored_through`` a chunk at a time and ``store`` each chunk (by default
+    as the rows of issuance batch ``batch_id``; the roster passes its own). Returns the rows seen."""
+    store = store or (lambda chunk: _store_checked_rows(batch_id, chunk))
     seen = 0
     pending: list[tuple[int, dict[str, str]]] = []
     for number, values in rows:
@@ -119,10 +138,10 @@ def _validate_rows(
             continue
         pending.append((number, values))
         if len(pending) >= VALIDATE_CHUNK_ROWS:
-            _store_checked_rows(batch_id, checker.check(pending))
+            store(checker.check(pending))
             pending = []
     if pending:
-        _store_checked_rows(batch_id, checker.check(pending))
+        store(checker.check(pending))
     return seen
 
 
@@ -177,22 +196,25 @@ def _batch_fail_validation(batch_id: int, message: str) -> None:
             IssuanceRow.objects.filter(batch_id=batch_id).delete()
 
 
-def _mark_duplicates_in_file(batch_id: int) -> None:
-    """Every repeat of an ID number after its first row is an error, found in one statement."""
+def _mark_duplicates_in_file(
+    batch_id: int, *, table: str = "members_issuancerow", owner: str = "batch_id"
+) -> None:
+    """Every repeat of an ID number after its first row is an error, found in one statement
+    (``table``/``owner``: the rows table and its file's column — the roster's rows too)."""
     template = _("与第%s行的身份证号重复。")
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             WITH ranked AS (
                 SELECT id, row_number,
                        min(row_number) OVER (PARTITION BY id_number_hash) AS first_row
-                FROM members_issuancerow
-                WHERE batch_id = %s AND id_number_hash <> ''
+                FROM {table}
+                WHERE {owner} = %s AND id_number_hash <> ''
             )
-            UPDATE members_issuancerow r
+            UPDATE {table} r
             SET status = 'invalid', errors = r.errors || jsonb_build_array(format(%s, ranked.first_row))
             FROM ranked
             WHERE r.id = ranked.id AND ranked.row_number > ranked.first_row
-            """,
+            """,  # noqa: S608 - table names are the callers' constants
             [batch_id, template],
         )

@@ -123,12 +123,17 @@ class ApplicationFile:
         return self._rows
 
 
-def open_application_file(fileobj: IO[bytes], filename: str) -> ApplicationFile:
+def open_application_file(
+    fileobj: IO[bytes], filename: str, *, extra_headers: dict[str, str] | None = None
+) -> ApplicationFile:
+    """``extra_headers`` are optional columns a file of another kind (the roster's 会籍状态) may
+    carry beside the application's, by header text → key of the row values."""
+    keys = {**HEADER_KEYS, **(extra_headers or {})}
     extension = extension_of(filename)
     if extension == ".csv":
-        return _open_csv(fileobj)
+        return _open_csv(fileobj, keys)
     if extension == ".xlsx":
-        return _open_xlsx(fileobj)
+        return _open_xlsx(fileobj, keys)
     raise FileProblem(_("只支持 CSV 或 XLSX 文件。"))
 
 
@@ -160,7 +165,7 @@ def _detect_encoding(fileobj: IO[bytes]) -> tuple[str, int]:
     return encoding, lines
 
 
-def _header_map(header: Iterable) -> dict[str, int]:
+def _header_map(header: Iterable, keys: dict[str, str]) -> dict[str, int]:
     names = [str(cell).strip().lstrip("\ufeff") if cell is not None else "" for cell in header]
     missing = [name for name in REQUIRED_HEADERS if name not in names]
     if missing:
@@ -168,7 +173,7 @@ def _header_map(header: Iterable) -> dict[str, int]:
             _("表头缺少必填列：%(missing)s。请使用下载的模板，第一行应为：%(headers)s。")
             % {"missing": "、".join(missing), "headers": "、".join(REQUIRED_HEADERS)}
         )
-    return {HEADER_KEYS[name]: names.index(name) for name in HEADER_KEYS if name in names}
+    return {keys[name]: names.index(name) for name in keys if name in names}
 
 
 def _cell_text(value) -> str:
@@ -228,7 +233,7 @@ def _bounded_lines(text: IO[str]) -> Iterator[str]:
         yield line
 
 
-def _open_csv(fileobj: IO[bytes]) -> ApplicationFile:
+def _open_csv(fileobj: IO[bytes], keys: dict[str, str]) -> ApplicationFile:
     encoding, lines = _detect_encoding(fileobj)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
@@ -239,7 +244,7 @@ def _open_csv(fileobj: IO[bytes]) -> ApplicationFile:
             if header is None:
                 raise FileProblem(_("文件是空的。"))
             _check_cells(reader.line_num, header)
-            mapping = _header_map(header)
+            mapping = _header_map(header, keys)
             for cells in reader:
                 _check_cells(reader.line_num, cells)
                 if not any(cell.strip() for cell in cells):
@@ -376,7 +381,7 @@ def _check_xlsx_archive(fileobj: IO[bytes]) -> None:
         raise FileProblem(str(NOT_AN_XLSX)) from None
 
 
-def _open_xlsx(fileobj: IO[bytes]) -> ApplicationFile:
+def _open_xlsx(fileobj: IO[bytes], keys: dict[str, str]) -> ApplicationFile:
     _check_xlsx_archive(fileobj)
     fileobj.seek(0)
     try:
@@ -399,7 +404,7 @@ def _open_xlsx(fileobj: IO[bytes]) -> ApplicationFile:
             if header is None:
                 raise FileProblem(_("文件是空的。"))
             _check_cells(1, header)
-            mapping = _header_map(header)
+            mapping = _header_map(header, keys)
             for number, cells in enumerate(cells_iter, start=2):
                 if number > XLSX_MAX_ROW_NUMBER:
                     raise FileProblem(
@@ -443,6 +448,7 @@ class CheckedRow:
     status: str = ""
     errors: list[str] = field(default_factory=list)
     member_changes: dict[str, str] = field(default_factory=dict)
+    member_status: str = "active"  # a roster row's 会籍状态; an application is always for an active member
 
 
 @dataclass(frozen=True, slots=True)

@@ -533,3 +533,236 @@ class TransferRequest(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "to_union"])]
+
+
+# --- The roster (会员名册), reported member counts and dated history ------------------------------------
+
+
+class MemberHistory(models.Model):
+    """A member's workplace union and membership status over a period ``[valid_from, valid_to)``.
+
+    Written only by database triggers on ``members_member`` (migrations ``members.0013``, ``0014``), so
+    every writer — services, bulk SQL of batches and rosters, admin, raw SQL — is recorded. A change is
+    dated ``now()`` unless the transaction set ``members.history_effective_at`` (see
+    :func:`members.history.history_effective_at`), which is how a correction is back-dated."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="history", db_index=False)
+    union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+", db_index=False)
+    status = models.CharField(max_length=16, choices=Member.Status.choices)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("会籍历史")
+        verbose_name_plural = _("会籍历史")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(valid_to__isnull=True), name="member_history_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="member_history_period_ordered",
+            ),
+        ]
+
+
+class CardHistory(models.Model):
+    """A card's status over a period ``[valid_from, valid_to)``, written by triggers on ``members_card``
+    like :class:`MemberHistory`."""
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="history", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(max_length=16, choices=Card.Status.choices)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("会员卡状态历史")
+        verbose_name_plural = _("会员卡状态历史")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card"], condition=Q(valid_to__isnull=True), name="card_history_one_open"
+            ),
+        ]
+
+
+class UnionSubmission(models.Model):
+    """That a workplace union has submitted a roster, or card-application data, and since when: the
+    reporting rate (上报率) counts these rows. Written when a roster is applied and when a batch's
+    rows are validated; never deleted."""
+
+    class Kind(models.TextChoices):
+        ROSTER = "roster", _("会员名册")
+        CARDS = "cards", _("办卡资料")
+
+    union = models.ForeignKey(Union, on_delete=models.CASCADE, related_name="submissions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("上报记录")
+        verbose_name_plural = _("上报记录")
+        constraints = [models.UniqueConstraint(fields=["union", "kind"], name="union_submission_unique")]
+
+
+class ReportedMemberCount(models.Model):
+    """A member count a workplace union reports while it has no roster: the coverage denominator
+    until a roster is applied. Kept as entered; the latest ``as_of`` on or before a day counts."""
+
+    union = models.ForeignKey(
+        Union, verbose_name=_("基层工会"), on_delete=models.PROTECT, related_name="reported_counts"
+    )
+    count = models.PositiveIntegerField(_("会员人数"))
+    as_of = models.DateField(_("统计日期"))
+    source = models.CharField(
+        _("数据来源"), max_length=200, help_text=_("例如：2026年工会年报、会员登记台账")
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("填报人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("填报时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("上报会员人数")
+        verbose_name_plural = _("上报会员人数")
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["union", "as_of"], name="reported_count_union_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.union} · {self.count} ({self.as_of})"
+
+
+def roster_upload_path(roster: RosterImport, filename: str) -> str:
+    return f"rosters/{roster.union.code}/{filename}"
+
+
+class RosterImport(models.Model):
+    """A roster file (会员名册) of a union: validated by a worker, confirmed by staff, then applied in
+    chunks — members added, updated, moved between its workplace unions or marked as left — without
+    issuing cards. Members of its unions missing from it are listed for staff (:class:`RosterMissing`)."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("已上传")
+        VALIDATING = "validating", _("校验中")
+        VALIDATED = "validated", _("待确认")
+        APPLYING = "applying", _("导入中")
+        COMPLETED = "completed", _("已完成")
+        FAILED = "failed", _("失败")
+        CANCELLED = "cancelled", _("已放弃")
+
+    union = models.ForeignKey(
+        Union, verbose_name=_("名册工会"), on_delete=models.PROTECT, related_name="roster_imports"
+    )
+    file = models.FileField(_("名册文件"), upload_to=roster_upload_path, max_length=255)
+    original_filename = models.CharField(_("文件名"), max_length=255)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    status_message = models.CharField(_("说明"), max_length=500, blank=True)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    valid_rows = models.PositiveIntegerField(_("有效行数"), default=0)
+    error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已导入行数"), default=0)
+    # The last row number applied: the next chunk starts after it (rows are not rewritten as done).
+    applied_through = models.PositiveIntegerField(default=0, editable=False)
+    members_added = models.PositiveIntegerField(_("新增会员"), default=0)
+    members_updated = models.PositiveIntegerField(_("更新会员"), default=0)
+    status_changes = models.PositiveIntegerField(_("会籍或工会变更"), default=0)
+    missing_members = models.PositiveIntegerField(_("不在最新名册"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("校验完成时间"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("会员名册导入")
+        verbose_name_plural = _("会员名册导入")
+        ordering = ["-created_at"]
+        permissions = [("confirm_rosterimport", _("可以确认导入会员名册"))]
+
+    def __str__(self) -> str:
+        return f"{self.union.name} · {self.original_filename}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        if self.status == self.Status.APPLYING and self.valid_rows:
+            return int(self.processed_rows * 100 / self.valid_rows)
+        if self.status == self.Status.VALIDATING and self.total_rows:
+            return int((self.valid_rows + self.error_rows) * 100 / self.total_rows)
+        return 0
+
+
+class RosterRow(models.Model):
+    """One member of a roster file, with the errors found when validating it. A valid row is applied
+    once its roster's ``applied_through`` has passed its number; its member is found by ID hash."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("有效")
+        INVALID = "invalid", _("有误")
+
+    roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField(_("行号"))
+    name = models.CharField(_("姓名"), max_length=60, blank=True)
+    id_number_encrypted = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
+    phone = models.CharField(_("手机号"), max_length=32, blank=True)
+    union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
+    union = models.ForeignKey(Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    groups = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    member_status = models.CharField(
+        _("会籍状态"), max_length=16, choices=Member.Status.choices, default=Member.Status.ACTIVE
+    )
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
+    errors = models.JSONField(_("错误"), default=list, blank=True)
+    member_changes = models.JSONField(_("对已有会员的修改"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("名册行")
+        verbose_name_plural = _("名册行")
+        ordering = ["roster", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["roster", "row_number"], name="roster_row_unique")]
+        indexes = [models.Index(fields=["roster", "status", "row_number"], name="roster_row_todo_idx")]
+
+
+class RosterMissing(models.Model):
+    """An active member of a roster's unions whom the applied roster does not list ("不在最新名册"):
+    nothing changes until staff confirm them as left or transferred, or keep them."""
+
+    class Resolution(models.TextChoices):
+        PENDING = "pending", _("待确认")
+        LEFT = "left", _("已确认退会")
+        TRANSFERRED = "transferred", _("已确认转出")
+        KEPT = "kept", _("仍在会")
+
+    roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="missing")
+    member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+")
+    union = models.ForeignKey(Union, verbose_name=_("基层工会"), on_delete=models.PROTECT, related_name="+")
+    resolution = models.CharField(
+        _("处理结果"), max_length=16, choices=Resolution.choices, default=Resolution.PENDING
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("不在最新名册的会员")
+        verbose_name_plural = _("不在最新名册的会员")
+        constraints = [models.UniqueConstraint(fields=["roster", "member"], name="roster_missing_unique")]
+        indexes = [models.Index(fields=["union", "resolution"], name="roster_missing_union_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.get_resolution_display()}"

@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError
 from django.utils.translation import gettext as _
 
-from members import batch_processing, batch_validation, batches, sign_in, tokens
-from members.models import IssuanceBatch
+from members import batch_processing, batch_validation, batches, roster, sign_in, tokens
+from members.models import IssuanceBatch, RosterImport
 from portal.tasks_util import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,27 @@ def batch_finish(batch_id: int) -> bool:
     return batch_processing.batch_finish(batch_id=batch_id)
 
 
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def roster_validate(roster_id: int) -> None:
+    roster.roster_validate_run(roster_id=roster_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(IntegrityError, DatabaseError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def roster_apply(self, roster_id: int, chunk_size: int = roster.APPLY_CHUNK_ROWS) -> str:
+    """One chunk of a confirmed roster per run; the next run is queued once this one has committed.
+    A chunk that keeps failing leaves the roster "导入中": "继续处理" queues it again."""
+    state = roster.roster_apply_chunk(roster_id=roster_id, chunk_size=chunk_size)
+    if state == "more":
+        enqueue_on_commit(roster_apply, roster_id, chunk_size=chunk_size)
+    return state
+
+
 @shared_task
 def purge_one_time_codes() -> int:
     # Hourly: the sign-in codes, and the card pages' number codes of cards no page asked for again.
@@ -91,7 +112,8 @@ def purge_member_api_tokens() -> int:
 # looks, further apart than the time limit of the task that works on it (plus a grace), found in the
 # same working state at the same progress has no task left on it (a running one would have been
 # stopped by that limit), so its work is queued again with ``batches.batch_resume``, which skips
-# what is done. The looks are kept in the cache; losing them only delays the next re-queue.
+# what is done. The looks are kept in the cache; losing them only delays the next re-queue. Roster
+# imports are looked after by the same task, the same way (``roster.roster_resume``).
 STUCK_BATCH_STATES = (
     IssuanceBatch.Status.UPLOADED,
     IssuanceBatch.Status.VALIDATING,
@@ -111,28 +133,60 @@ def _time_limit_of(status: str) -> int:
 
 @shared_task
 def requeue_stuck_batches(now: float | None = None) -> int:
-    """Beat: queue again the work of every batch stuck in a working state; returns how many."""
+    """Beat: queue again the work of every batch — and every roster import — stuck in a working
+    state; returns how many."""
     now = time.time() if now is None else now
+    requeued = _requeue_stuck(
+        IssuanceBatch.objects.filter(status__in=STUCK_BATCH_STATES).order_by("pk"),
+        kind="batch",
+        progress=lambda batch: [batch.status, batch.processed_rows],
+        time_limit=lambda batch: _time_limit_of(batch.status),
+        resume=lambda batch: batches.batch_resume(batch=batch),
+        now=now,
+    )
+    rosters = RosterImport.objects.filter(status__in=STUCK_ROSTER_STATES).order_by("pk")
+    return requeued + _requeue_stuck(
+        rosters,
+        kind="roster",
+        progress=lambda item: [item.status, item.processed_rows, item.valid_rows + item.error_rows],
+        time_limit=lambda item: (
+            roster_validate.time_limit
+            if item.status != RosterImport.Status.APPLYING
+            else roster_apply.time_limit or settings.CELERY_TASK_TIME_LIMIT
+        ),
+        resume=lambda item: roster.roster_resume(roster=item),
+        now=now,
+    )
+
+
+STUCK_ROSTER_STATES = (
+    RosterImport.Status.UPLOADED,
+    RosterImport.Status.VALIDATING,
+    RosterImport.Status.APPLYING,
+)
+
+
+def _requeue_stuck(items, *, kind: str, progress, time_limit, resume, now: float) -> int:
     keep_for = 3 * (_time_limit_of(IssuanceBatch.Status.PROCESSING) + STUCK_BATCH_GRACE)
     requeued = 0
-    working = IssuanceBatch.objects.filter(status__in=STUCK_BATCH_STATES).order_by("pk")
-    for batch in working:
-        key = f"members:batch-progress:{batch.pk}"
-        progress = [batch.status, batch.processed_rows]
+    for item in items:
+        key = f"members:{kind}-progress:{item.pk}"
+        current = progress(item)
         seen = cache.get(key)
-        if seen is None or seen["progress"] != progress:
-            cache.set(key, {"progress": progress, "since": now}, keep_for)
+        if seen is None or seen["progress"] != current:
+            cache.set(key, {"progress": current, "since": now}, keep_for)
             continue
         stalled = now - seen["since"]
-        if stalled < _time_limit_of(batch.status) + STUCK_BATCH_GRACE:
+        if stalled < time_limit(item) + STUCK_BATCH_GRACE:
             continue
-        if batches.batch_resume(batch=batch):
+        if resume(item):
             requeued += 1
             logger.warning(
-                "batch %s: no progress in %s for %.0f s; its work is queued again",
-                batch.pk,
-                batch.status,
+                "%s %s: no progress in %s for %.0f s; its work is queued again",
+                kind,
+                item.pk,
+                item.status,
                 stalled,
             )
-        cache.set(key, {"progress": progress, "since": now}, keep_for)
+        cache.set(key, {"progress": current, "since": now}, keep_for)
     return requeued

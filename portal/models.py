@@ -55,6 +55,8 @@ class AuditEvent(models.Model):
         WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("停用推送地址")
         WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("删除推送地址")
         FUND_CHANGED = "fund_changed", _("普惠资金变动")
+        ROSTER_CONFIRMED = "roster_confirmed", _("确认导入会员名册")
+        MEMBER_COUNT_REPORTED = "member_count_reported", _("上报会员人数")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

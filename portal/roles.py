@@ -26,6 +26,13 @@ _MEMBER_DATA = [
     "members.view_partnerbank",
     "stats.view_coveragesnapshot",
     *_MEMBER_REQUESTS,
+    "members.view_rosterimport",
+    "members.add_rosterimport",
+    "members.confirm_rosterimport",
+    "members.view_rostermissing",
+    "members.change_rostermissing",
+    "members.view_reportedmembercount",
+    "members.add_reportedmembercount",
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
@@ -118,6 +125,14 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.add_issuancebatch",
         "stats.view_coveragesnapshot",
         *_MEMBER_REQUESTS,
+        # A workplace union keeps its own roster, or reports its member count while it has none.
+        "members.view_rosterimport",
+        "members.add_rosterimport",
+        "members.confirm_rosterimport",
+        "members.view_rostermissing",
+        "members.change_rostermissing",
+        "members.view_reportedmembercount",
+        "members.add_reportedmembercount",
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
     # With the issuance file of their own bank's batches (full ID numbers): the bank produces the cards.

@@ -54,6 +54,11 @@ class CoverageRowSerializer(serializers.Serializer):
     coverage = serializers.DecimalField(max_digits=7, decimal_places=4, help_text="持卡人数 ÷ 会员数，0–1。")
     rank_among_siblings = serializers.IntegerField(allow_null=True)
     rank_in_level = serializers.IntegerField(allow_null=True)
+    workplace_unions = serializers.IntegerField(help_text="本单位范围内的基层工会数。")
+    roster_unions = serializers.IntegerField(help_text="其中已导入会员名册的个数（会员数按名册计）。")
+    reported_unions = serializers.IntegerField(help_text="其中尚无名册、会员数按上报人数计的个数。")
+    card_data_unions = serializers.IntegerField(help_text="其中已上报办卡资料的个数。")
+    reported_members = serializers.IntegerField(help_text="会员数中按上报人数计的部分。")
 
 
 _ERROR = inline_serializer(
@@ -76,9 +81,11 @@ class CoverageStatsView(APIView):
         summary="发卡覆盖面统计",
         description=(
             "Coverage rows of one snapshot day inside the caller's union subtree. members = active "
-            "members of the subtree; cardholders = those with a live card (issued or active); "
-            "coverage = cardholders ÷ members (0 when there are no members). Unions outside the "
-            "caller's subtree answer 404."
+            "members of the subtree, a workplace union without a roster counted by its reported member "
+            "count (roster_unions, reported_unions and reported_members say how each row was made); "
+            "cardholders = those with a live card (issued or active); coverage = cardholders ÷ members "
+            "(0 when there are no members). card_data_unions / workplace_unions and roster_unions / "
+            "workplace_unions are the reporting rates. Unions outside the caller's subtree answer 404."
         ),
         parameters=[CoverageQuerySerializer],
         responses={

@@ -7,8 +7,13 @@ exactly it. Two choices behind them:
 * redemptions and savings are counted by the member's union (what the members of a unit received),
   while union subsidies are counted by the union that owns the offer's budget (what a unit paid) —
   a city paying an allowance for members of a workplace elsewhere sees it on its own row;
-* a snapshot labels its figures with its day but counts members and cards as they stand when it
-  runs: cards keep no history of their states, so the nightly run is what builds the trend.
+* members and cards are counted as they stood at the end of the snapshot's day, read from their
+  dated history (kept by database triggers, ``members.history``), so a past day can be computed
+  again — after a back-dated correction, or to fill a gap — by the very statement of the nightly
+  run; merchants and offers are counted as they stand when the snapshot runs;
+* a workplace union's members are its roster (all members known, when it has applied one), else the
+  member count it reported, else the members known (its card applicants); each snapshot row says how
+  many of its workplace unions were counted each way.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from discounts.models import Offer, Redemption
-from members.models import Card, Member, Union
+from members.history import start_of_day
+from members.models import (
+    Card,
+    CardHistory,
+    Member,
+    MemberHistory,
+    ReportedMemberCount,
+    Union,
+    UnionSubmission,
+)
 from merchants.models import Merchant
 from portal.scoping import staff_union_path
 from stats.models import CoverageSnapshot, SnapshotRun
@@ -39,7 +53,11 @@ DEFINITIONS: tuple[tuple[str, str, str], ...] = (
     (
         "members",
         _("会员数"),
-        _("本单位及全部下级工会中会籍状态为“在会”的会员人数；已转出、退休、退会的不计。"),
+        _(
+            "本单位及全部下级工会中会籍状态为“在会”的会员人数；已转出、退休、退会的不计。"
+            "已导入会员名册的基层工会按名册计；尚无名册的，按其上报的会员人数计；"
+            "两者都没有的，按已登记（办卡申请）的会员计。"
+        ),
     ),
     (
         "cardholders",
@@ -48,6 +66,14 @@ DEFINITIONS: tuple[tuple[str, str, str], ...] = (
     ),
     ("coverage", _("覆盖率"), _("持卡人数 ÷ 会员数；没有会员时为 0。覆盖率相同的单位名次并列。")),
     ("cards_activated", _("已激活卡数"), _("持卡人中会员卡状态为“已激活”的人数。")),
+    (
+        "reporting_rate",
+        _("上报率"),
+        _(
+            "本单位范围内的基层工会中，已导入会员名册的个数、已上报办卡资料（发卡申请经校验）的个数，"
+            "各占基层工会总数的比例。"
+        ),
+    ),
     ("merchants", _("签约商家"), _("所在地区属于本单位范围、状态为“已签约”的商家数。")),
     ("published_offers", _("在线优惠"), _("上述签约商家中状态为“已发布”的优惠数。")),
     (
@@ -79,26 +105,70 @@ SNAPSHOT_WORK_MEM = "256MB"
 RUN_STALE_AFTER = datetime.timedelta(minutes=15)
 TREND_DAYS = 180
 
-# The big part — every active member joined to their card — is computed first into a temporary
-# table: PostgreSQL runs a CREATE TABLE AS in parallel workers, whereas an INSERT … SELECT always
-# runs on one core. Both statements are in one transaction, so the day is still replaced atomically.
-# Table names come from the models, values are always bound parameters.
+# The big part — every member active at the end of the day joined to the card they held then — is
+# computed first into a temporary table: PostgreSQL runs a CREATE TABLE AS in parallel workers, whereas
+# an INSERT … SELECT always runs on one core. Both statements are in one transaction, so the day is
+# still replaced atomically. Table names come from the models, values are always bound parameters.
+#
+# Members and cards are read from their dated history (``members.MemberHistory``/``CardHistory``, kept
+# by triggers): a period [valid_from, valid_to) holds at the end of the day when it started before the
+# next local midnight (``cutoff``) and had not ended by then. Today's nightly run and the recomputation
+# of a past day are this one statement with another day.
 MEMBER_CARDS_TABLE = "coverage_own_cards"
 MEMBER_CARDS_SQL = f"""
 CREATE TEMPORARY TABLE {MEMBER_CARDS_TABLE} AS
--- A member has at most one live card (constraint one_live_card_per_member), so the LEFT JOIN yields
--- one row per active member and count(c.id) counts each cardholder once.
-SELECT m.union_id,
+-- A member holds at most one live card at any moment (constraint one_live_card_per_member, whose
+-- history follows it), so the LEFT JOIN yields one row per active member.
+SELECT h.union_id,
        count(*) AS members,
-       count(c.id) AS cardholders,
-       count(c.id) FILTER (WHERE c.status = %(card_active)s) AS cards_activated
-FROM {Member._meta.db_table} m
-LEFT JOIN {Card._meta.db_table} c ON c.member_id = m.id AND c.status = ANY(%(card_holding)s)
-WHERE m.status = %(member_active)s
-GROUP BY m.union_id
+       count(c.card_id) AS cardholders,
+       count(c.card_id) FILTER (WHERE c.status = %(card_active)s) AS cards_activated
+FROM {MemberHistory._meta.db_table} h
+LEFT JOIN {CardHistory._meta.db_table} c
+       ON c.member_id = h.member_id AND c.status = ANY(%(card_holding)s)
+      AND c.valid_from < %(cutoff)s AND (c.valid_to IS NULL OR c.valid_to >= %(cutoff)s)
+WHERE h.status = %(member_active)s
+  AND h.valid_from < %(cutoff)s AND (h.valid_to IS NULL OR h.valid_to >= %(cutoff)s)
+GROUP BY h.union_id
 """  # noqa: S608
 SNAPSHOT_SQL = f"""
 WITH
+workplaces AS (
+    -- Each workplace union's denominator source on the day: an applied roster, else the latest
+    -- reported count dated on or before the day, else the members known (card applicants).
+    SELECT u.id AS union_id,
+           ros.union_id IS NOT NULL AS has_roster,
+           CASE WHEN ros.union_id IS NULL THEN rep.count END AS reported_count,
+           crd.union_id IS NOT NULL AS has_card_data
+    FROM {Union._meta.db_table} u
+    LEFT JOIN {UnionSubmission._meta.db_table} ros
+           ON ros.union_id = u.id AND ros.kind = %(kind_roster)s AND ros.first_at < %(cutoff)s
+    LEFT JOIN {UnionSubmission._meta.db_table} crd
+           ON crd.union_id = u.id AND crd.kind = %(kind_cards)s AND crd.first_at < %(cutoff)s
+    LEFT JOIN LATERAL (
+        SELECT r.count FROM {ReportedMemberCount._meta.db_table} r
+        WHERE r.union_id = u.id AND r.as_of <= %(day)s ORDER BY r.as_of DESC, r.id DESC LIMIT 1
+    ) rep ON true
+    WHERE u.level = %(workplace)s
+),
+own_members AS (
+    SELECT w.union_id,
+           coalesce(w.reported_count, mc.members, 0) AS members,
+           coalesce(mc.cardholders, 0) AS cardholders,
+           coalesce(mc.cards_activated, 0) AS cards_activated,
+           1 AS workplace_unions,
+           w.has_roster::int AS roster_unions,
+           (w.reported_count IS NOT NULL)::int AS reported_unions,
+           w.has_card_data::int AS card_data_unions,
+           coalesce(w.reported_count, 0) AS reported_members
+    FROM workplaces w
+    LEFT JOIN {MEMBER_CARDS_TABLE} mc ON mc.union_id = w.union_id
+    UNION ALL
+    -- Members are kept in workplace unions only; should one sit higher, it still counts.
+    SELECT mc.union_id, mc.members, mc.cardholders, mc.cards_activated, 0, 0, 0, 0, 0
+    FROM {MEMBER_CARDS_TABLE} mc
+    JOIN {Union._meta.db_table} u ON u.id = mc.union_id AND u.level <> %(workplace)s
+),
 own_merchants AS (
     SELECT mc.region_id AS union_id,
            count(*) AS merchants,
@@ -133,17 +203,21 @@ own AS (
     SELECT union_id,
            sum(members) AS members, sum(cardholders) AS cardholders, sum(cards_activated) AS cards_activated,
            sum(merchants) AS merchants, sum(published_offers) AS published_offers,
-           sum(redemptions) AS redemptions, sum(savings) AS savings, sum(subsidies) AS subsidies
+           sum(redemptions) AS redemptions, sum(savings) AS savings, sum(subsidies) AS subsidies,
+           sum(workplace_unions) AS workplace_unions, sum(roster_unions) AS roster_unions,
+           sum(reported_unions) AS reported_unions, sum(card_data_unions) AS card_data_unions,
+           sum(reported_members) AS reported_members
     FROM (
         SELECT union_id, members, cardholders, cards_activated,
-               0 AS merchants, 0 AS published_offers, 0 AS redemptions, 0 AS savings, 0 AS subsidies
-        FROM {MEMBER_CARDS_TABLE}
+               0 AS merchants, 0 AS published_offers, 0 AS redemptions, 0 AS savings, 0 AS subsidies,
+               workplace_unions, roster_unions, reported_unions, card_data_unions, reported_members
+        FROM own_members
         UNION ALL
-        SELECT union_id, 0, 0, 0, merchants, published_offers, 0, 0, 0 FROM own_merchants
+        SELECT union_id, 0, 0, 0, merchants, published_offers, 0, 0, 0, 0, 0, 0, 0, 0 FROM own_merchants
         UNION ALL
-        SELECT union_id, 0, 0, 0, 0, 0, redemptions, savings, 0 FROM own_redemptions
+        SELECT union_id, 0, 0, 0, 0, 0, redemptions, savings, 0, 0, 0, 0, 0, 0 FROM own_redemptions
         UNION ALL
-        SELECT union_id, 0, 0, 0, 0, 0, 0, 0, subsidies FROM own_subsidies
+        SELECT union_id, 0, 0, 0, 0, 0, 0, 0, subsidies, 0, 0, 0, 0, 0 FROM own_subsidies
     ) parts
     GROUP BY union_id
 ),
@@ -154,7 +228,10 @@ rolled AS (
            sum(own.members) AS members, sum(own.cardholders) AS cardholders,
            sum(own.cards_activated) AS cards_activated, sum(own.merchants) AS merchants,
            sum(own.published_offers) AS published_offers, sum(own.redemptions) AS redemptions,
-           sum(own.savings) AS savings, sum(own.subsidies) AS subsidies
+           sum(own.savings) AS savings, sum(own.subsidies) AS subsidies,
+           sum(own.workplace_unions) AS workplace_unions, sum(own.roster_unions) AS roster_unions,
+           sum(own.reported_unions) AS reported_unions, sum(own.card_data_unions) AS card_data_unions,
+           sum(own.reported_members) AS reported_members
     FROM own
     JOIN {Union._meta.db_table} u ON u.id = own.union_id
     CROSS JOIN LATERAL unnest(string_to_array(rtrim(u.path, '/'), '/')) AS ancestor(code)
@@ -172,17 +249,24 @@ figures AS (
            coalesce(r.published_offers, 0) AS published_offers,
            coalesce(r.redemptions, 0) AS redemptions_month,
            coalesce(r.savings, 0) AS savings_month,
-           coalesce(r.subsidies, 0) AS subsidies_month
+           coalesce(r.subsidies, 0) AS subsidies_month,
+           coalesce(r.workplace_unions, 0) AS workplace_unions,
+           coalesce(r.roster_unions, 0) AS roster_unions,
+           coalesce(r.reported_unions, 0) AS reported_unions,
+           coalesce(r.card_data_unions, 0) AS card_data_unions,
+           coalesce(r.reported_members, 0) AS reported_members
     FROM {Union._meta.db_table} u
     LEFT JOIN rolled r ON r.union_id = u.id
 )
 INSERT INTO {CoverageSnapshot._meta.db_table} (
     day, union_id, level, parent_id, path, members, cardholders, coverage, cards_activated, merchants,
     published_offers, redemptions_month, savings_month, subsidies_month,
+    workplace_unions, roster_unions, reported_unions, card_data_unions, reported_members,
     rank_among_siblings, rank_in_level, created_at
 )
 SELECT %(day)s, union_id, level, parent_id, path, members, cardholders, coverage, cards_activated,
        merchants, published_offers, redemptions_month, savings_month, subsidies_month,
+       workplace_unions, roster_unions, reported_unions, card_data_unions, reported_members,
        rank() OVER (PARTITION BY parent_id ORDER BY coverage DESC),
        rank() OVER (PARTITION BY level ORDER BY coverage DESC),
        %(now)s
@@ -210,10 +294,36 @@ def coverage_snapshot_compute(*, day: datetime.date) -> int:
         return written
 
 
+def snapshot_days_since(*, since: datetime.date) -> list[datetime.date]:
+    """The days from ``since`` to yesterday that have snapshot rows: what a back-dated correction
+    dated ``since`` makes stale."""
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    return list(
+        CoverageSnapshot.objects.filter(day__gte=since, day__lte=yesterday)
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by("day")
+    )
+
+
+def coverage_recompute_since(*, since: datetime.date) -> list[datetime.date]:
+    """Compute again every day of :func:`snapshot_days_since`, each with
+    :func:`coverage_snapshot_compute`, the nightly run's own statement. Returns the days computed.
+    (The task does the same one day per run, so a long list never outlasts a time limit.)"""
+    days = snapshot_days_since(since=since)
+    for day in days:
+        coverage_snapshot_compute(day=day)
+    return days
+
+
 def snapshot_sql_params(*, day: datetime.date) -> dict:
     return {
         "day": day,
+        "cutoff": start_of_day(day + datetime.timedelta(days=1)),
         "month_start": day.replace(day=1),
+        "workplace": Union.Level.WORKPLACE.value,
+        "kind_roster": UnionSubmission.Kind.ROSTER.value,
+        "kind_cards": UnionSubmission.Kind.CARDS.value,
         "now": timezone.now(),
         "card_holding": [str(status) for status in Card.HOLDING_STATUSES],
         "card_active": Card.Status.ACTIVE.value,

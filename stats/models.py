@@ -16,8 +16,9 @@ from members.models import Union
 class CoverageSnapshot(models.Model):
     """One union node's figures on one day, computed set-wise by the snapshot task.
 
-    members = active members in the subtree; cardholders = those of them with a live card (issued or
-    active); coverage = cardholders ÷ members."""
+    members = active members in the subtree (or, for a workplace union without a roster, its reported
+    count); cardholders = those of them with a live card (issued or active); coverage = cardholders ÷
+    members. Computed from the dated history, so any past day can be computed again."""
 
     day = models.DateField(_("日期"))
     union = models.ForeignKey(
@@ -35,6 +36,14 @@ class CoverageSnapshot(models.Model):
     redemptions_month = models.PositiveIntegerField(_("本月核销笔数"), default=0)
     savings_month = models.DecimalField(_("本月优惠金额"), max_digits=16, decimal_places=2, default=0)
     subsidies_month = models.DecimalField(_("本月工会补贴"), max_digits=16, decimal_places=2, default=0)
+    # Where the member count came from, and the reporting rate (上报率): counts of workplace unions
+    # of the subtree — all of them, those with an applied roster, those counted by a reported member
+    # count instead (no roster), those that have submitted card applications.
+    workplace_unions = models.PositiveIntegerField(_("基层工会数"), default=0)
+    roster_unions = models.PositiveIntegerField(_("已报名册的基层工会"), default=0)
+    reported_unions = models.PositiveIntegerField(_("按上报人数计的基层工会"), default=0)
+    card_data_unions = models.PositiveIntegerField(_("已报办卡资料的基层工会"), default=0)
+    reported_members = models.PositiveIntegerField(_("其中按上报人数计的会员"), default=0)
     rank_among_siblings = models.PositiveIntegerField(_("同级排名"), null=True, blank=True)
     rank_in_level = models.PositiveIntegerField(_("全省同层级排名"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,6 +35,7 @@ from stats.coverage import (
     snapshot_run_request,
 )
 from stats.models import SnapshotRun
+from stats.reporting import ReportingLists, reporting_lists
 
 _PENDING = (SnapshotRun.Status.QUEUED, SnapshotRun.Status.RUNNING)
 
@@ -132,6 +133,8 @@ def _render_dashboard(request, union: Union):
         "run": run,
         "run_pending": run is not None and run.status in _PENDING,
         "export_url": reverse("staff:unit_export", args=[union.code]),
+        "reporting_url": reverse("staff:reporting", args=[union.code]),
+        "denominator_text": denominator_text(board.node) if board.node else "",
         "today": timezone.localdate(),
         # Card use (share of live cards used this month), from the banks' transactions files.
         "card_use": card_use_by_union(parent=union, month=timezone.localdate()),
@@ -216,6 +219,10 @@ _UNIT_HEADER = (
     gettext_lazy("较上周（百分点）"),
     gettext_lazy("较上月（百分点）"),
     gettext_lazy("标注"),
+    gettext_lazy("会员数来源（基层工会）"),
+    gettext_lazy("基层工会数"),
+    gettext_lazy("已报名册"),
+    gettext_lazy("已报办卡资料"),
 )
 
 
@@ -234,7 +241,22 @@ def _unit_rows(units: list[UnitRow]):
             unit.change_week,
             unit.change_month,
             marks[unit.highlight],
+            denominator_text(row),
+            row.workplace_unions,
+            row.roster_unions,
+            row.card_data_unions,
         ]
+
+
+def denominator_text(row) -> str:
+    """How a snapshot row's member count was made: its workplace unions by roster, by reported count
+    and by the members known (no roster, no report)."""
+    unreported = row.workplace_unions - row.roster_unions - row.reported_unions
+    return _("名册 %(roster)s 个 · 上报人数 %(reported)s 个 · 仅登记会员 %(known)s 个") % {
+        "roster": row.roster_unions,
+        "reported": row.reported_unions,
+        "known": unreported,
+    }
 
 
 def export_sheets(board: CoverageDashboard) -> list[tuple[str, list[str], list]]:
@@ -248,6 +270,11 @@ def export_sheets(board: CoverageDashboard) -> list[tuple[str, list[str], list]]
         coverage_percent(node.coverage) if node else None,
         board.node_change_week,
         board.node_change_month,
+        denominator_text(node) if node else None,
+        node.reported_members if node else None,
+        node.workplace_unions if node else None,
+        node.roster_unions if node else None,
+        node.card_data_unions if node else None,
     ]
     sheets = [
         (
@@ -261,6 +288,11 @@ def export_sheets(board: CoverageDashboard) -> list[tuple[str, list[str], list]]
                 _("覆盖率（%）"),
                 _("较上周（百分点）"),
                 _("较上月（百分点）"),
+                _("会员数来源（基层工会）"),
+                _("其中按上报人数计的会员"),
+                _("基层工会数"),
+                _("已报名册"),
+                _("已报办卡资料"),
             ],
             [summary],
         ),
@@ -291,3 +323,63 @@ def card_use_sheet(rows) -> tuple[str, list[str], list]:
         header,
         [[row.union.name, row.union.code, row.live_cards, row.used_cards, row.percent] for row in rows],
     )
+
+
+# --- Reporting rate: the workplace unions that have and have not submitted --------------------------
+
+
+def _reporting_rows(items):
+    sources = {"roster": _("名册"), "reported": _("上报人数"), "members": _("仅登记会员")}
+    for item in items:
+        yield [
+            item.union.code,
+            item.union.name,
+            item.union.parent.name if item.union.parent_id else "",
+            _("是") if item.has_roster else _("否"),
+            _("是") if item.has_card_data else _("否"),
+            sources[item.denominator_source],
+            item.reported_count,
+            item.reported_as_of,
+            item.reported_source,
+        ]
+
+
+def reporting_sheets(lists: ReportingLists) -> list[tuple[str, list[str], list]]:
+    header = [
+        _("代码"),
+        _("名称"),
+        _("上级"),
+        _("已报名册"),
+        _("已报办卡资料"),
+        _("会员数来源"),
+        _("上报会员人数"),
+        _("统计日期"),
+        _("数据来源"),
+    ]
+    return [
+        (_("未报名册"), header, list(_reporting_rows(lists.without_roster))),
+        (_("未报办卡资料"), header, list(_reporting_rows(lists.without_card_data))),
+        (_("全部基层工会"), header, list(_reporting_rows(lists.workplaces))),
+    ]
+
+
+@require_GET
+@dashboard_access
+def reporting(request, code: str):
+    union = _union_or_404(request.user, code)
+    lists = reporting_lists(union=union)
+    context = {
+        "union": union,
+        "lists": lists,
+        "breadcrumbs": _breadcrumbs(request.user, union),
+        "export_url": reverse("staff:reporting_export", args=[union.code]),
+    }
+    return render(request, "stats/reporting.html", context)
+
+
+@require_GET
+@dashboard_access
+def reporting_export(request, code: str):
+    union = _union_or_404(request.user, code)
+    lists = reporting_lists(union=union)
+    return xlsx_response(f"reporting-{union.code}-{timezone.localdate()}.xlsx", reporting_sheets(lists))

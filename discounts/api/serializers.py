@@ -66,7 +66,9 @@ def _card_number(**kwargs):
 
 def _member_token(**kwargs):
     return serializers.CharField(
-        max_length=MAX_MEMBER_TOKEN_INPUT, help_text="会员卡页二维码中的短时令牌，或同时显示的 12 位数字码（条码内容）", **kwargs
+        max_length=MAX_MEMBER_TOKEN_INPUT,
+        help_text="会员卡页二维码中的短时令牌，或同时显示的 12 位数字码（条码内容）",
+        **kwargs,
     )
 
 

@@ -26,7 +26,16 @@ from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import Card, CardApplication, IssuanceBatch, MemberApiToken, TransferRequest
+from members.models import (
+    Card,
+    CardApplication,
+    IssuanceBatch,
+    MemberApiToken,
+    ReportedMemberCount,
+    RosterImport,
+    RosterMissing,
+    TransferRequest,
+)
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -116,6 +125,9 @@ ADMIN_MODELS = {
     # Members' own requests, read-only (decided on the to-do page).
     "members.cardapplication": AdminModel("card_application", STAFF, NOBODY, ABOVE, NOBODY),
     "members.transferrequest": AdminModel("transfer_request", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.rosterimport": AdminModel("roster_import", STAFF, STAFF, ABOVE, NOBODY),
+    "members.rostermissing": AdminModel("roster_missing", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.reportedmembercount": AdminModel("reported_count", STAFF, STAFF, ABOVE, NOBODY),
     "merchants.category": AdminModel("category", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),
@@ -157,6 +169,10 @@ def _admin_doors() -> dict[str, Door]:
             lambda o, s=spec, a=app, m=model: f"/admin/{a}/{m}/{getattr(o, s.obj).pk}/", OPEN
         )
     return doors
+
+
+def _roster(action: str):
+    return lambda o: reverse(f"admin:members_rosterimport_{action}", args=[o.roster_import.pk])
 
 
 def _batch(action: str):
@@ -271,6 +287,8 @@ DOORS: dict[str, Door] = {
     "staff:dashboard": door(lambda o: reverse("staff:dashboard"), STAFF),
     "staff:unit": door(lambda o: reverse("staff:unit", args=["C1A"]), ABOVE),
     "staff:unit_export": door(lambda o: reverse("staff:unit_export", args=["C1A"]), ABOVE),
+    "staff:reporting": door(lambda o: reverse("staff:reporting", args=["C1A"]), ABOVE),
+    "staff:reporting_export": door(lambda o: reverse("staff:reporting_export", args=["C1A"]), ABOVE),
     "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
     "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
     "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
@@ -380,6 +398,14 @@ DOORS: dict[str, Door] = {
     "admin:members_issuancebatch_approve": door(_batch("approve"), ABOVE, "post"),
     "admin:members_issuancebatch_reject": door(_batch("reject"), ABOVE, "post", {"reason": "x"}),
     "admin:members_issuancebatch_resume": door(_batch("resume"), ABOVE, "post"),
+    "admin:members_rosterimport_template": door(
+        lambda o: reverse("admin:members_rosterimport_template"), STAFF
+    ),
+    "admin:members_rosterimport_status": door(_roster("status"), ABOVE),
+    "admin:members_rosterimport_errors": door(_roster("errors"), ABOVE),
+    "admin:members_rosterimport_confirm": door(_roster("confirm"), ABOVE, "post"),
+    "admin:members_rosterimport_cancel": door(_roster("cancel"), ABOVE, "post"),
+    "admin:members_rosterimport_resume": door(_roster("resume"), ABOVE, "post"),
     "admin:merchants_merchant_review": door(
         lambda o: reverse("admin:merchants_merchant_review", args=[o.merchant.pk]), ABOVE
     ),
@@ -544,6 +570,26 @@ def objects(world, bank):
     )
     o.transfer_request = TransferRequest.objects.create(
         member=world.other_member, from_union=world.tree.C1A2, to_union=world.tree.C1A1
+    )
+    roster_import = RosterImport(
+        union=world.tree.C1A,
+        original_filename="名册.csv",
+        uploaded_by=world.county_operator,
+        status=RosterImport.Status.VALIDATED,
+        valid_rows=1,
+    )
+    roster_import.file.save("matrix-roster.csv", ContentFile("姓名,身份证号\n".encode()), save=False)
+    roster_import.save()
+    o.roster_import = roster_import
+    o.roster_missing = RosterMissing.objects.create(
+        roster=roster_import, member=world.member, union=world.member.union
+    )
+    o.reported_count = ReportedMemberCount.objects.create(
+        union=world.tree.C1A1,
+        count=10,
+        as_of=timezone.localdate(),
+        source="年报",
+        entered_by=world.county_operator,
     )
     o.audit_event = audit_record(
         actor=world.county_operator,

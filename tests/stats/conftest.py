@@ -13,6 +13,28 @@ from merchants.models import Merchant
 from tests.factories import CardFactory, MemberFactory, MerchantFactory, OfferFactory, StoreFactory
 
 DAY = datetime.date(2026, 11, 23)
+# Snapshots count members and cards from their dated history; the data of these tests is made now but
+# stands for a state that held on every day they compute, so its history is dated well before them.
+HISTORY_FROM = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def history_dated_before_the_days(request):
+    """Date every change of the test at HISTORY_FROM (the session-wide form of
+    ``members.history.history_effective_at``, so it holds in transactional tests too)."""
+    if "django_db_blocker" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    from django.db import connection
+
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('members.history_effective_at', %s, false)", [HISTORY_FROM.isoformat()]
+        )
+    yield
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('members.history_effective_at', '', false)")
 
 
 def member_with_card(union, card_status=None, member_status=Member.Status.ACTIVE):

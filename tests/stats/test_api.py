@@ -38,6 +38,11 @@ def test_default_is_the_callers_union_children_on_the_latest_day(api_client, tre
             "coverage": "1.0000",
             "rank_among_siblings": 1,
             "rank_in_level": 1,
+            "workplace_unions": 1,
+            "roster_unions": 0,
+            "reported_unions": 0,
+            "card_data_unions": 0,
+            "reported_members": 0,
         },
         {
             "code": "C1A1",
@@ -48,6 +53,11 @@ def test_default_is_the_callers_union_children_on_the_latest_day(api_client, tre
             "coverage": "0.4000",
             "rank_among_siblings": 2,
             "rank_in_level": 4,
+            "workplace_unions": 1,
+            "roster_unions": 0,
+            "reported_unions": 0,
+            "card_data_unions": 0,
+            "reported_members": 0,
         },
     ]
 

@@ -1,4 +1,4 @@
-// Live progress of an issuance batch on its admin page: polls the status endpoint every two seconds
+// Live progress of an issuance batch (or a roster import) on its admin page: polls the status endpoint every two seconds
 // and reloads the page once the batch reaches a new resting state, so the right buttons appear.
 (function () {
   "use strict";
@@ -6,7 +6,7 @@
   if (!panel) { return; }
   var url = panel.getAttribute("data-status-url");
   var initial = panel.getAttribute("data-status");
-  var resting = { validated: true, completed: true, failed: true, rejected: true };
+  var resting = { validated: true, completed: true, failed: true, rejected: true, cancelled: true };
   if (resting[initial]) { return; }
   var bar = panel.querySelector(".batch-bar");
   var fill = bar.querySelector("span");

@@ -1,5 +1,6 @@
-"""Build the demo province: union tree, staff, members and cards, merchants and offers — each app's
-demo builder in turn, from the bottom up (members, merchants, discounts).
+"""Build the demo province: union tree, staff, members and cards, rosters and a year of history,
+merchants and offers — each app's demo builder in turn, from the bottom up (members, merchants,
+discounts), and last a year of coverage snapshots.
 
 Idempotent and deterministic for a given --seed. ``--json`` prints the demo sign-ins as one JSON
 document (see DESIGN.md, "Demo data"); nothing else is printed to stdout then."""
@@ -16,6 +17,7 @@ from discounts import demo as discounts_demo
 from funds.demo import seed_funds
 from members import demo as members_demo
 from merchants import demo as merchants_demo
+from stats import demo as stats_demo
 
 
 class Command(BaseCommand):
@@ -38,12 +40,15 @@ class Command(BaseCommand):
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
         journeys = members_demo.seed_journeys()
         log(f"member journeys: {len(journeys)} members")
+        members_demo.seed_rosters(seed=seed, log=log)
+        log(f"roster imports: {members_demo.seed_roster_imports(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
         merchants = discounts_demo.with_offers(merchants)
         discounts_demo.seed_savings(members, log=log)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
+        stats_demo.seed_snapshots(log=log)
         bank_staff = seed_banking(seed=seed, log=log)
         document = {
             "staff": staff,
