@@ -71,6 +71,15 @@ class Offer(models.Model):
         related_name="funded_offers",
     )
     budget = models.DecimalField(_("补贴预算"), null=True, blank=True, **MONEY)
+    fund = models.ForeignKey(
+        "funds.Fund",
+        verbose_name=_("普惠资金"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text=_("工会分担部分从该资金支出（结算单审批时承诺，支付时支出）。"),
+    )
     budget_used = models.DecimalField(_("已用预算"), default=Decimal("0.00"), editable=False, **MONEY)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.IN_STORE)
     valid_from = models.DateField(_("开始日期"))

@@ -55,6 +55,8 @@ class AuditEvent(models.Model):
         WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("停用推送地址")
         WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("删除推送地址")
         FUND_CHANGED = "fund_changed", _("普惠资金变动")
+        STATEMENT_CHANGED = "statement_changed", _("结算单变更")
+        PAYMENT_RUN_CHANGED = "payment_run_changed", _("支付批次变更")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
+    "settlement.apps.SettlementConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

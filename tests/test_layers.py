@@ -26,6 +26,7 @@ LAYERS = [
     "merchants",
     "webhooks",
     "discounts",
+    "settlement",
     "cities",
     "stats",
 ]
