@@ -21,6 +21,9 @@ urlpatterns = [
     # Coverage statistics: their API and the staff dashboard under /staff/.
     path("", include("stats.urls")),
     path("staff/funds/", include("funds.urls")),
+    path("staff/settlement/", include("settlement.urls")),
+    path("merchant/settlement/", include("settlement.merchant_urls")),
+    path("api/v1/statements/", include("settlement.api_urls")),
     path("merchant/webhooks/", include("webhooks.urls")),
     # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
     # manifest, service worker and offline page at the root.

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from funds.models import Fund
 from funds.services import Reference, fund_commit, fund_give_back, fund_spend
 from merchants.models import Merchant, MerchantUser
 from notifications.models import Topic
@@ -300,6 +301,13 @@ def statement_approve(*, statement_id: int, actor) -> Statement:
     totals = fund_totals(statement)
     if None in totals:
         raise Conflict(_("结算单中有优惠未指定普惠资金，不能审批。"), code="offer_without_fund")
+    # Approving promises the money of the offers' funds: the approver must reach each fund's union.
+    for fund in Fund.objects.filter(pk__in=totals).select_related("union"):
+        if not user_can_reach_union(actor, fund.union):
+            raise PermissionDenied(
+                _("结算单从“%(fund)s”支出，须由该资金所属工会的工作人员审批。") % {"fund": fund.name},
+                code="fund_out_of_scope",
+            )
     _transition(statement, [S.CONFIRMED], S.APPROVED, approved_by=actor, approved_at=timezone.now())
     for fund_id in sorted(totals):
         shares, _adjustments = totals[fund_id]
@@ -445,8 +453,6 @@ def payment_run_approve(*, run_id: int, actor) -> PaymentRun:
 
 def payment_result_upload(*, run_id: int, actor, filename: str, content: bytes) -> PaymentResultUpload:
     """Keep the bank's result file of an approved run and let a worker apply it (one row per line)."""
-    from settlement.tasks import apply_payment_result
-
     with transaction.atomic():
         run = _locked_run(run_id, actor)
         _ensure_run_manager(actor, run.union)
@@ -460,7 +466,7 @@ def payment_result_upload(*, run_id: int, actor, filename: str, content: bytes) 
         upload.file.save(f"run-{run.pk}.csv", ContentFile(content), save=False)
         upload.save()
         _run_audit(actor, run, "result_uploaded", upload=upload.pk)
-        enqueue_on_commit(apply_payment_result, upload.pk)
+        enqueue_on_commit("settlement.tasks.apply_payment_result", upload.pk)
     return upload
 
 
