@@ -124,7 +124,7 @@ def staff_access(permission: str = "settlement.view_statement"):
         def wrapper(request, *args, **kwargs):
             user = request.user
             if staff_union_path(user) is None or not user.has_perm(permission):
-                return render(request, "funds/denied.html", status=403)
+                return render(request, "settlement/denied.html", status=403)
             return view(request, *args, **kwargs)
 
         return wrapper
