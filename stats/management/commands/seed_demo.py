@@ -15,6 +15,7 @@ from discounts import demo as discounts_demo
 from funds.demo import seed_funds
 from members import demo as members_demo
 from merchants import demo as merchants_demo
+from settlement.demo import seed_settlement
 
 
 class Command(BaseCommand):
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         merchants = discounts_demo.with_offers(merchants)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
+        log(f"settlement statements: {seed_settlement(seed=seed, log=log)} made")
         document = {"staff": staff, "merchants": merchants, "members": members}
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
