@@ -56,8 +56,7 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def city_offer_q(site: CitySite) -> Q:
     """The city's own offers: of a merchant in the city, or for the city's members only."""
-    path = site.union.path
-    return Q(merchant__region__path__startswith=path) | Q(eligible_union__path__startswith=path)
+    return site.union.subtree_q("merchant__region") | site.union.subtree_q("eligible_union")
 
 
 def usable_by_city_q(site: CitySite) -> Q:
@@ -67,19 +66,19 @@ def usable_by_city_q(site: CitySite) -> Q:
     return (
         Q(eligible_union__isnull=True)
         | Q(eligible_union__path__in=_ancestor_paths(path))
-        | Q(eligible_union__path__startswith=path)
+        | site.union.subtree_q("eligible_union")
     )
 
 
 def site_offers(
-    site: CitySite, *, filters: offer_selectors.OfferFilters | None = None, today: date | None = None
+    site: CitySite, *, filters: offer_selectors.OfferFilters | None = None, now: datetime | None = None
 ) -> QuerySet[Offer]:
     """The offers a city site lists: the member offer list (``discounts.selectors.offer_list`` with
     the same filters) narrowed to what the city's members may use, the city's own first (each with
     ``own = 0``), then the province-wide ones; within each part, the offer list's own order. Still
     one query per page."""
     filters = filters or offer_selectors.OfferFilters()
-    listed = offer_selectors.offer_list(filters=filters, today=today)
+    listed = offer_selectors.offer_list(filters=filters, now=now)
     return (
         listed.filter(usable_by_city_q(site))
         .annotate(

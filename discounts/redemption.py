@@ -18,8 +18,12 @@ database. The hot rows (shared by every member of an offer) come last, so their 
 only for the end of that statement and its commit, which does not wait for the disk: the answer to
 the till does (``_await_durable``).
 
-Longer than most modules, and kept whole: verify, redeem and void share the lock order and the
-statements above, which are read and changed together."""
+Whether an offer is usable for the member is not decided here but by the one usability rule,
+``discounts.usability.offer_usability``: verify asks it with the counters read, redeem without them
+(the database function takes them, with the same refusals).
+
+Longer than most modules, and kept whole: verify, redeem and void share the identification of store,
+offer and card, the lock order and the statements above, which are read and changed together."""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
-from discounts import idempotency, rules
+from discounts import idempotency, rules, usability
 from discounts.models import (
     MemberOfferDayCounter,
     MemberOfferTotalCounter,
@@ -72,29 +76,13 @@ def _store_not_allowed() -> ApplicationError:
     return PermissionDenied(_("不能为该门店核销。"), code="store_not_allowed")
 
 
-def _quota_exhausted() -> ApplicationError:
-    return rules.Refusal(_("今日名额已用完。"), code="quota_exhausted")
-
-
-def _member_daily_limit() -> ApplicationError:
-    return rules.Refusal(_("该会员今日使用此优惠已达上限。"), code="member_limit_reached")
-
-
-def _member_total_limit() -> ApplicationError:
-    return rules.Refusal(_("该会员使用此优惠已达累计上限。"), code="member_limit_reached")
-
-
-def _budget_exhausted() -> ApplicationError:
-    return rules.Refusal(_("该优惠的工会补贴预算已用完。"), code="budget_exhausted")
-
-
 # --- Identification ----------------------------------------------------------------------------
 # The store, the offer and the card of a redemption are read with one hand-written query
 # (``portal.rows``): it is on the path of every redemption. A part not asked for (NULL) comes back empty.
 
 _STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "is_active"})
 _OFFER_COLUMNS = model_columns(Offer)
-_CARD_COLUMNS = model_columns(Card, {"id", "number", "status", "member_id"})
+_CARD_COLUMNS = model_columns(Card, {"id", "number", "bank_id", "status", "member_id"})
 _MEMBER_COLUMNS = model_columns(Member, {"id", "name", "status", "groups", "union_id"})
 _UNION_COLUMNS = model_columns(Union, {"id", "code", "name", "path"})
 CardKey = tuple[str, str | int | None]  # ("number", digits) or ("id", card id)
@@ -357,7 +345,7 @@ WHERE id = %(offer)s AND budget_used >= %(subsidy)s
 """
 
 
-_REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
+REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields if f.attname != "id")
 
 # Redemption.save() as one plain INSERT (the ORM would compile the same statement anew for every
 # redemption, which costs more CPU than the database spends running it), with the limits taken by
@@ -365,17 +353,14 @@ _REDEMPTION_COLUMNS = tuple(f.attname for f in Redemption._meta.concrete_fields 
 # reached, and the statement, the inserted row included, is undone.
 _RECORD = (
     "WITH r AS (INSERT INTO discounts_redemption "  # noqa: S608 - the column names come from the model
-    f"({', '.join(_REDEMPTION_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_REDEMPTION_COLUMNS))}) RETURNING id) "
+    f"({', '.join(REDEMPTION_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(REDEMPTION_COLUMNS))}) RETURNING id) "
     "SELECT r.id, discounts_redemption_take(%s, %s, %s, %s, %s, r.id, %s, %s, %s) FROM r"
 )
 
 _REFUSED = "refused:"
 _REFUSALS = {
-    "member_daily_limit": _member_daily_limit,
-    "member_total_limit": _member_total_limit,
-    "quota_exhausted": _quota_exhausted,
-    "budget_exhausted": _budget_exhausted,
+    **{name: lambda made=made: made().refusal() for name, made in usability.REFUSED_BY_DATABASE.items()},
     "claim_lost": idempotency.LostRace,
 }
 
@@ -489,12 +474,16 @@ def redemption_create(
     offer = _offer_allowed(offer, merchant)
     card = _card_found(card)
     member = card.member
-    refusal = (
-        rules.member_refusal(member, card)
-        or rules.offer_open_refusal(offer, now)
-        or rules.eligibility_refusal(offer, member)
-        or rules.store_refusal(store.pk, _offer_store_ids(offer))
-    )
+    # The one usability rule, without the counters: the database function below takes them.
+    refusal = usability.offer_usability(
+        offer,
+        now=now,
+        member=member,
+        card=card,
+        store_id=store.pk,
+        offer_store_ids=_offer_store_ids(offer),
+        merchant_checked=True,
+    ).refusal()
     if refusal is not None:
         raise refusal
     amounts = rules.compute_amounts(offer, amount=amount, units=units)
@@ -520,7 +509,7 @@ def redemption_create(
     claim_id = answer = None
     if claim is not None:
         claim_id, answer = claim.record_id, Jsonb(answer_for(redemption) if answer_for else {})
-    params = [getattr(redemption, column) for column in _REDEMPTION_COLUMNS]
+    params = [getattr(redemption, column) for column in REDEMPTION_COLUMNS]
     params += [offer.pk, member.pk, day, units, amounts.union_subsidy, claim_id, answer, True]
     in_transaction = connection.in_atomic_block
     try:
@@ -632,6 +621,7 @@ class OfferCheck:
     reason: str = ""
     reason_code: str = ""
     remaining_today: int | None = None
+    usability: usability.Usability | None = None
 
 
 @dataclass
@@ -646,7 +636,8 @@ class Verification:
 
 
 def usable_offers(merchant: Merchant, day: date):
-    """The merchant's published in-store offers whose dates cover ``day``."""
+    """The merchant's published in-store offers whose dates cover ``day``: those a till may be
+    asked about (``usability.offer_usability`` then judges each)."""
     return (
         Offer.objects.filter(
             merchant=merchant,
@@ -655,7 +646,7 @@ def usable_offers(merchant: Merchant, day: date):
             valid_from__lte=day,
             valid_until__gte=day,
         )
-        .select_related("eligible_union")
+        .select_related("eligible_union", "bank")
         .prefetch_related("stores")
         .order_by("id")
     )
@@ -671,8 +662,9 @@ def redemption_verify(
     now: datetime | None = None,
 ) -> Verification:
     """Who the card belongs to (masked by the callers) and which of the merchant's offers the member
-    can use now, with what is left of each offer's daily quota. A read: nothing is reserved. A merchant
-    that is not open today verifies nothing."""
+    can use now (``usability.offer_usability`` with the counters read), with what is left of each
+    offer's daily quota. A read: nothing is reserved. A merchant that is not open today verifies
+    nothing."""
     now = now or timezone.now()
     day = rules.local_day(now)
     ensure_merchant_open(merchant, day)
@@ -696,41 +688,30 @@ def redemption_verify(
             "offer_id", "used"
         )
     )
-    card_refusal = rules.member_refusal(member, card)
     checks = []
     for offer in offers:
-        remaining = None
-        if offer.daily_quota is not None:
-            remaining = max(offer.daily_quota - used_today.get(offer.pk, 0), 0)
-        refusal = (
-            card_refusal
-            or rules.offer_open_refusal(offer, now)
-            or rules.eligibility_refusal(offer, member)
-            or (rules.store_refusal(store.pk, _offer_store_ids(offer)) if store else None)
+        answer = usability.offer_usability(
+            offer,
+            now=now,
+            member=member,
+            card=card,
+            store_id=store.pk if store else None,
+            offer_store_ids=_offer_store_ids(offer),
+            usage=usability.Usage(
+                used_today=used_today.get(offer.pk, 0),
+                member_today=member_today.get(offer.pk, 0),
+                member_total=member_total.get(offer.pk, 0),
+            ),
+            merchant_checked=True,
         )
-        if refusal is None and remaining == 0:
-            refusal = _quota_exhausted()
-        daily_limit, total_limit = offer.per_member_daily_limit, offer.per_member_total_limit
-        if refusal is None and daily_limit is not None and member_today.get(offer.pk, 0) >= daily_limit:
-            refusal = _member_daily_limit()
-        if refusal is None and total_limit is not None and member_total.get(offer.pk, 0) >= total_limit:
-            refusal = _member_total_limit()
-        if refusal is None and offer.budget is not None:
-            smallest = (
-                offer.allowance_per_unit
-                if offer.kind == Offer.Kind.ALLOWANCE and offer.allowance_per_unit
-                else Decimal("0.01")
-            )
-            union_funded = offer.funder == Offer.Funder.UNION or offer.kind == Offer.Kind.ALLOWANCE
-            if union_funded and offer.budget - offer.budget_used < smallest:
-                refusal = _budget_exhausted()
         checks.append(
             OfferCheck(
                 offer=offer,
-                eligible=refusal is None,
-                reason=refusal.message if refusal else "",
-                reason_code=refusal.code if refusal else "",
-                remaining_today=remaining,
+                eligible=answer.usable,
+                reason=answer.message,
+                reason_code=answer.code,
+                remaining_today=answer.remaining_today,
+                usability=answer,
             )
         )
     return Verification(card=card, member=member, offers=checks)

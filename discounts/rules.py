@@ -1,23 +1,20 @@
-"""The rules of an offer, each in one function, used by every door: the offer pages (can I use it
-today?), the cashier screen and POS verify (which offers are eligible?) and the redemption service.
+"""The money and the clock of an offer: exact amounts of a redemption (``compute_amounts``), the fen,
+the local day, and ``Refusal``, the error a rule refuses with. Whether an offer is usable for a member
+now is one function of its own: ``discounts.usability.offer_usability``.
 
-Times are Asia/Shanghai: ``local_now()`` is the one clock (``portal.clock``, named here too, as every
-door of discounts reads it from here), and a quota day ends at local midnight."""
+Times are Asia/Shanghai: ``local_day()`` is the one clock's day (``portal.clock``, named here too, as
+every door of discounts reads it from here), and a quota day ends at local midnight."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from discounts.models import Offer
-from members.models import Card, Member
 from portal.clock import local_day as local_day  # re-exported: discounts' doors read the day here
-from portal.clock import local_now
 from portal.errors import ApplicationError
 
 FEN = Decimal("0.01")
@@ -41,59 +38,6 @@ class Refusal(ApplicationError):
     """A redemption (or verify) refused by a rule; ``code`` is the POS API error code."""
 
     status = 409
-
-
-def offer_open_refusal(offer: Offer, moment: datetime | None = None) -> Refusal | None:
-    """Why the offer cannot be used at ``moment`` (status, dates, weekday, time window), or None."""
-    now = timezone.localtime(moment) if moment else local_now()
-    if offer.status != Offer.Status.PUBLISHED:
-        return Refusal(_("该优惠当前未开放。"), code="offer_not_active")
-    today = now.date()
-    if today < offer.valid_from or today > offer.valid_until:
-        return Refusal(_("不在优惠有效期内。"), code="offer_not_active")
-    if offer.weekdays and now.isoweekday() not in offer.weekdays:
-        days = _("、").join(_(WEEKDAY_NAMES[d - 1]) for d in sorted(offer.weekdays))
-        return Refusal(_("该优惠仅限%(days)s使用。") % {"days": days}, code="offer_not_active")
-    if (offer.time_from and now.time() < offer.time_from) or (
-        offer.time_until and now.time() >= offer.time_until
-    ):
-        return Refusal(_("不在每日优惠时段内。"), code="offer_not_active")
-    return None
-
-
-def member_refusal(member: Member, card: Card | None = None) -> Refusal | None:
-    """Why this card or member cannot enjoy benefits at all, or None."""
-    if card is not None and card.status != Card.Status.ACTIVE:
-        messages = {
-            Card.Status.ISSUED: _("该卡尚未激活。"),
-            Card.Status.FROZEN: _("该卡已挂失。"),
-            Card.Status.REPLACED: _("该卡已换卡停用。"),
-            Card.Status.CANCELLED: _("该卡已注销。"),
-        }
-        return Refusal(messages.get(card.status, _("该卡不可用。")), code="card_inactive")
-    if member.status != Member.Status.ACTIVE:
-        return Refusal(_("会员不在会，不能享受会员优惠。"), code="member_inactive")
-    return None
-
-
-def eligibility_refusal(offer: Offer, member: Member) -> Refusal | None:
-    """Why the member is outside the offer's union subtree or groups, or None.
-
-    Needs ``offer.eligible_union`` and ``member.union`` loaded (select_related) to stay query-free."""
-    if offer.eligible_union_id and not member.union.path.startswith(offer.eligible_union.path):
-        return Refusal(
-            _("该优惠仅限%(union)s会员使用。") % {"union": offer.eligible_union.name}, code="not_eligible"
-        )
-    if offer.eligible_groups and not set(offer.eligible_groups) & set(member.groups):
-        return Refusal(_("该优惠仅限特定群体会员使用。"), code="not_eligible")
-    return None
-
-
-def store_refusal(store_id: int, offer_store_ids: set[int] | None) -> Refusal | None:
-    """``offer_store_ids`` is the offer's store list (empty or None: every store of the merchant)."""
-    if offer_store_ids and store_id not in offer_store_ids:
-        return Refusal(_("该门店不参与此优惠。"), code="not_eligible")
-    return None
 
 
 @dataclass(frozen=True)

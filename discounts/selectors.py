@@ -3,17 +3,14 @@ function that puts an offer's rules into plain words."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db.models import (
-    Exists,
     F,
-    FloatField,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -22,28 +19,38 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import ASin, Cast, Coalesce, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from discounts.models import Offer, OfferDayCounter, VoucherCode
+from discounts import usability
+from discounts.filters import (
+    FILTER_PARAMS,
+    KEYWORD_MAX_LENGTH,
+    KEYWORD_MAX_TERMS,
+    OfferFilterSet,
+    keywords_normalize,
+)
+from discounts.models import (
+    MemberOfferDayCounter,
+    MemberOfferTotalCounter,
+    Offer,
+    OfferDayCounter,
+    VoucherCode,
+)
 from discounts.rules import WEEKDAY_NAMES, local_day
-from members.models import Member, MemberGroup, Union
+from members.models import Card, Member, MemberGroup, Union
 from merchants.models import Category, Merchant, Store
 from portal.errors import NotFound, ValidationFailed
 
-EARTH_RADIUS_KM = 6371.0
-KEYWORD_MAX_LENGTH = 50
-KEYWORD_MAX_TERMS = 5
-FILTER_PARAMS = ("category", "region", "q", "available_today", "near")
-TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"", "0", "false", "no", "off"}
-
-
 # --- Filters -----------------------------------------------------------------------------------------
+# Read and applied by one django-filter FilterSet (discounts.filters.OfferFilterSet).
 
 
 @dataclass(frozen=True)
 class OfferFilters:
+    """The offer list's filters as read: what the page shows back, its tabs and page links keep."""
+
     category: Category | None = None
     region: Union | None = None
     q: str = ""
@@ -54,6 +61,9 @@ class OfferFilters:
     @property
     def terms(self) -> list[str]:
         return self.q.split()[:KEYWORD_MAX_TERMS]
+
+    def values(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in FILTER_PARAMS}
 
     def query_string(self, **overrides) -> str:
         """The filters as a query string (for tabs and pagination links), with ``overrides``."""
@@ -68,22 +78,8 @@ class OfferFilters:
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
 
-def parse_near(value: str) -> tuple[float, float]:
-    """``"lat,lng"`` in degrees → (lat, lng); ValueError with a Chinese message otherwise."""
-    parts = value.split(",")
-    if len(parts) != 2:
-        raise ValueError(_("位置格式应为“纬度,经度”，例如 38.04,114.51。"))
-    try:
-        lat, lng = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ValueError(_("位置格式应为“纬度,经度”，例如 38.04,114.51。")) from None
-    if not (math.isfinite(lat) and math.isfinite(lng)) or not -90 <= lat <= 90 or not -180 <= lng <= 180:
-        raise ValueError(_("纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。"))
-    return lat, lng
-
-
 def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilters:
-    """Read the filters of the offer list from query parameters.
+    """Read the filters of the offer list from query parameters (``OfferFilterSet``'s form).
 
     ``strict`` (the API): unknown parameters and invalid values raise ValidationFailed (a 400).
     Otherwise (the page): invalid values are left out and reported in ``errors`` for a message."""
@@ -92,44 +88,24 @@ def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilt
         for name in params:
             if name not in (*FILTER_PARAMS, "page", "page_size", "format"):
                 errors.setdefault(name, []).append(_("未知的筛选条件。"))
-
-    category = None
-    code = (params.get("category") or "").strip()
-    if code:
-        category = Category.objects.filter(code=code[:40]).first()
-        if category is None:
-            errors.setdefault("category", []).append(_("分类不存在。"))
-
-    region = None
-    code = (params.get("region") or "").strip()
-    if code:
-        region = Union.objects.filter(code=code[:32]).first()
-        if region is None:
-            errors.setdefault("region", []).append(_("地区不存在。"))
-
-    q = " ".join((params.get("q") or "").split())
-    if len(q) > KEYWORD_MAX_LENGTH:
-        errors.setdefault("q", []).append(_("关键词最多%(max)d个字。") % {"max": KEYWORD_MAX_LENGTH})
-        q = q[:KEYWORD_MAX_LENGTH]
-
-    raw = (params.get("available_today") or "").strip().lower()
-    available_today = raw in TRUE_VALUES
-    if raw not in TRUE_VALUES | FALSE_VALUES:
-        errors.setdefault("available_today", []).append(_("“今日可用”只能是 1 或 0。"))
-
-    near = None
-    raw = (params.get("near") or "").strip()
-    if raw:
-        try:
-            near = parse_near(raw)
-        except ValueError as error:
-            errors.setdefault("near", []).append(str(error))
-
+    form = OfferFilterSet(data=params, queryset=Offer.objects.none()).form
+    form.is_valid()
+    for name in FILTER_PARAMS:
+        errors.setdefault(name, []).extend(str(message) for message in form.errors.get(name, []))
+    if len(keywords_normalize(params.get("q"))) > KEYWORD_MAX_LENGTH:
+        errors["q"].append(_("关键词最多%(max)d个字。") % {"max": KEYWORD_MAX_LENGTH})
+    errors = {name: messages for name, messages in errors.items() if messages}
     if strict and errors:
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(first, fields=errors)
+    cleaned = form.cleaned_data
     return OfferFilters(
-        category=category, region=region, q=q, available_today=available_today, near=near, errors=errors
+        category=cleaned.get("category"),
+        region=cleaned.get("region"),
+        q=cleaned.get("q") or "",
+        available_today=bool(cleaned.get("available_today")),
+        near=cleaned.get("near"),
+        errors=errors,
     )
 
 
@@ -149,83 +125,19 @@ def _used_today(today: date) -> Coalesce:
     return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
 
 
-def available_today_q(today: date) -> Q:
-    """Usable today: the weekday fits, today's quota and the budget are not used up, and an online
-    offer still has codes. Needs the ``used_today`` annotation."""
-    weekday = today.isoweekday()
-    unclaimed = VoucherCode.objects.filter(offer=OuterRef("pk"), member__isnull=True)
-    return (
-        (Q(weekdays=[]) | Q(weekdays__contains=[weekday]))
-        & (Q(daily_quota__isnull=True) | Q(daily_quota__gt=F("used_today")))
-        & (Q(budget__isnull=True) | Q(budget_used__lt=F("budget")))
-        & (Q(channel=Offer.Channel.IN_STORE) | Q(Exists(unclaimed)))
-    )
-
-
-def distance_km_expression(lat: float, lng: float, prefix: str = ""):
-    """Great-circle distance (haversine) from (lat, lng) to a store's coordinates, in SQL."""
-    store_lat = Radians(Cast(f"{prefix}latitude", FloatField()))
-    store_lng = Radians(Cast(f"{prefix}longitude", FloatField()))
-    here_lat = Value(math.radians(lat), output_field=FloatField())
-    here_lng = Value(math.radians(lng), output_field=FloatField())
-    half_chord = Power(Sin((store_lat - here_lat) / 2), 2) + Cos(here_lat) * Cos(store_lat) * Power(
-        Sin((store_lng - here_lng) / 2), 2
-    )
-    # Least(…, 1): rounding can push the term a hair above 1, where ASIN is undefined.
-    return Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(Least(half_chord, Value(1.0))))
-
-
-def _nearest_store_km(lat: float, lng: float) -> Subquery:
-    """Distance to the offer's nearest open store: its own stores, or all the merchant's if none."""
-    offer_has_stores = Offer.stores.through.objects.filter(offer_id=OuterRef(OuterRef("pk")))
-    stores = (
-        Store.objects.filter(
-            merchant_id=OuterRef("merchant_id"),
-            is_active=True,
-            latitude__isnull=False,
-            longitude__isnull=False,
-        )
-        .filter(Q(offers=OuterRef("pk")) | ~Exists(offer_has_stores))
-        .annotate(distance=distance_km_expression(lat, lng))
-        .order_by("distance")
-        .values("distance")[:1]
-    )
-    return Subquery(stores, output_field=FloatField())
-
-
-def offer_list(*, filters: OfferFilters, today: date | None = None) -> QuerySet[Offer]:
+def offer_list(*, filters: OfferFilters, now: datetime | None = None) -> QuerySet[Offer]:
     """Listed offers matching ``filters``, each with ``used_today`` (and ``distance_km`` near a
-    point). One query per page whatever its size: everything shown comes by joins and subqueries."""
-    today = today or local_day()
+    point). One query per page whatever its size: everything shown comes by joins and subqueries.
+    "Available today" is the usability rule as a filter (``usability.usable_today_q``)."""
+    now = timezone.localtime(now) if now else timezone.localtime()
+    today = now.date()
     queryset = (
         Offer.objects.filter(listed_offer_q(today))
         .select_related("merchant", "merchant__category", "merchant__region", "eligible_union", "bank")
         .annotate(used_today=_used_today(today))
     )
-    if filters.category is not None:
-        queryset = queryset.filter(merchant__category=filters.category)
-    if filters.region is not None:
-        path = filters.region.path
-        store_in_region = Store.objects.filter(
-            merchant_id=OuterRef("merchant_id"), is_active=True, region__path__startswith=path
-        )
-        queryset = queryset.filter(Q(merchant__region__path__startswith=path) | Q(Exists(store_in_region)))
-    for term in filters.terms:
-        queryset = queryset.filter(
-            Q(title__icontains=term)
-            | Q(description__icontains=term)
-            | Q(merchant__name__icontains=term)
-            | Q(merchant__category__name__icontains=term)
-        )
-    if filters.available_today:
-        queryset = queryset.filter(available_today_q(today))
-    if filters.near is not None:
-        queryset = queryset.annotate(distance_km=_nearest_store_km(*filters.near)).order_by(
-            F("distance_km").asc(nulls_last=True), "-id"
-        )
-    else:
-        queryset = queryset.order_by(F("published_at").desc(nulls_last=True), "-id")
-    return queryset
+    queryset = queryset.order_by(F("published_at").desc(nulls_last=True), "-id")  # "near" orders by distance
+    return OfferFilterSet(queryset=queryset, now=now).filter_values(filters.values())
 
 
 def offer_get_listed(offer_id: int, *, today: date | None = None) -> Offer:
@@ -261,7 +173,8 @@ def offer_stores(offer: Offer) -> list[Store]:
 
 
 def remaining_today(offer: Offer) -> int | None:
-    """Units left today (None: unlimited). Uses the ``used_today`` annotation when present."""
+    """Units left today (None: unlimited), by the usability rule's own figure
+    (``usability.remaining_today``). Uses the ``used_today`` annotation when present."""
     if offer.daily_quota is None:
         return None
     used = getattr(offer, "used_today", None)
@@ -272,7 +185,31 @@ def remaining_today(offer: Offer) -> int | None:
             .first()
             or 0
         )
-    return max(offer.daily_quota - used, 0)
+    return usability.remaining_today(offer, used)
+
+
+def offer_usability_today(
+    offer: Offer, member: Member | None, *, codes_left: int | None = None
+) -> usability.Usability:
+    """The usability rule's answer for the offer's page now: for everyone, or — signed in — for this
+    member with their active card and their own counters (two small reads)."""
+    now = timezone.localtime()
+    used = getattr(offer, "used_today", None)
+    usage = usability.Usage(used_today=used or 0, codes_left=codes_left)
+    card = None
+    if member is not None:
+        card = Card.objects.filter(member=member, status=Card.Status.ACTIVE).first()
+        counters = {
+            "member_today": MemberOfferDayCounter.objects.filter(offer=offer, member=member, day=now.date()),
+            "member_total": MemberOfferTotalCounter.objects.filter(offer=offer, member=member),
+        }
+        usage = usability.Usage(
+            used_today=usage.used_today,
+            codes_left=codes_left,
+            **{name: rows.values_list("used", flat=True).first() or 0 for name, rows in counters.items()},
+        )
+        member = Member.objects.select_related("union").get(pk=member.pk)
+    return usability.offer_usability(offer, now=now, member=member, card=card, usage=usage)
 
 
 def member_voucher_codes(offer: Offer, member: Member | None) -> list[VoucherCode]:

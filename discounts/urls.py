@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from discounts.api import member as member_api
 from discounts.api import pos as pos_api
 from discounts.api import public as public_api
-from discounts.views import cashier, history, merchant_offers, offers, statements
+from discounts.views import bank_offers, cashier, history, merchant_offers, offers, statements
 from merchants import urls as merchant_portal
 
 # The POS API, with the member's own redemption history beside it (its names were always "pos:…").
@@ -77,4 +77,6 @@ urlpatterns = [
         include(([*merchant_portal.urlpatterns, *merchant_offer_pages], merchant_portal.app_name)),
     ),
     path("staff/subsidies/", include((subsidy_pages, "subsidies"))),
+    # A partner bank's own offers, beside its files (banking.urls holds the rest of /bank/).
+    path("bank/offers/", bank_offers.bank_offer_list, name="bank_offers"),
 ]

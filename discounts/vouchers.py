@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from discounts.models import Offer, VoucherCode
 from discounts.redemption import limits_take
-from discounts.rules import Refusal, eligibility_refusal, local_day, member_refusal, offer_open_refusal
-from discounts.services import offer_merchant_open
-from members.models import Member
+from discounts.rules import Refusal, local_day
+from discounts.usability import offer_usability
+from members.models import Card, Member
 from portal.errors import Conflict, ValidationFailed
 
 VOUCHER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
@@ -139,16 +139,12 @@ def voucher_claim(*, offer: Offer, member: Member, now=None) -> VoucherCode:
     if offer.channel != Offer.Channel.ONLINE:
         raise Refusal(_("该优惠需到店使用，无需领取券码。"), code="validation_error", status=400)
     moment = now or timezone.now()
-    refusal = (
-        offer_open_refusal(offer, moment)
-        or (
-            None
-            if offer_merchant_open(offer)
-            else Refusal(_("该商家暂未开放优惠。"), code="offer_not_active")
-        )
-        or member_refusal(member)
-        or eligibility_refusal(offer, member)
-    )
+    # The one usability rule, without the counters (limits_take below takes them). A bank-funded
+    # offer is for that bank's cards: the member's active card is the one it is judged with.
+    card = None
+    if offer.funder == Offer.Funder.BANK:
+        card = Card.objects.filter(member=member, status=Card.Status.ACTIVE).first()
+    refusal = offer_usability(offer, now=moment, member=member, card=card).refusal()
     if refusal is not None:
         raise refusal
     limit = offer.per_member_total_limit or ONLINE_CODES_PER_MEMBER

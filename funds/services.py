@@ -34,7 +34,10 @@ needs ``funds.manage_fund`` and every union involved in their subtree (allocatin
 union only: its children are below it). Commitments, spends and their reversals are decided by the
 service that calls them (an approved claim, a redemption), which checks its own permission; here a
 staff actor must only reach the fund. ``actor=None`` is the system (tasks, commands, the demo, the
-till's redemption). Every change is written to the audit log (``portal.audit``)."""
+till's redemption). Every change is written to the audit log (``portal.audit``).
+
+Longer than most modules, and kept whole: every write of a balance goes through ``_change`` and
+``_record`` here, and the staff acts and the spends are read against them."""
 
 from __future__ import annotations
 

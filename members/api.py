@@ -12,9 +12,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members import cards, people, selectors, sign_in
+from members import applications, cards, people, selectors, sign_in, transfers
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
-from members.models import Card, Member
+from members.models import Card, CardApplication, Member, PartnerBank
 from members.qr import card_qr
 from members.views import client_ip
 from notifications import selectors as notification_selectors
@@ -22,6 +22,7 @@ from notifications import services as notification_services
 from notifications.models import Notification
 from notifications.recipients import Recipient
 from notifications.serializers import NotificationSerializer
+from portal.errors import ValidationFailed
 
 
 class MemberTokenScheme(OpenApiAuthenticationExtension):
@@ -319,3 +320,143 @@ class NotificationReadAllView(_MemberView):
     def post(self, request):
         marked = notification_services.notification_mark_all_read(recipient=self.recipient())
         return Response({"marked": marked})
+
+
+# --- The member's own journeys: card application, transfer request, undoing a lost-card report ---------
+
+
+class BankOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CardApplicationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    bank = BankOutput()
+    status = serializers.CharField(help_text="pending | approved | batched | refused | withdrawn")
+    reason = serializers.CharField(help_text="Why it was refused (empty otherwise).")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class CardApplicationInput(serializers.Serializer):
+    bank = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="A partner bank's id.")
+
+
+class TransferRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    to_union = UnionOutput()
+    note = serializers.CharField()
+    status = serializers.CharField(help_text="pending | accepted | refused | withdrawn")
+    reason = serializers.CharField(help_text="Why it was refused (empty otherwise).")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransferRequestInput(serializers.Serializer):
+    to_union = serializers.CharField(max_length=32, help_text="The code of the new workplace union.")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+def _refusal(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ERROR, description=description)
+
+
+class CardApplicationsView(_MemberView):
+    @extend_schema(
+        operation_id="me_card_applications_list",
+        tags=["member"],
+        summary="The signed-in member's card applications, newest first",
+        responses={200: CardApplicationOutput(many=True), 401: ERROR},
+    )
+    def get(self, request):
+        rows = (
+            CardApplication.objects.select_related("bank").filter(member=request.user).order_by("-created_at")
+        )
+        return Response(CardApplicationOutput(rows[:20], many=True).data)
+
+    @extend_schema(
+        operation_id="me_card_application_create",
+        tags=["member"],
+        summary="Apply for a card with the chosen partner bank",
+        description="The member's workplace union approves or refuses it; approved applications join "
+        "the next issuance batch.",
+        request=CardApplicationInput,
+        responses={
+            201: CardApplicationOutput,
+            400: _refusal("validation_error: no such bank, or the bank no longer issues cards"),
+            401: ERROR,
+            409: _refusal(
+                "application_exists: an application is in progress; card_exists: the member has a "
+                "live card; member_inactive: only active members may apply"
+            ),
+        },
+    )
+    def post(self, request):
+        data = CardApplicationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        bank = PartnerBank.objects.filter(pk=data.validated_data["bank"]).first()
+        if bank is None:
+            message = _("请选择制卡银行。")
+            raise ValidationFailed(message, fields={"bank": [message]})
+        application = applications.card_application_submit(member=request.user, bank=bank)
+        return Response(CardApplicationOutput(application).data, status=status.HTTP_201_CREATED)
+
+
+class TransferRequestsView(_MemberView):
+    @extend_schema(
+        operation_id="me_transfer_requests_list",
+        tags=["member"],
+        summary="The signed-in member's latest transfer requests",
+        responses={200: TransferRequestOutput(many=True), 401: ERROR},
+    )
+    def get(self, request):
+        return Response(
+            TransferRequestOutput(selectors.member_transfer_requests(request.user), many=True).data
+        )
+
+    @extend_schema(
+        operation_id="me_transfer_request_create",
+        tags=["member"],
+        summary="Ask to move to another workplace union",
+        description="The receiving union accepts or refuses; the card stays the member's.",
+        request=TransferRequestInput,
+        responses={
+            201: TransferRequestOutput,
+            400: _refusal("validation_error: no such workplace union, or it is the member's own"),
+            401: ERROR,
+            409: _refusal("transfer_pending: a request awaits acceptance; member_inactive"),
+        },
+    )
+    def post(self, request):
+        data = TransferRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        to_union = transfers.transfer_destination(data.validated_data["to_union"])
+        made = transfers.transfer_request_submit(
+            member=request.user, to_union=to_union, note=data.validated_data["note"]
+        )
+        return Response(TransferRequestOutput(made).data, status=status.HTTP_201_CREATED)
+
+
+class CardUndoLostView(_MemberView):
+    @extend_schema(
+        operation_id="me_card_undo_lost",
+        tags=["member"],
+        summary="Undo the lost-card report of the member's card (解除挂失), within 7 days",
+        request=None,
+        responses={
+            200: CardOutput,
+            401: ERROR,
+            404: _refusal("card_not_found: the member has no live card"),
+            409: _refusal(
+                "lost_report_too_old: reported more than 7 days ago, ask for a replacement; "
+                "card_transition_refused: the card is not reported lost"
+            ),
+        },
+    )
+    def post(self, request):
+        card = selectors.member_live_card(request.user)
+        if card is None:
+            raise cards.CardNotFound()
+        card = cards.card_undo_lost(card=card, actor=request.user)
+        return Response(CardOutput(card).data)

@@ -204,10 +204,25 @@ def batch_mark_failed(*, batch_id: int, message: str) -> None:
     ).update(status=IssuanceBatch.Status.FAILED, status_message=message[:500])
 
 
-def _id_file_open(batch: IssuanceBatch, actor, *, file, purged_at, purged: str, missing: str, action: str):
+ID_FILE_PERMISSION = "members.download_bank_file"
+
+
+def _id_file_open(
+    batch: IssuanceBatch,
+    actor,
+    *,
+    file,
+    purged_at,
+    purged: str,
+    missing: str,
+    action: str,
+    reader_checked: bool = False,
+):
     """A file of the batch with full ID numbers, for a user with the permission; audited.
-    ``purged`` (with ``%(day)s``) and ``missing`` say why there is no file."""
-    _batch_for_staff(batch, actor, "members.download_bank_file", _("您没有下载含完整身份证号的文件的权限。"))
+    ``purged`` (with ``%(day)s``) and ``missing`` say why there is no file. ``reader_checked``: the
+    caller checked the reader by the bank's rule instead of the union subtree (see below)."""
+    if not reader_checked:
+        _batch_for_staff(batch, actor, ID_FILE_PERMISSION, _("您没有下载含完整身份证号的文件的权限。"))
     if purged_at:
         raise NotFound(purged % {"day": f"{timezone.localtime(purged_at):%Y-%m-%d}"})
     if not file:
@@ -237,6 +252,24 @@ def batch_bank_file_open(*, batch: IssuanceBatch, actor):
         purged=_("制卡文件已于%(day)s按保存期限删除。"),
         missing=_("制卡文件尚未生成。"),
         action=AuditEvent.Action.BANK_FILE_DOWNLOADED,
+    )
+
+
+def batch_bank_file_open_for_bank(*, batch: IssuanceBatch, actor, bank_ids) -> object:
+    """The production file for the staff of the bank that produces the batch: the same permission as
+    for union staff, and instead of the union subtree, the batch's bank among ``bank_ids`` — the banks
+    the reader works with, as the bank exchange's access rule (``banking.access``) names them."""
+    if not actor.has_perm(ID_FILE_PERMISSION) or batch.bank_id not in set(bank_ids):
+        raise PermissionDenied(_("您没有下载含完整身份证号的文件的权限。"))
+    return _id_file_open(
+        batch,
+        actor,
+        file=batch.production_file,
+        purged_at=batch.production_file_purged_at,
+        purged=_("制卡文件已于%(day)s按保存期限删除。"),
+        missing=_("制卡文件尚未生成。"),
+        action=AuditEvent.Action.BANK_FILE_DOWNLOADED,
+        reader_checked=True,
     )
 
 

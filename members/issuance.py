@@ -581,7 +581,7 @@ class RowChecker:
             errors.append(_("基层工会代码为空。"))
             return
         union = self._unions.get(row.union_code)
-        if union is None or not union.path.startswith(self.batch_union.path):
+        if union is None or not self.batch_union.contains(union):
             # One text for a code that does not exist and one of another subtree: the answer does
             # not confirm which codes exist elsewhere, nor name their unions.
             errors.append(

@@ -72,7 +72,13 @@ class Union(models.Model):
         return f"{parent.path if parent else ''}{code}/"
 
     def contains(self, other: Union) -> bool:
+        """``other`` is this union or lies below it."""
         return other.path.startswith(self.path)
+
+    def subtree_q(self, union_field: str = "") -> Q:
+        """Rows whose union (reached by ``union_field``, e.g. ``"merchant__region"``; "" for rows
+        that carry a union path themselves) lies in this subtree: one indexed prefix match."""
+        return Q(**{f"{union_field}__path__startswith" if union_field else "path__startswith": self.path})
 
 
 class MemberGroup(models.TextChoices):
@@ -402,3 +408,106 @@ class MemberApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class CardApplication(models.Model):
+    """A member's own application for a card (办卡申请): the member chooses the bank, their workplace
+    union approves or refuses it, and approved applications join the next issuance batch, which
+    creates the card through the batch pipeline like any uploaded applicant."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待工会审核")
+        APPROVED = "approved", _("已通过，待制卡")
+        BATCHED = "batched", _("已加入发卡批次")
+        REFUSED = "refused", _("未通过")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    OPEN_STATUSES = (Status.PENDING, Status.APPROVED)  # at most one per member
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="card_applications"
+    )
+    union = models.ForeignKey(
+        Union, verbose_name=_("审核工会"), on_delete=models.PROTECT, related_name="card_applications"
+    )
+    bank = models.ForeignKey(PartnerBank, verbose_name=_("制卡银行"), on_delete=models.PROTECT)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("未通过原因"), max_length=300, blank=True)
+    batch = models.ForeignKey(
+        IssuanceBatch,
+        verbose_name=_("发卡批次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("办卡申请")
+        verbose_name_plural = _("办卡申请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=["pending", "approved"]),
+                name="one_open_card_application_per_member",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "union"])]
+
+
+class TransferRequest(models.Model):
+    """A member's request to move to another workplace union: the receiving union accepts or refuses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待接收")
+        ACCEPTED = "accepted", _("已接收")
+        REFUSED = "refused", _("未接收")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="transfer_requests"
+    )
+    from_union = models.ForeignKey(
+        Union, verbose_name=_("原工会"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_union = models.ForeignKey(
+        Union, verbose_name=_("申请转入工会"), on_delete=models.PROTECT, related_name="transfer_requests_in"
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("未接收原因"), max_length=300, blank=True)
+    transfer = models.OneToOneField(
+        MemberTransfer, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+    )
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("转会申请")
+        verbose_name_plural = _("转会申请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="pending"), name="one_pending_transfer_per_member"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "to_union"])]

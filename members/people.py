@@ -184,16 +184,20 @@ def member_update(
 
 
 @transaction.atomic
-def member_transfer(*, member: Member, to_union: Union, actor=None) -> MemberTransfer:
+def member_transfer(
+    *, member: Member, to_union: Union, actor=None, requested_by_member: bool = False
+) -> MemberTransfer:
     """Move a member to another workplace union. The card, redemptions and history stay with them.
 
     A staff user moves only members of their subtree, and only to a union of it: the destination
-    is checked by the same rule as the source (a union's acceptance of members transferred in from
-    elsewhere is a step of its own, not a way around this)."""
+    is checked by the same rule as the source. A union's acceptance of a member who asked to come
+    (``requested_by_member``, from ``members.transfers``) is that step of its own: the member's
+    request stands for the source side, and the receiving staff must still hold the destination."""
     staff_scope_check(actor, to_union)
     _checked_workplace(to_union)
     locked = Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
-    staff_scope_check(actor, locked.union)
+    if not requested_by_member:
+        staff_scope_check(actor, locked.union)
     if locked.union_id == to_union.pk:
         raise Conflict(_("会员已在该工会，无需转会。"), code="already_in_union")
     from_union = locked.union
@@ -216,7 +220,17 @@ def member_transfer(*, member: Member, to_union: Union, actor=None) -> MemberTra
     return transfer
 
 
+# Statuses that end a membership for good: the live card is cancelled and the bank told (a member
+# "transferred" out of the province's unions keeps the card until the receiving side decides).
+CARD_CLOSING_STATUSES = (Member.Status.LEFT, Member.Status.RETIRED)
+
+
 def member_set_status(*, member: Member, status: str, actor=None) -> Member:
+    """Change a member's status. Leaving or retiring also cancels the live card, in the same
+    transaction, which queues the cancellation for the bank's card-changes file."""
+    # cards imports this module (audit and scope helpers); the import is here to keep that one way.
+    from members.cards import member_cards_close
+
     if status not in Member.Status.values:
         raise ValidationFailed(_("未知的会籍状态。"))
     with transaction.atomic():
@@ -232,6 +246,8 @@ def member_set_status(*, member: Member, status: str, actor=None) -> Member:
                 actor=actor,
                 data={"status": [stored.status, status]},
             )
+        if status in CARD_CLOSING_STATUSES:
+            member_cards_close(member=stored, actor=actor)
     member.status = status
     return member
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from members import pii
-from members.models import Card, IssuanceBatch, IssuanceRow, Member
+from members.cards import UNDO_LOST_WINDOW
+from members.models import (
+    Card,
+    CardApplication,
+    IssuanceBatch,
+    IssuanceRow,
+    Member,
+    TransferRequest,
+    Union,
+)
 from portal.scoping import scope_queryset
 
 
@@ -103,3 +114,108 @@ def batch_member_changes_preview(batch: IssuanceBatch, limit: int = 20) -> list[
 
 def batch_member_change_rows(batch: IssuanceBatch) -> Iterator[IssuanceRow]:
     return _member_change_rows(batch).iterator(chunk_size=5000)
+
+
+def union_staff_to_notify(union: Union) -> list[int]:
+    """The staff who act for ``union``: its own active staff, or — for a workplace union without
+    any — those of the nearest union above it that has some. One query over the ancestors' paths."""
+    ancestors = [union.path[: index + 1] for index, char in enumerate(union.path) if char == "/"]
+    rows = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, union__path__in=ancestors)
+        .order_by("-union__depth", "pk")
+        .values_list("pk", "union__depth")
+    )
+    deepest = None
+    found = []
+    for user_id, depth in rows:
+        if deepest is None:
+            deepest = depth
+        if depth != deepest:
+            break
+        found.append(user_id)
+    return found
+
+
+def batch_approvers_to_notify(*, union: Union, uploader) -> list[int]:
+    """Who may approve a batch ``uploader`` made for ``union``: the other staff of that union, or of
+    the nearest union above with someone, who hold the approval permission (never the uploader)."""
+    candidates = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(pk=uploader.pk)
+    ancestors = [union.path[: index + 1] for index, char in enumerate(union.path) if char == "/"]
+    by_depth: dict[int, list[int]] = {}
+    for user in candidates.filter(union__path__in=ancestors).select_related("union").order_by("pk"):
+        if user.has_perm("members.approve_issuancebatch"):
+            by_depth.setdefault(user.union.depth, []).append(user.pk)
+    return by_depth[max(by_depth)] if by_depth else []
+
+
+def card_applications_for_staff(user) -> QuerySet[CardApplication]:
+    return scope_queryset(
+        CardApplication.objects.select_related("member", "union", "bank", "batch"), user, "union__path"
+    )
+
+
+def transfer_requests_for_staff(user) -> QuerySet[TransferRequest]:
+    """Requests into the user's subtree: the receiving union decides."""
+    return scope_queryset(
+        TransferRequest.objects.select_related("member", "from_union", "to_union"), user, "to_union__path"
+    )
+
+
+def lost_reports_undoable_for_staff(user) -> QuerySet[Card]:
+    """Frozen cards of the subtree whose report may still be undone (解除挂失)."""
+    since = timezone.now() - UNDO_LOST_WINDOW
+    return (
+        cards_for_staff(user).filter(status=Card.Status.FROZEN, frozen_at__gte=since).order_by("-frozen_at")
+    )
+
+
+def staff_todo(user) -> dict:
+    """What waits for this staff user, within their subtree: card applications to decide, approved
+    ones to put into a batch (by bank), card batches someone else uploaded waiting for approval,
+    transfer requests into their unions, lost-card reports that may still be undone."""
+    applications = card_applications_for_staff(user)
+    approved_by_bank = list(
+        applications.filter(status=CardApplication.Status.APPROVED)
+        .values("bank_id", "bank__name")
+        .annotate(count=Count("id"))
+        .order_by("bank__name")
+    )
+    batches_to_approve = []
+    if user.has_perm("members.approve_issuancebatch"):
+        # Card production needs a second person: the user's own uploads wait for someone else.
+        batches_to_approve = list(
+            batches_for_staff(user)
+            .filter(status=IssuanceBatch.Status.VALIDATED, valid_rows__gt=0)
+            .exclude(uploaded_by=user)
+            .order_by("created_at")
+        )
+    return {
+        "batches_to_approve": batches_to_approve,
+        "applications": list(
+            applications.filter(status=CardApplication.Status.PENDING).order_by("created_at")
+        ),
+        "approved_by_bank": approved_by_bank,
+        "transfers": list(
+            transfer_requests_for_staff(user)
+            .filter(status=TransferRequest.Status.PENDING)
+            .order_by("created_at")
+        ),
+        "lost_cards": list(lost_reports_undoable_for_staff(user)),
+    }
+
+
+def member_open_application(member: Member) -> CardApplication | None:
+    """The member's latest application, shown on their card page until a card exists."""
+    return (
+        CardApplication.objects.select_related("bank", "batch")
+        .filter(member=member)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def member_transfer_requests(member: Member) -> list[TransferRequest]:
+    return list(
+        TransferRequest.objects.select_related("to_union").filter(member=member).order_by("-created_at")[:5]
+    )

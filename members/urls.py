@@ -6,7 +6,7 @@ That is why the root URLconf includes notifications.urls only through this modul
 
 from django.urls import include, path
 
-from members import api, views
+from members import api, todo, views
 from notifications import urls as user_inbox
 
 api_patterns = [
@@ -15,6 +15,9 @@ api_patterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("me/consent/", api.ConsentView.as_view(), name="consent"),
     path("me/card-token/", api.CardTokenView.as_view(), name="card_token"),
+    path("me/card/undo-lost/", api.CardUndoLostView.as_view(), name="card_undo_lost"),
+    path("me/card-applications/", api.CardApplicationsView.as_view(), name="card_applications"),
+    path("me/transfer-requests/", api.TransferRequestsView.as_view(), name="transfer_requests"),
 ]
 
 inbox_api_patterns = [
@@ -31,6 +34,19 @@ pages = [
     path("card/", views.my_card, name="card"),
     path("card/activate/", views.card_activate, name="card_activate"),
     path("card/report-lost/", views.card_report_lost, name="card_report_lost"),
+    path("card/undo-lost/", views.card_undo_lost, name="card_undo_lost"),
+    path("card/apply/", views.card_apply, name="card_apply"),
+    path(
+        "card/applications/<int:application_id>/withdraw/",
+        views.card_application_withdraw,
+        name="card_application_withdraw",
+    ),
+    path("transfer/", views.transfer_request, name="transfer_request"),
+    path(
+        "transfer/<int:request_id>/withdraw/",
+        views.transfer_request_withdraw,
+        name="transfer_request_withdraw",
+    ),
     path("data/", views.data_export, name="data_export"),
 ]
 
@@ -41,9 +57,20 @@ inbox_pages = [
     path("me/notifications/settings/", views.inbox_preferences, name="member_preferences"),
 ]
 
+todo_pages = [
+    path("", todo.todo_list, name="list"),
+    path("applications/<int:application_id>/approve/", todo.application_approve, name="application_approve"),
+    path("applications/<int:application_id>/refuse/", todo.application_refuse, name="application_refuse"),
+    path("applications/batch/<int:bank_id>/", todo.applications_batch, name="applications_batch"),
+    path("transfers/<int:request_id>/accept/", todo.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:request_id>/refuse/", todo.transfer_refuse, name="transfer_refuse"),
+    path("cards/<int:card_id>/undo-lost/", todo.card_undo_lost, name="card_undo_lost"),
+]
+
 urlpatterns = [
     path("api/v1/", include((api_patterns, "members_api"))),
     path("api/v1/", include((inbox_api_patterns, "notifications_api"))),
     path("me/", include((pages, "members"))),
+    path("staff/todo/", include((todo_pages, "todo"))),
     path("", include(([*inbox_pages, *user_inbox.urlpatterns], user_inbox.app_name))),
 ]

@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,10 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import cards, people, selectors
+from members import applications, cards, people, selectors, transfers
 from members.auth import current_member, member_required, member_sign_in, member_sign_out
-from members.forms import CodeForm, ConsentForm, PhoneForm, ReportLostForm
-from members.models import Card
+from members.forms import (
+    CardApplicationForm,
+    CodeForm,
+    ConsentForm,
+    PhoneForm,
+    ReportLostForm,
+    TransferRequestForm,
+    UndoLostForm,
+)
+from members.models import Card, CardApplication, TransferRequest, mask_phone
 from members.qr import card_qr
 from members.sign_in import otp_request, otp_verify
 from notifications import selectors as notification_selectors
@@ -29,7 +37,7 @@ from notifications import views as notification_views
 from notifications.forms import PreferencesForm
 from notifications.models import MEMBER_TOPICS, Topic
 from notifications.recipients import Recipient
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotFound
 
 SESSION_PHONE = "otp_phone"
 SESSION_NEXT = "sign_in_next"
@@ -127,7 +135,16 @@ def my_card(request):
     return render(
         request,
         "members/card.html",
-        {"member": member, "card": card, "token": token, "qr_svg": qr, "lost_form": ReportLostForm()},
+        {
+            "member": member,
+            "card": card,
+            "token": token,
+            "qr_svg": qr,
+            "lost_form": ReportLostForm(),
+            "undo_lost_until": cards.card_lost_undo_deadline(card) if card else None,
+            "undo_lost_form": UndoLostForm(),
+            "application": None if card else selectors.member_open_application(member),
+        },
     )
 
 
@@ -168,6 +185,109 @@ def card_report_lost(request):
         else:
             messages.success(request, _("会员卡已挂失并立即停用。请联系所在基层工会办理补卡。"))
     return redirect("members:card")
+
+
+@require_POST
+@consent_required
+def card_undo_lost(request):
+    """解除挂失: the member found the card again within the window."""
+    form = UndoLostForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["confirm"][0])
+        return redirect("members:card")
+    card = _own_live_card(request)
+    if card is not None:
+        try:
+            cards.card_undo_lost(card=card, actor=request.member)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已解除挂失，会员卡恢复使用。"))
+    return redirect("members:card")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@consent_required
+def card_apply(request):
+    """Apply for a card: choose the bank, check the details the union holds, send it to the union."""
+    member = request.member
+    if selectors.member_live_card(member) is not None:
+        messages.info(request, _("您已有一张有效会员卡，无需再申请。"))
+        return redirect("members:card")
+    latest = selectors.member_open_application(member)
+    if latest is not None and latest.status in CardApplication.OPEN_STATUSES:
+        return redirect("members:card")
+    form = CardApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            applications.card_application_submit(member=member, bank=form.cleaned_data["bank"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("申请已提交，请等待所在基层工会审核。"))
+            return redirect("members:card")
+    return render(
+        request,
+        "members/card_apply.html",
+        {"member": member, "phone_masked": mask_phone(member.phone), "form": form, "latest": latest},
+    )
+
+
+@require_POST
+@consent_required
+def card_application_withdraw(request, application_id: int):
+    try:
+        applications.card_application_withdraw(member=request.member, application_id=application_id)
+    except NotFound as exc:  # another member's request: as if it did not exist
+        raise Http404(exc.message) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("办卡申请已撤回。"))
+    return redirect("members:card")
+
+
+@require_POST
+@consent_required
+def transfer_request_withdraw(request, request_id: int):
+    try:
+        transfers.transfer_request_withdraw(member=request.member, request_id=request_id)
+    except NotFound as exc:  # another member's request: as if it did not exist
+        raise Http404(exc.message) from None
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("转会申请已撤回。"))
+    return redirect("members:transfer_request")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@consent_required
+def transfer_request(request):
+    """Ask to move to another workplace union; the receiving union accepts or refuses."""
+    member = request.member
+    requests = selectors.member_transfer_requests(member)
+    pending = next((r for r in requests if r.status == TransferRequest.Status.PENDING), None)
+    form = TransferRequestForm(request.POST or None)
+    if request.method == "POST" and pending is None and form.is_valid():
+        try:
+            to_union = transfers.transfer_destination(form.cleaned_data["to_union"])
+            transfers.transfer_request_submit(
+                member=member, to_union=to_union, note=form.cleaned_data["note"]
+            )
+        except ApplicationError as exc:
+            for field, errors in (exc.fields or {None: [exc.message]}).items():
+                form.add_error(field if field in form.fields else None, errors[0])
+        else:
+            messages.success(request, _("转会申请已提交，请等待新工会接收。"))
+            return redirect("members:transfer_request")
+    return render(
+        request,
+        "members/transfer.html",
+        {"member": member, "form": form, "pending": pending, "requests": requests},
+    )
 
 
 @never_cache

@@ -95,9 +95,11 @@ class StoreForm(forms.Form):
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
         region = merchant.region
-        self.fields["region"].queryset = Union.objects.filter(
-            path__startswith=region.path, level__in=[Union.Level.CITY, Union.Level.COUNTY]
-        ).order_by("path")
+        self.fields["region"].queryset = (
+            Union.objects.subtree(region)
+            .filter(level__in=[Union.Level.CITY, Union.Level.COUNTY])
+            .order_by("path")
+        )
 
 
 class MerchantUserForm(forms.Form):

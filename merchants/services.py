@@ -209,7 +209,7 @@ def store_validate(*, merchant: Merchant, name: str, region: Union, address: str
         raise _fail("name", _("请填写门店名称。"))
     if not address.strip():
         raise _fail("address", _("请填写门店地址。"))
-    if not region.path.startswith(merchant.region.path) and not merchant.region.path.startswith(region.path):
+    if not merchant.region.contains(region) and not region.contains(merchant.region):
         raise _fail("region", _("门店须位于商家所在地区内。"))
     if (latitude is None) != (longitude is None):
         raise _fail("latitude", _("经纬度须同时填写或同时留空。"))

@@ -25,6 +25,10 @@ class Topic(models.TextChoices):
     CLAIM_PAID = "claim_paid", _("补贴已到账")
     TRANSFER_REQUESTED = "transfer_requested", _("转会申请待接收")
     TRANSFER_ACCEPTED = "transfer_accepted", _("转会已接收")
+    TRANSFER_REFUSED = "transfer_refused", _("转会未被接收")
+    CARD_APPLIED = "card_applied", _("办卡申请待审核")
+    CARD_APPLICATION_DECIDED = "card_application_decided", _("办卡申请审核结果")
+    BATCH_TO_APPROVE = "batch_to_approve", _("发卡批次待批准")
     BATCH_REJECTED = "batch_rejected", _("发卡批次被退回")
     OFFER_APPROVED = "offer_approved", _("优惠通过审核")
     OFFER_REJECTED = "offer_rejected", _("优惠未通过审核")
@@ -41,6 +45,8 @@ MEMBER_TOPICS = (
     Topic.CLAIM_APPROVED,
     Topic.CLAIM_PAID,
     Topic.TRANSFER_ACCEPTED,
+    Topic.TRANSFER_REFUSED,
+    Topic.CARD_APPLICATION_DECIDED,
     Topic.QUOTA_RAISED,
     Topic.GENERAL,
 )

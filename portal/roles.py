@@ -6,6 +6,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Members' own requests: card applications and transfers into the subtree, decided on the to-do page.
+_MEMBER_REQUESTS = [
+    "members.view_cardapplication",
+    "members.change_cardapplication",
+    "members.view_transferrequest",
+    "members.change_transferrequest",
+]
 _MEMBER_DATA = [
     "members.view_union",
     "members.view_member",
@@ -18,6 +25,7 @@ _MEMBER_DATA = [
     "members.change_issuancebatch",
     "members.view_partnerbank",
     "stats.view_coveragesnapshot",
+    *_MEMBER_REQUESTS,
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
@@ -48,6 +56,9 @@ _CITY_SITE = [
     "cities.change_newspost",
     "cities.delete_newspost",
 ]
+# The files exchanged with the partner banks (docs/bank-files.md): see them, upload and export them,
+# download them (full card numbers). Union staff see them from the province only (banking.access).
+_BANK_FILES = ["banking.view_bankfile", "banking.exchange_bankfile", "banking.download_bankfile"]
 # Benefit funds of the subtree: see them, and open, add to, allocate and transfer them.
 _FUNDS = ["funds.view_fund", "funds.view_fundmovement", "funds.manage_fund"]
 # Merchant settlement of the subtree: prepare and approve statements, run payments (docs/settlement.md).
@@ -66,6 +77,9 @@ class Role(models.TextChoices):
     COUNTY_OPERATOR = "county_operator", _("县级工会操作员")
     WORKPLACE_OPERATOR = "workplace_operator", _("基层工会操作员")
     MERCHANT_REVIEWER = "merchant_reviewer", _("商家审核员")
+    # A partner bank's staff: attached to a bank (banking.BankStaff), not to a union; they see and
+    # exchange their own bank's files, batches, card figures and offers, nothing of any union's.
+    BANK_STAFF = "bank_staff", _("合作银行工作人员")
 
     def group(self) -> Group:
         return Group.objects.get(name=str(self.label))
@@ -95,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cities.add_citysite",
         *_FUNDS,
         *_SETTLEMENT,
+        *_BANK_FILES,
     ],
     Role.CITY_OPERATOR: [
         *_MEMBER_DATA,
@@ -118,8 +133,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.view_issuancebatch",
         "members.add_issuancebatch",
         "stats.view_coveragesnapshot",
+        *_MEMBER_REQUESTS,
     ],
     Role.MERCHANT_REVIEWER: [*_MERCHANT_REVIEW, "members.view_union"],
+    # With the issuance file of their own bank's batches (full ID numbers): the bank produces the cards.
+    Role.BANK_STAFF: [*_BANK_FILES, "members.download_bank_file"],
 }
 
 

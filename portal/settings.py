@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
     "settlement.apps.SettlementConfig",
+    "banking.apps.BankingConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -221,6 +222,14 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-purge-old-events": {
         "task": "webhooks.tasks.purge_old_events",
         "schedule": crontab(hour=3, minute=20),
+    },
+    "banking-card-changes-nightly": {
+        "task": "banking.tasks.card_changes_export_nightly",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "banking-requeue-stuck-files": {
+        "task": "banking.tasks.requeue_stuck_files",
+        "schedule": timedelta(minutes=10),
     },
 }
 
@@ -412,6 +421,13 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Beat sends the outbox and delivery tasks every few seconds; a line per task sent, received and
+        # succeeded would drown everything else. Failures and retries are logged at WARNING and above.
+        # TASK_LOG_LEVEL=INFO brings the per-task lines back while investigating.
+        **{
+            name: {"level": env.str("TASK_LOG_LEVEL", default="WARNING")}
+            for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+        },
     },
 }
 

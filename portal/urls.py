@@ -24,6 +24,8 @@ urlpatterns = [
     path("staff/settlement/", include("settlement.urls")),
     path("merchant/settlement/", include("settlement.merchant_urls")),
     path("api/v1/statements/", include("settlement.api_urls")),
+    # The partner banks' files: /bank/ (a bank's staff and the province), and the rejections to-do.
+    path("", include("banking.urls")),
     path("merchant/webhooks/", include("webhooks.urls")),
     # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
     # manifest, service worker and offline page at the root.

@@ -444,8 +444,5 @@ def coverage_rows(*, union: Union, day: datetime.date, level: str | None) -> lis
     """Snapshot rows of ``day`` inside ``union``'s subtree: those of ``level``, or the direct children
     when no level is given. One indexed query (path prefix)."""
     queryset = CoverageSnapshot.objects.filter(day=day).select_related("union")
-    if level:
-        queryset = queryset.filter(path__startswith=union.path, level=level)
-    else:
-        queryset = queryset.filter(parent=union)
+    queryset = queryset.filter(union.subtree_q(), level=level) if level else queryset.filter(parent=union)
     return list(queryset.order_by("rank_in_level" if level else "rank_among_siblings", "path"))

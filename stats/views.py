@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from banking.selectors import card_use_by_union
 from members.models import Union
 from portal.errors import ServiceUnavailable
 from portal.scoping import staff_union_path
@@ -132,6 +133,8 @@ def _render_dashboard(request, union: Union):
         "run_pending": run is not None and run.status in _PENDING,
         "export_url": reverse("staff:unit_export", args=[union.code]),
         "today": timezone.localdate(),
+        # Card use (share of live cards used this month), from the banks' transactions files.
+        "card_use": card_use_by_union(parent=union, month=timezone.localdate()),
     }
     return render(request, "stats/dashboard.html", context)
 
@@ -276,4 +279,15 @@ def export_sheets(board: CoverageDashboard) -> list[tuple[str, list[str], list]]
 def unit_export(request, code: str):
     union = _union_or_404(request.user, code)
     board = coverage_dashboard(union=union, on_or_before=_requested_day(request))
-    return xlsx_response(f"coverage-{union.code}-{board.day or 'none'}.xlsx", export_sheets(board))
+    sheets = export_sheets(board)
+    sheets.insert(-1, card_use_sheet(card_use_by_union(parent=union, month=timezone.localdate())))
+    return xlsx_response(f"coverage-{union.code}-{board.day or 'none'}.xlsx", sheets)
+
+
+def card_use_sheet(rows) -> tuple[str, list[str], list]:
+    header = [_("单位"), _("代码"), _("有效卡数"), _("本月用卡数"), _("用卡率（%）")]
+    return (
+        _("本月用卡率"),
+        header,
+        [[row.union.name, row.union.code, row.live_cards, row.used_cards, row.percent] for row in rows],
+    )

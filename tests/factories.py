@@ -9,6 +9,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from stdnum import luhn
 
 from discounts.models import Offer
 from members import pii
@@ -89,15 +90,7 @@ class PartnerBankFactory(factory.django.DjangoModelFactory):
 
 
 def luhn_complete(partial: str) -> str:
-    digits = [int(d) for d in partial][::-1]
-    total = 0
-    for index, digit in enumerate(digits):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return partial + str((10 - total % 10) % 10)
+    return partial + luhn.calc_check_digit(partial)
 
 
 class CardFactory(factory.django.DjangoModelFactory):

@@ -23,6 +23,7 @@ LAYERS = [
     "notifications",
     "members",
     "funds",
+    "banking",
     "merchants",
     "webhooks",
     "discounts",

@@ -1,5 +1,6 @@
--- The statements of one POS redemption as raw SQL, for pgbench (run.py runs it; it checks first that
--- the insert below names the columns of a redemption row in the order the application sends them).
+-- The statements of one POS redemption as raw SQL, for pgbench. run.py fills in the insert of the
+-- redemption row from the application's own column list (discounts.redemption.REDEMPTION_COLUMNS,
+-- with a value for each in run.py's REDEMPTION_VALUES), then runs it.
 -- Variables (pgbench -D): merchant, store, offer_lo, offer_hi, card_lo, card_hi, key_lo, key_hi.
 -- 1. The API key with its merchant and store (merchants.apikeys; by id here, by prefix there).
 -- 2. Claim the Idempotency-Key: one statement, its own transaction, asynchronous commit.
@@ -37,9 +38,8 @@ FROM (SELECT 1) AS one
   LEFT JOIN members_member m ON m.id = c.member_id
   LEFT JOIN members_union u ON u.id = m.union_id \gset row_
 WITH r AS (
-  INSERT INTO discounts_redemption (offer_id, merchant_id, store_id, card_id, member_id, units, amount, discount, payable, union_subsidy, funder, local_day, status, idempotency_key, api_key_id, created_by_id, created_at, voided_at, voided_by_id, void_reason)
-  VALUES (:offer, :merchant, :store, :card, :row_card_member_id, :units, 45.00, 35.00, 10.00, 0.00, 'merchant',
-    (now() AT TIME ZONE 'Asia/Shanghai')::date, 'completed', 'pgb', :key, NULL, now(), NULL, NULL, '')
+  INSERT INTO discounts_redemption (/*REDEMPTION_COLUMNS*/)
+  VALUES (/*REDEMPTION_VALUES*/)
   RETURNING id)
 SELECT r.id, discounts_redemption_take(:offer, :row_card_member_id,
   (now() AT TIME ZONE 'Asia/Shanghai')::date, :units, 0.00, r.id, :claim_id,

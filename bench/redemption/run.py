@@ -18,8 +18,8 @@ Loads, each at every client count (a client is one wrk connection, never waiting
   the file the seed step writes, and the next of the 64 POS keys in turn;
 - ``healthz``: ``GET /healthz`` (one database query, one Redis ping) through the same gunicorn and
   middleware: the most requests per second any endpoint reaches here;
-- pgbench running ``redeem.sql`` — the statements a redemption sends, its insert checked against the
-  columns of a redemption row — for ``hot`` and ``many`` at the same client counts.
+- pgbench running ``redeem.sql`` — the statements a redemption sends, its insert built from the
+  application's column list of a redemption row — for ``hot`` and ``many`` at the same client counts.
 
 After every run the invariants are checked in SQL (the day counter = the units of completed
 redemptions ≤ the daily quota, member counters, budget, one redemption per Idempotency-Key,
@@ -35,7 +35,9 @@ CPU from the server, which the load generator column then shows.
 
 Prints one line per run and a Markdown table; ``--json FILE`` writes every figure. Never point it at
 a database you care about: it empties the redemption tables of the benchmark database before each run.
-"""
+
+One script, longer than a module of the app, and kept whole: a benchmark is run and read as one
+file (seed, servers, load generators, meters, invariants, the table it prints)."""
 
 from __future__ import annotations
 
@@ -134,15 +136,49 @@ def seed(env: dict, offers: int, out_dir: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def check_redeem_sql(seedinfo: dict) -> None:
-    """pgbench must insert what the application inserts: the columns of a redemption row, in order."""
-    found = re.search(r"INSERT INTO discounts_redemption \(([^)]*)\)", SQL_SCRIPT.read_text())
-    columns = [name.strip() for name in found.group(1).split(",")] if found else []
-    if columns != seedinfo["redemption_columns"]:
+# The value pgbench inserts for each column of a redemption row (pgbench variables and constants).
+REDEMPTION_VALUES = {
+    "offer_id": ":offer",
+    "merchant_id": ":merchant",
+    "store_id": ":store",
+    "card_id": ":card",
+    "member_id": ":row_card_member_id",
+    "units": ":units",
+    "amount": "45.00",
+    "discount": "35.00",
+    "payable": "10.00",
+    "union_subsidy": "0.00",
+    "funder": "'merchant'",
+    "local_day": "(now() AT TIME ZONE 'Asia/Shanghai')::date",
+    "status": "'completed'",
+    "idempotency_key": "'pgb'",
+    "api_key_id": ":key",
+    "created_by_id": "NULL",
+    "created_at": "now()",
+    "voided_at": "NULL",
+    "voided_by_id": "NULL",
+    "void_reason": "''",
+}
+
+
+def redeem_sql(seedinfo: dict, scratch: Path) -> Path:
+    """``redeem.sql`` with the insert of the redemption row built from the application's column list
+    (``seedinfo["redemption_columns"]``, which is discounts.redemption.REDEMPTION_COLUMNS), so pgbench
+    inserts what the application inserts; a column without a value here stops the run."""
+    columns = seedinfo["redemption_columns"]
+    missing = [column for column in columns if column not in REDEMPTION_VALUES]
+    if missing:
         raise SystemExit(
-            f"{SQL_SCRIPT.name} inserts ({', '.join(columns)}) but a redemption row has "
-            f"({', '.join(seedinfo['redemption_columns'])}): update its insert and values."
+            f"a redemption row has columns without a value in REDEMPTION_VALUES: {', '.join(missing)}"
         )
+    script = (
+        SQL_SCRIPT.read_text()
+        .replace("/*REDEMPTION_COLUMNS*/", ", ".join(columns))
+        .replace("/*REDEMPTION_VALUES*/", ", ".join(REDEMPTION_VALUES[column] for column in columns))
+    )
+    path = scratch / SQL_SCRIPT.name
+    path.write_text(script)
+    return path
 
 
 def reset(url: str) -> None:
@@ -484,7 +520,9 @@ def pgbench_binary() -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
-def pgbench_run(binary: str, url: str, seedinfo: dict, clients: int, seconds: int, load: str, logs: Path):
+def pgbench_run(
+    binary: str, script: Path, url: str, seedinfo: dict, clients: int, seconds: int, load: str, logs: Path
+):
     offers = [seedinfo["hot"]] if load == "hot" else seedinfo["many"]
     defines = {
         "merchant": seedinfo["merchant"],
@@ -498,7 +536,7 @@ def pgbench_run(binary: str, url: str, seedinfo: dict, clients: int, seconds: in
     }
     prefix = logs / f"pgbench-{uuid.uuid4().hex[:8]}"
     command = [
-        binary, "-n", "-M", "prepared", "-f", str(SQL_SCRIPT), "-c", str(clients),
+        binary, "-n", "-M", "prepared", "-f", str(script), "-c", str(clients),
         "-j", str(min(clients, 2)), "-T", str(seconds), "-l", f"--log-prefix={prefix}",
     ]  # fmt: skip
     for name, value in defines.items():
@@ -720,7 +758,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-redemption-"))
     try:
         seedinfo = seed(env, args.offers, scratch)
-        check_redeem_sql(seedinfo)
+        sql_script = redeem_sql(seedinfo, scratch)
         meter = Meter(url, redis_url)
         with psycopg.connect(url) as conn:
             server = {
@@ -799,7 +837,9 @@ def main() -> None:
                     reset(url)
                     result = measured(
                         meter,
-                        lambda: pgbench_run(binary, url, seedinfo, clients, args.seconds, load, scratch),
+                        lambda: pgbench_run(
+                            binary, sql_script, url, seedinfo, clients, args.seconds, load, scratch
+                        ),
                     )
                     result.update(
                         driver="pgbench",

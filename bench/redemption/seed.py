@@ -24,7 +24,9 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
-from discounts.models import Offer, Redemption  # noqa: E402
+from discounts.models import Offer  # noqa: E402
+from discounts.redemption import REDEMPTION_COLUMNS  # noqa: E402
+from members.cards import luhn_digit  # noqa: E402
 from members.models import Card, Member, PartnerBank, Union  # noqa: E402
 from merchants.apikeys import api_key_create  # noqa: E402
 from merchants.models import ApiKey, Category, Merchant, Store  # noqa: E402
@@ -33,14 +35,9 @@ HOT_QUOTA = 10_000_000  # a live daily quota, so the conditional counter stateme
 BATCH = 5000
 
 
-def luhn(partial: str) -> str:
-    total = 0
-    for index, digit in enumerate(int(c) for c in reversed(partial)):
-        if index % 2 == 0:
-            digit *= 2
-            digit -= 9 if digit > 9 else 0
-        total += digit
-    return partial + str((10 - total % 10) % 10)
+def _card_number(serial: int) -> str:
+    partial = f"621999{serial:010d}"
+    return partial + luhn_digit(partial)
 
 
 @transaction.atomic
@@ -105,7 +102,13 @@ def seed(keys_count: int, offers_count: int, cards: int, out_dir: Path) -> dict:
         )
         Card.objects.bulk_create(
             [
-                Card(number=luhn(f"621999{i:010d}"), bank=bank, serial=i, member=member, status="active")
+                Card(
+                    number=f"621999{i:010d}" + luhn_digit(f"621999{i:010d}"),
+                    bank=bank,
+                    serial=i,
+                    member=member,
+                    status="active",
+                )
                 for i, member in zip(range(have, cards), members, strict=True)
             ],
             batch_size=BATCH,
@@ -130,7 +133,7 @@ def seed(keys_count: int, offers_count: int, cards: int, out_dir: Path) -> dict:
         "card_lo": card_rows[0][0],
         "card_hi": card_rows[-1][0],
         # What redeem.sql must insert, in the order the application does.
-        "redemption_columns": [f.attname for f in Redemption._meta.concrete_fields if f.attname != "id"],
+        "redemption_columns": list(REDEMPTION_COLUMNS),
     }
 
 

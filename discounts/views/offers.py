@@ -96,6 +96,7 @@ def offer_detail(request, offer_id: int):
             "headline": selectors.offer_headline(offer),
             "rules": selectors.offer_rules_in_words(offer, remaining=remaining, codes_left=codes_left),
             "remaining": remaining,
+            "today": selectors.offer_usability_today(offer, member, codes_left=codes_left),
             "stores": stores,
             "member": member,
             "online": online,

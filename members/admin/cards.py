@@ -73,7 +73,7 @@ class CardAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "closed_at",
     )
     fields = readonly_fields
-    actions = ("activate_cards", "freeze_cards", "replace_cards", "cancel_cards")
+    actions = ("activate_cards", "freeze_cards", "undo_lost_cards", "replace_cards", "cancel_cards")
     list_per_page = 50
     show_full_result_count = False
 
@@ -96,6 +96,9 @@ class CardAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     freeze_cards = admin.action(description=_("挂失所选卡"), permissions=["change"])(
         _card_action(cards.card_freeze, _("已挂失 %(count)s 张卡。"))
+    )
+    undo_lost_cards = admin.action(description=_("解除所选卡的挂失（挂失7天内）"), permissions=["change"])(
+        _card_action(cards.card_undo_lost, _("已为 %(count)s 张卡解除挂失。"))
     )
     replace_cards = admin.action(description=_("补换所选卡（注销旧卡并制新卡）"), permissions=["change"])(
         _card_action(cards.card_replace, _("已为 %(count)s 张卡补换新卡。"))

@@ -22,21 +22,23 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
-from members.models import IssuanceBatch
+from members.models import Card, CardApplication, IssuanceBatch, TransferRequest
 from merchants.models import ApiKey
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
+from portal.roles import Role
 from settlement.models import PaymentRun
 from settlement.services import statement_prepare
 from stats.models import SnapshotRun
-from tests.factories import PartnerBankFactory
+from tests.factories import CardFactory, PartnerBankFactory, UserFactory
 from webhooks.services import endpoint_create, endpoint_send_test
 
 ANONYMOUS = "anonymous"
@@ -49,6 +51,8 @@ CITY = "city_operator"
 PROVINCE = "province_admin"
 POS_KEY = "pos_key"
 RIVAL_POS_KEY = "rival_pos_key"
+BANK_STAFF = "bank_staff"  # the staff of the bank whose files the object URLs point at
+OTHER_BANK_STAFF = "other_bank_staff"
 ROLES = (
     ANONYMOUS,
     MEMBER,
@@ -60,6 +64,8 @@ ROLES = (
     PROVINCE,
     POS_KEY,
     RIVAL_POS_KEY,
+    BANK_STAFF,
+    OTHER_BANK_STAFF,
 )
 
 NOBODY: frozenset[str] = frozenset()
@@ -73,6 +79,9 @@ PROVINCE_ONLY = frozenset({PROVINCE})
 OWN_MERCHANT = frozenset({CASHIER})
 OWN_KEY = frozenset({POS_KEY})
 KEYS = frozenset({POS_KEY, RIVAL_POS_KEY})
+BANK_USERS = frozenset({BANK_STAFF, OTHER_BANK_STAFF})
+BANKS = BANK_USERS | {PROVINCE}  # each bank its own, the province all
+OWN_BANK = frozenset({BANK_STAFF, PROVINCE})
 OPEN = None  # a public door: anybody, and it must simply not fail
 
 
@@ -106,6 +115,9 @@ ADMIN_MODELS = {
     "members.partnerbank": AdminModel("bank", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "members.card": AdminModel("card", STAFF, NOBODY, ABOVE, NOBODY),
     "members.issuancebatch": AdminModel("batch", STAFF, STAFF, ABOVE, NOBODY),
+    # Members' own requests, read-only (decided on the to-do page).
+    "members.cardapplication": AdminModel("card_application", STAFF, NOBODY, ABOVE, NOBODY),
+    "members.transferrequest": AdminModel("transfer_request", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.category": AdminModel("category", STAFF, PROVINCE_ONLY, STAFF, NOBODY),
     "merchants.merchant": AdminModel("merchant", STAFF, NOBODY, ABOVE, NOBODY),
     "merchants.merchantuser": AdminModel("cashier", STAFF, STAFF, ABOVE, NOBODY),
@@ -171,6 +183,20 @@ DOORS: dict[str, Door] = {
     "members:card_activate": door(lambda o: reverse("members:card_activate"), MEMBERS, "post"),
     "members:card_report_lost": door(lambda o: reverse("members:card_report_lost"), MEMBERS, "post"),
     "members:data_export": door(lambda o: reverse("members:data_export"), MEMBERS),
+    "members:card_undo_lost": door(
+        lambda o: reverse("members:card_undo_lost"), MEMBERS, "post", {"confirm": "on"}
+    ),
+    "members:card_apply": door(lambda o: reverse("members:card_apply"), MEMBERS),
+    "members:transfer_request": door(lambda o: reverse("members:transfer_request"), MEMBERS),
+    # The application is the member's; the transfer request the other member's: theirs alone.
+    "members:card_application_withdraw": door(
+        lambda o: reverse("members:card_application_withdraw", args=[o.card_application.pk]), {MEMBER}, "post"
+    ),
+    "members:transfer_request_withdraw": door(
+        lambda o: reverse("members:transfer_request_withdraw", args=[o.transfer_request.pk]),
+        {OTHER_MEMBER},
+        "post",
+    ),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
     # Inboxes: the member's notice and the cashier's belong to them alone.
     "notifications:member_inbox": door(lambda o: reverse("notifications:member_inbox"), MEMBERS),
@@ -181,12 +207,14 @@ DOORS: dict[str, Door] = {
         lambda o: reverse("notifications:member_mark_all_read"), MEMBERS, "post"
     ),
     "notifications:member_preferences": door(lambda o: reverse("notifications:member_preferences"), MEMBERS),
-    "notifications:user_inbox": door(lambda o: reverse("notifications:user_inbox"), MERCHANT_USERS | STAFF),
+    "notifications:user_inbox": door(
+        lambda o: reverse("notifications:user_inbox"), MERCHANT_USERS | STAFF | BANK_USERS
+    ),
     "notifications:user_mark_read": door(
         lambda o: reverse("notifications:user_mark_read", args=[o.user_notice.pk]), OWN_MERCHANT, "post"
     ),
     "notifications:user_mark_all_read": door(
-        lambda o: reverse("notifications:user_mark_all_read"), MERCHANT_USERS | STAFF, "post"
+        lambda o: reverse("notifications:user_mark_all_read"), MERCHANT_USERS | STAFF | BANK_USERS, "post"
     ),
     # Merchant portal: object ids belong to the cashier's merchant, never the rival's.
     "merchants:home": door(lambda o: reverse("merchants:home"), MERCHANT_USERS),
@@ -246,6 +274,33 @@ DOORS: dict[str, Door] = {
     "staff:refresh": door(lambda o: reverse("staff:refresh"), STAFF, "post"),
     "staff:run_status": door(lambda o: reverse("staff:run_status", args=[o.run.pk]), STAFF),
     "subsidies:report": door(lambda o: reverse("subsidies:report"), STAFF),
+    # The staff to-do page answers every staff member (with their own subtree's items); an item's
+    # actions belong to the staff above its union (a transfer's: above the receiving union).
+    "todo:list": door(lambda o: reverse("todo:list"), STAFF),
+    "todo:application_approve": door(
+        lambda o: reverse("todo:application_approve", args=[o.card_application.pk]), ABOVE, "post"
+    ),
+    "todo:application_refuse": door(
+        lambda o: reverse("todo:application_refuse", args=[o.card_application.pk]),
+        ABOVE,
+        "post",
+        {"reason": "x"},
+    ),
+    "todo:applications_batch": door(
+        lambda o: reverse("todo:applications_batch", args=[o.bank.pk]), STAFF, "post"
+    ),
+    "todo:transfer_accept": door(
+        lambda o: reverse("todo:transfer_accept", args=[o.transfer_request.pk]), ABOVE, "post"
+    ),
+    "todo:transfer_refuse": door(
+        lambda o: reverse("todo:transfer_refuse", args=[o.transfer_request.pk]),
+        ABOVE,
+        "post",
+        {"reason": "x"},
+    ),
+    "todo:card_undo_lost": door(
+        lambda o: reverse("todo:card_undo_lost", args=[o.card.pk]), ABOVE, "post", {"confirm": "on"}
+    ),
     # Benefit funds: the board and the open form answer every staff member (with their own subtree's
     # funds); a fund's pages belong to the staff above its union.
     "funds:list": door(lambda o: reverse("funds:list"), STAFF),
@@ -290,6 +345,31 @@ DOORS: dict[str, Door] = {
         lambda o: reverse("settlement:run_result", args=[o.payment_run.pk]), ABOVE, "post"
     ),
     "settlement:reconciliation": door(lambda o: reverse("settlement:reconciliation"), STAFF),
+    # Bank exchange: a bank's staff see their own bank's files only, the province every bank's; union
+    # staff below the province see none, and download none (docs/bank-files.md).
+    "banking:login": door(lambda o: reverse("banking:login"), OPEN),
+    "banking:logout": door(lambda o: reverse("banking:logout"), OPEN, "post"),
+    "banking:home": door(lambda o: reverse("banking:home"), BANKS),
+    "banking:upload": door(lambda o: reverse("banking:upload"), BANKS, "post"),
+    # Without a bank chosen the form is refused for all; refusals of another bank are in tests/banking.
+    "banking:export_card_changes": door(lambda o: reverse("banking:export_card_changes"), NOBODY, "post"),
+    "banking:file_detail": door(lambda o: reverse("banking:file_detail", args=[o.bank_file.pk]), OWN_BANK),
+    "banking:file_download": door(
+        lambda o: reverse("banking:file_download", args=[o.bank_file.pk]), OWN_BANK
+    ),
+    "banking:batches": door(lambda o: reverse("banking:batches"), BANKS),
+    # The issuance file (full ID numbers) of a batch of the bank: its staff and the province.
+    "banking:batch_production_file": door(
+        lambda o: reverse("banking:batch_production_file", args=[o.batch.pk]), OWN_BANK
+    ),
+    "banking:card_use": door(lambda o: reverse("banking:card_use"), BANKS),
+    "banking:card_use_export": door(lambda o: reverse("banking:card_use_export"), BANKS),
+    "bank_offers": door(lambda o: reverse("bank_offers"), BANKS),
+    # The rejections to-do: every union staff user (their own subtree's); one rejection, those above it.
+    "banking:rejections": door(lambda o: reverse("banking:rejections"), STAFF),
+    "banking:rejection_handled": door(
+        lambda o: reverse("banking:rejection_handled", args=[o.issuance_result.pk]), ABOVE, "post"
+    ),
     # Admin pages beside the model views.
     "admin:index": door(lambda o: reverse("admin:index"), STAFF),
     "admin:login": door(lambda o: reverse("admin:login"), OPEN),
@@ -356,6 +436,9 @@ DOORS: dict[str, Door] = {
     "members_api:me": door(lambda o: "/api/v1/me/", MEMBERS),
     "members_api:consent": door(lambda o: "/api/v1/me/consent/", MEMBERS, "post"),
     "members_api:card_token": door(lambda o: "/api/v1/me/card-token/", MEMBERS),
+    "members_api:card_undo_lost": door(lambda o: "/api/v1/me/card/undo-lost/", MEMBERS, "post"),
+    "members_api:card_applications": door(lambda o: "/api/v1/me/card-applications/", MEMBERS),
+    "members_api:transfer_requests": door(lambda o: "/api/v1/me/transfer-requests/", MEMBERS),
     "offers_api:category_list": door(lambda o: "/api/v1/categories/", OPEN),
     "offers_api:offer_list": door(lambda o: "/api/v1/offers/", OPEN),
     "offers_api:offer_detail": door(lambda o: f"/api/v1/offers/{o.offer.pk}/", OPEN),
@@ -432,7 +515,7 @@ def test_every_door_is_in_the_matrix():
 
 # --- Running the matrix ----------------------------------------------------------------------------
 
-SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/")
+SIGN_IN_PATHS = ("/admin/login/", "/merchant/login/", "/me/sign-in/", "/bank/login/")
 
 
 def outcome(response, door_url: str) -> str:
@@ -481,6 +564,12 @@ def objects(world, bank):
     batch.save()
     o.batch = batch
     o.run = SnapshotRun.objects.create(day=timezone.localdate())
+    o.card_application = CardApplication.objects.create(
+        member=world.member, union=world.member.union, bank=bank
+    )
+    o.transfer_request = TransferRequest.objects.create(
+        member=world.other_member, from_union=world.tree.C1A2, to_union=world.tree.C1A1
+    )
     o.audit_event = audit_record(
         actor=world.county_operator,
         action=AuditEvent.Action.CARD_STATE_CHANGED,
@@ -529,12 +618,33 @@ def objects(world, bank):
     o.access_failure_log = AccessFailureLog.objects.create(
         username="x", ip_address="10.0.0.1", user_agent="t"
     )
+    o.bank_file = BankFile(
+        bank=bank, kind=BankFile.Kind.ISSUANCE_RESULT, original_filename="result.csv", content_hash="0" * 64
+    )
+    o.bank_file.file.save(
+        "matrix-result.csv", ContentFile("申请编号,结果,银行卡号,拒绝原因\n".encode()), save=False
+    )
+    o.bank_file.save()
+    rejected = CardFactory(bank=bank, member=world.other_member, status=Card.Status.CANCELLED)
+    o.issuance_result = IssuanceResult.objects.create(
+        card=rejected,
+        union=world.other_member.union,
+        outcome=IssuanceResult.Outcome.REJECTED,
+        application_number=rejected.number,
+        reason="身份核验不通过",
+        file=o.bank_file,
+        line_number=2,
+    )
     return o
 
 
 @pytest.fixture
 def bank(db):
     return PartnerBankFactory()
+
+
+def OTHER_BANK():
+    return PartnerBankFactory(code="CCB", name="建设银行", bin="621700")
 
 
 def clients(world) -> dict[str, tuple[Client, dict]]:
@@ -556,6 +666,13 @@ def clients(world) -> dict[str, tuple[Client, dict]]:
         (CITY, world.city_operator),
         (PROVINCE, world.province_admin),
     ):
+        client = Client()
+        client.force_login(user)
+        made[role] = (client, {})
+    for role, bank in ((BANK_STAFF, PartnerBankFactory()), (OTHER_BANK_STAFF, OTHER_BANK())):
+        user = UserFactory(is_staff=False, union=None, username=role)
+        user.groups.add(Role.BANK_STAFF.group())
+        BankStaff.objects.create(user=user, bank=bank)
         client = Client()
         client.force_login(user)
         made[role] = (client, {})

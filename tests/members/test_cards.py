@@ -4,13 +4,14 @@ import threading
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from stdnum import luhn
 
 from members import cards
 from members.models import Card, PartnerBank
 from portal.errors import Conflict
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.factories import CardFactory, MemberFactory, PartnerBankFactory, luhn_complete
+from tests.factories import CardFactory, MemberFactory, PartnerBankFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +27,19 @@ def issued_card(tree, bank, status=Card.Status.ISSUED) -> Card:
 def test_card_number_is_bin_padded_serial_and_luhn_digit(tree, bank):
     card = cards.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank)
     assert card.serial == 1
-    assert card.number == luhn_complete("622888000000001")
+    assert card.number == "6228880000000016"
     assert len(card.number) == 6 + 9 + 1
-    assert cards.card_number_for(PartnerBank(bin="621700", serial_length=10), 42) == luhn_complete(
-        "6217000000000042"
-    )
+    assert cards.card_number_for(PartnerBank(bin="621700", serial_length=10), 42) == "62170000000000426"
+
+
+def test_luhn_digit_matches_the_published_example_and_every_issued_number_checks(tree, bank):
+    assert cards.luhn_digit("7992739871") == "3"  # the standard's worked example: 79927398713
+    assert cards.luhn_digit("0") == "0"
+    issued = [cards.card_issue(member=MemberFactory(union=tree.C1A1), bank=bank) for _ in range(5)]
+    for card in issued:
+        assert luhn.is_valid(card.number)
+        wrong_digit = str((int(card.number[-1]) + 1) % 10)
+        assert not luhn.is_valid(card.number[:-1] + wrong_digit)
 
 
 def test_issue_refuses_a_second_live_card_without_using_a_serial(tree, bank):

@@ -90,3 +90,28 @@ def test_rotate_pii_key_re_encrypts_members_and_issuance_rows(tree, make_staff, 
     settings.PII_ENCRYPTION_KEYS = [old_key]
     with pytest.raises(RuntimeError):
         pii.decrypt_id_number(Member.objects.first().id_number_encrypted)
+
+
+def test_demo_journeys_have_an_item_in_every_status(db, settings, tmp_path):
+    from members.models import CardApplication, TransferRequest
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    demo.seed_unions(seed=1, workplaces_per_county=1)
+    demo.seed_staff(seed=1)
+    phones = demo.seed_journeys()
+    assert demo.seed_journeys() == phones  # idempotent
+    assert Member.objects.filter(phone__in=phones.values()).count() == len(demo.DEMO_JOURNEYS)
+    assert set(CardApplication.objects.values_list("status", flat=True)) == {
+        "pending",
+        "approved",
+        "batched",
+        "refused",
+    }
+    batched = CardApplication.objects.get(status="batched")
+    assert batched.batch.status == "validated" and batched.batch.valid_rows == 1
+    assert set(TransferRequest.objects.values_list("status", flat=True)) == {"pending", "accepted", "refused"}
+    assert Member.objects.get(phone=phones["transfer_accepted"]).union.code == "130102001"
+    assert Card.objects.get(member__phone=phones["lost_undoable"]).status == "frozen"
+    assert Card.objects.get(member__phone=phones["lost_undone"]).status == "active"
+    assert Card.objects.get(member__phone=phones["left"]).status == "cancelled"
+    assert Card.objects.filter(status="replaced").exists()

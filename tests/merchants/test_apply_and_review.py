@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from merchants import services
 from merchants.models import Category, Merchant
@@ -14,6 +15,12 @@ from portal.models import AuditEvent
 from portal.roles import Role
 
 pytestmark = pytest.mark.django_db
+
+# In force whenever the suite runs.
+CONTRACT = {
+    "contract_start": timezone.localdate() - datetime.timedelta(days=30),
+    "contract_end": timezone.localdate() + datetime.timedelta(days=2 * 365),
+}
 
 
 def application(tree, **overrides):
@@ -87,8 +94,7 @@ def test_staff_of_the_region_approve_with_contract_dates(applied, tree, make_sta
     services.merchant_approve(
         merchant=applied,
         reviewed_by=staff,
-        contract_start=datetime.date(2026, 1, 1),
-        contract_end=datetime.date(2027, 12, 31),
+        **CONTRACT,
     )
     assert applied.status == Merchant.Status.APPROVED and applied.reviewed_by == staff
     event = AuditEvent.objects.get(action=AuditEvent.Action.MERCHANT_REVIEWED)
@@ -101,8 +107,7 @@ def test_staff_of_another_city_cannot_review(applied, tree, make_staff):
         services.merchant_approve(
             merchant=applied,
             reviewed_by=outsider,
-            contract_start=datetime.date(2026, 1, 1),
-            contract_end=datetime.date(2027, 1, 1),
+            **CONTRACT,
         )
     with pytest.raises(PermissionDenied):
         services.merchant_reject(merchant=applied, reviewed_by=outsider, reason="不符合条件")
@@ -121,8 +126,7 @@ def test_reject_and_suspend_need_a_reason(applied, tree, make_staff):
     services.merchant_approve(
         merchant=applied,
         reviewed_by=staff,
-        contract_start=datetime.date(2026, 1, 1),
-        contract_end=datetime.date(2027, 1, 1),
+        **CONTRACT,
     )
     services.merchant_suspend(merchant=applied, reviewed_by=staff, reason="会员投诉较多")
     assert applied.status == Merchant.Status.SUSPENDED
@@ -142,7 +146,7 @@ def test_admin_review_page_is_scoped_to_the_region(client, applied, tree, make_s
     assert client.get(f"/admin/merchants/merchant/{applied.pk}/change/").status_code in (302, 404)
     response = client.post(
         f"/admin/merchants/merchant/{applied.pk}/review/",
-        {"decision": "approve", "contract_start": "2026-01-01", "contract_end": "2027-12-31"},
+        {"decision": "approve", **{name: day.isoformat() for name, day in CONTRACT.items()}},
     )
     assert response.status_code == 404
     assert "星光影城" not in client.get("/admin/merchants/merchant/").content.decode()
@@ -153,12 +157,12 @@ def test_admin_review_page_is_scoped_to_the_region(client, applied, tree, make_s
     assert client.get(f"/admin/merchants/merchant/{applied.pk}/change/").status_code == 200
     response = client.post(
         f"/admin/merchants/merchant/{applied.pk}/review/",
-        {"decision": "approve", "contract_start": "2026-01-01", "contract_end": "2027-12-31"},
+        {"decision": "approve", **{name: day.isoformat() for name, day in CONTRACT.items()}},
     )
     assert response.status_code == 302
     applied.refresh_from_db()
     assert applied.status == Merchant.Status.APPROVED
-    assert applied.contract_end == datetime.date(2027, 12, 31)
+    assert applied.contract_end == CONTRACT["contract_end"]
 
 
 def test_admin_review_shows_the_reason_error(client, applied, tree, make_staff):

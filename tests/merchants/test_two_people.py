@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from discounts import services as offer_services
 from discounts.models import Offer
@@ -18,7 +19,11 @@ from tests.factories import MerchantFactory, OfferFactory
 
 pytestmark = pytest.mark.django_db
 
-CONTRACT = {"contract_start": datetime.date(2026, 1, 1), "contract_end": datetime.date(2027, 12, 31)}
+# In force whenever the suite runs.
+CONTRACT = {
+    "contract_start": timezone.localdate() - datetime.timedelta(days=30),
+    "contract_end": timezone.localdate() + datetime.timedelta(days=2 * 365),
+}
 
 
 def entered_by(user, tree) -> Merchant:
@@ -70,7 +75,7 @@ def test_the_admin_review_door_refuses_the_creator_with_a_message(client, tree, 
     client.force_login(clerk)
     response = client.post(
         f"/admin/merchants/merchant/{merchant.pk}/review/",
-        {"decision": "approve", "contract_start": "2026-01-01", "contract_end": "2027-12-31"},
+        {"decision": "approve", **{name: day.isoformat() for name, day in CONTRACT.items()}},
         follow=True,
     )
     assert "须由创建人以外的另一位工作人员完成" in response.content.decode()

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from discounts.models import Offer
 from discounts.services import offer_validate
@@ -26,8 +27,8 @@ def build(merchant, **fields) -> Offer:
         "title": "会员优惠",
         "kind": Offer.Kind.PERCENT_OFF,
         "percent_off": Decimal("10"),
-        "valid_from": datetime.date(2026, 1, 1),
-        "valid_until": datetime.date(2026, 12, 31),
+        "valid_from": timezone.localdate() - datetime.timedelta(days=30),  # live whenever the suite runs
+        "valid_until": timezone.localdate() + datetime.timedelta(days=365),
     }
     values.update(fields)
     return Offer(**values)

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from discounts import services
 from discounts.models import Offer, OfferLimitChange
@@ -38,8 +39,8 @@ def draft(merchant, manager, **fields):
         "kind": Offer.Kind.FIXED_PRICE,
         "fixed_price": Decimal("10"),
         "unit_label": "张",
-        "valid_from": datetime.date(2026, 1, 1),
-        "valid_until": datetime.date(2027, 12, 31),
+        "valid_from": timezone.localdate() - datetime.timedelta(days=30),  # live whenever the suite runs
+        "valid_until": timezone.localdate() + datetime.timedelta(days=365),
         "weekdays": [6, 7],
         "daily_quota": 200,
     }

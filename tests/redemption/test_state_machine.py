@@ -1,11 +1,16 @@
-"""Random sequences of redemptions, voids and quota changes, checked against a model and against
-every invariant after each step."""
+"""Random sequences of redemptions, voids, quota changes, card and member status changes and offers
+paused and published, checked against a model and against every invariant after each step — and,
+after each step, verify's answer for every offer and card predicts exactly what a redemption then
+does (``verify_predicts_every_redemption``): the one usability rule and the database function that
+takes the counters agree."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -13,18 +18,32 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from discounts.models import Offer, OfferDayCounter, Redemption
-from discounts.redemption import redemption_create, redemption_void
+from discounts.redemption import redemption_create, redemption_verify, redemption_void
 from discounts.rules import Refusal
+from members.models import Card, Member
+from portal.errors import ApplicationError
 from tests.factories import (
     CardFactory,
     MemberFactory,
     MerchantFactory,
     OfferFactory,
+    PartnerBankFactory,
     StoreFactory,
     UnionFactory,
 )
 
 MEMBERS = 3
+# The amount of a probe: the smallest that gives the offer's kind a positive subsidy (one fen of
+# discount, or one allowance), which is the use verify answers for.
+PROBE_AMOUNT = {
+    Offer.Kind.PERCENT_OFF: Decimal("0.08"),  # 12.5 % → 0.01
+    Offer.Kind.FIXED_PRICE: Decimal("10.00"),  # 10.00 − 9.99 → 0.01
+    Offer.Kind.ALLOWANCE: Decimal("0.00"),
+}
+
+
+class Rollback(Exception):
+    """Undoes a probe: the redemption is tried, looked at and never kept."""
 
 
 class RedemptionMachine(RuleBasedStateMachine):
@@ -37,8 +56,11 @@ class RedemptionMachine(RuleBasedStateMachine):
     )
     def setup(self, kind, quota, daily_limit, total_limit, budget):
         union = UnionFactory()
+        branch = UnionFactory(parent=union)
         self.merchant = MerchantFactory(region=union)
         self.store = StoreFactory(merchant=self.merchant)
+        other_store = StoreFactory(merchant=self.merchant)
+        other_bank = PartnerBankFactory(code="CCB", name="建设银行", bin="621700")
         money = {
             Offer.Kind.PERCENT_OFF: {"percent_off": Decimal("12.5")},
             Offer.Kind.FIXED_PRICE: {"percent_off": None, "fixed_price": Decimal("9.99")},
@@ -54,7 +76,30 @@ class RedemptionMachine(RuleBasedStateMachine):
             budget=budget,
             **money,
         )
-        self.cards = [CardFactory(member=MemberFactory(union=union)) for _ in range(MEMBERS)]
+        self.cards = [
+            CardFactory(member=MemberFactory(union=union)),
+            CardFactory(member=MemberFactory(union=branch, groups=["hardship"])),
+            CardFactory(member=MemberFactory(union=branch), bank=other_bank),
+        ]
+        # Offers only the probes use, one for each term of the rule a member or a moment can fail.
+        now = timezone.localtime()
+        closed_window = (
+            (datetime.time(0), datetime.time(1)) if now.hour >= 2 else (datetime.time(22), datetime.time(23))
+        )
+        fixed = {"kind": Offer.Kind.FIXED_PRICE, "percent_off": None, "fixed_price": Decimal("9.99")}
+        self.others = [
+            OfferFactory(merchant=self.merchant, funder=Offer.Funder.BANK, bank=other_bank, **fixed),
+            OfferFactory(
+                merchant=self.merchant, eligible_union=branch, eligible_groups=["hardship"], **fixed
+            ),
+            OfferFactory(
+                merchant=self.merchant, time_from=closed_window[0], time_until=closed_window[1], **fixed
+            ),
+            OfferFactory(merchant=self.merchant, weekdays=[now.isoweekday() % 7 + 1], **fixed),
+            OfferFactory(merchant=self.merchant, per_member_daily_limit=0, **fixed),
+        ]
+        self.others.append(OfferFactory(merchant=self.merchant, **fixed))
+        self.others[-1].stores.add(other_store)
         self.live: dict[int, Redemption] = {}
         self.voided: list[Redemption] = []
 
@@ -65,8 +110,20 @@ class RedemptionMachine(RuleBasedStateMachine):
     def subsidy_live(self) -> Decimal:
         return sum((r.union_subsidy for r in self.live.values()), Decimal("0.00"))
 
-    def expected_refusal(self, member_id: int, units: int, subsidy: Decimal) -> str | None:
-        offer = self.offer
+    def card_refusal(self, card: Card) -> str | None:
+        if Card.objects.get(pk=card.pk).status != Card.Status.ACTIVE:
+            return "card_inactive"
+        if Member.objects.get(pk=card.member_id).status != Member.Status.ACTIVE:
+            return "member_inactive"
+        return None
+
+    def expected_refusal(self, card: Card, units: int, subsidy: Decimal) -> str | None:
+        offer, member_id = self.offer, card.member_id
+        refused = self.card_refusal(card)
+        if refused is not None:
+            return refused
+        if Offer.objects.get(pk=offer.pk).status != Offer.Status.PUBLISHED:
+            return "offer_not_active"
         member_units = self.units_live(member_id)
         if offer.per_member_daily_limit is not None and member_units + units > offer.per_member_daily_limit:
             return "member_limit_reached"
@@ -89,7 +146,7 @@ class RedemptionMachine(RuleBasedStateMachine):
 
         card = self.cards[member]
         expected_amounts = compute_amounts(self.offer, amount=amount, units=units)
-        expected = self.expected_refusal(card.member_id, units, expected_amounts.union_subsidy)
+        expected = self.expected_refusal(card, units, expected_amounts.union_subsidy)
         try:
             redemption = redemption_create(
                 merchant=self.merchant,
@@ -129,7 +186,64 @@ class RedemptionMachine(RuleBasedStateMachine):
         Offer.objects.filter(pk=self.offer.pk).update(daily_quota=quota)
         self.offer.daily_quota = quota
 
+    @rule(index=st.integers(0, MEMBERS - 1), status=st.sampled_from([Card.Status.ACTIVE, Card.Status.FROZEN]))
+    def change_card_status(self, index, status):
+        Card.objects.filter(pk=self.cards[index].pk).update(status=status)
+
+    @rule(
+        index=st.integers(0, MEMBERS - 1),
+        status=st.sampled_from([Member.Status.ACTIVE, Member.Status.RETIRED]),
+    )
+    def change_member_status(self, index, status):
+        Member.objects.filter(pk=self.cards[index].member_id).update(status=status)
+
+    @rule(which=st.integers(0, 6), status=st.sampled_from([Offer.Status.PUBLISHED, Offer.Status.PAUSED]))
+    def change_offer_status(self, which, status):
+        offers = [self.offer, *self.others]
+        Offer.objects.filter(pk=offers[which].pk).update(status=status)
+
     # --- invariants ---------------------------------------------------------------------------
+    def probe(self, offer: Offer, card: Card) -> str | None:
+        """Redeem one unit of ``offer`` with ``card`` at the store, and undo it: None when it went
+        through, else the refusal's code."""
+        try:
+            with transaction.atomic():
+                redemption_create(
+                    merchant=self.merchant,
+                    store_id=self.store.pk,
+                    offer_id=offer.pk,
+                    card_number=card.number,
+                    amount=PROBE_AMOUNT[offer.kind],
+                )
+                raise Rollback
+        except Rollback:
+            return None
+        except ApplicationError as refusal:
+            return refusal.code
+
+    @invariant()
+    def verify_predicts_every_redemption(self):
+        if not hasattr(self, "offer"):
+            return
+        offers = Offer.objects.filter(pk__in=[self.offer.pk, *(o.pk for o in self.others)])
+        for card in self.cards:
+            try:
+                verification = redemption_verify(
+                    merchant=self.merchant, card_number=card.number, store_id=self.store.pk
+                )
+            except ApplicationError as error:  # the card itself is refused before any offer
+                raise AssertionError(error.code) from None
+            answers = {check.offer.pk: check for check in verification.offers}
+            for offer in offers:
+                done = self.probe(offer, card)
+                check = answers.get(offer.pk)
+                if check is None:  # not offered at this till today: the card's refusal, or not active
+                    assert done == (self.card_refusal(card) or "offer_not_active"), (offer.title, done)
+                    continue
+                assert (done is None) is check.eligible, (offer.title, check.reason_code, done)
+                if not check.eligible:
+                    assert done == check.reason_code, (offer.title, check.reason_code, done)
+
     @invariant()
     def database_matches_every_invariant(self):
         if not hasattr(self, "offer"):

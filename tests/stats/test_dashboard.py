@@ -155,11 +155,11 @@ def test_dashboard_renders_in_a_fixed_number_of_queries(
     SnapshotRun.objects.create(day=DAY, status=SnapshotRun.Status.DONE)
     client.force_login(make_staff(tree.P, Role.PROVINCE_ADMIN))
     # session, user, the user's union, permissions (2), snapshot days, latest run, snapshot rows,
-    # trend, breadcrumbs, the unread notices in the header
-    with django_assert_num_queries(11):
+    # trend, breadcrumbs, the unread notices in the header, the card use of the month
+    with django_assert_num_queries(12):
         assert client.get("/staff/").status_code == 200
     # ... and the unit opened
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get("/staff/union/C1A/").status_code == 200
 
 
@@ -188,7 +188,7 @@ def test_export_writes_the_ranking_table_and_neutralises_formulas(client, tree, 
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "coverage-C1A-2026-11-23.xlsx" in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.content))
-    assert workbook.sheetnames == ["概况", "下级单位", "指标说明"]
+    assert workbook.sheetnames == ["概况", "下级单位", "本月用卡率", "指标说明"]
     summary = list(workbook["概况"].iter_rows(values_only=True))
     assert summary[1][:6] == ("C1A县总工会", "C1A", datetime.datetime(2026, 11, 23), 6, 3, 50)
     units = list(workbook["下级单位"].iter_rows(values_only=True))
@@ -205,7 +205,7 @@ def test_export_writes_the_ranking_table_and_neutralises_formulas(client, tree, 
 def test_province_export_adds_every_county(client, tree, make_staff, snapshots):
     client.force_login(make_staff(tree.P, Role.PROVINCE_ADMIN))
     workbook = load_workbook(io.BytesIO(client.get("/staff/union/P/export.xlsx").content))
-    assert workbook.sheetnames == ["概况", "下级单位", "全省县级", "指标说明"]
+    assert workbook.sheetnames == ["概况", "下级单位", "全省县级", "本月用卡率", "指标说明"]
     counties = [row[1] for row in workbook["全省县级"].iter_rows(min_row=2, values_only=True)]
     assert sorted(counties) == ["C1A", "C1B", "C2A", "C2B"]
 

@@ -10,6 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from banking.demo import seed_banking
 from cities import demo as cities_demo
 from discounts import demo as discounts_demo
 from funds.demo import seed_funds
@@ -36,13 +37,22 @@ class Command(BaseCommand):
         staff = members_demo.seed_staff(seed=seed)
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
+        journeys = members_demo.seed_journeys()
+        log(f"member journeys: {len(journeys)} members")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
         merchants = discounts_demo.with_offers(merchants)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
         log(f"settlement statements: {seed_settlement(seed=seed, log=log)} made")
-        document = {"staff": staff, "merchants": merchants, "members": members}
+        bank_staff = seed_banking(seed=seed, log=log)
+        document = {
+            "staff": staff,
+            "merchants": merchants,
+            "members": members,
+            "journeys": journeys,
+            "bank_staff": bank_staff,
+        }
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         else:
