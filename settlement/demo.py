@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from discounts.demo import CINEMA_TICKET
 from discounts.models import Offer, Redemption
+from discounts.rules import compute_amounts
 from discounts.statements import next_month, previous_month
 from funds.models import Fund
 from members.models import Card, Union
@@ -35,7 +36,7 @@ from settlement.services import (
 )
 
 TICKET_PRICE = Decimal("45.00")  # the regular price; the member pays the offer's 10 yuan
-UNION_SHARE = Decimal("15.00")  # of the 35-yuan saving, the union pays 15 and the cinema 20
+UNION_SHARE = Decimal("15.00")  # per ticket: of the 35-yuan saving the union bears 15, the cinema 20
 TICKETS_PER_MONTH = 12
 
 
@@ -71,8 +72,17 @@ def seed_settlement(*, seed: int = 1, log=print) -> int:
     users = get_user_model().objects.in_bulk(["province_admin", "sjz_operator"], field_name="username")
     if fund is None or manager is None or store is None or len(users) < 2:
         return 0
-    # The offer names the fund its union share draws on (a field of the offer, set here for the demo).
-    Offer.objects.filter(pk=offer.pk).update(fund=fund, funder=Offer.Funder.UNION)
+    # The cinema's ticket becomes co-funded: of each ticket's saving the union bears 15 yuan, drawn on the
+    # city's fund (fields of the offer set here for the demo: the offer forms do not offer them yet).
+    Offer.objects.filter(pk=offer.pk).update(
+        fund=fund,
+        funder=Offer.Funder.COFUNDED,
+        union_share_per_unit=UNION_SHARE,
+        budget=offer.budget or Decimal("100000.00"),
+        budget_owner=city,
+    )
+    offer.refresh_from_db()
+    amounts = compute_amounts(offer, amount=TICKET_PRICE, units=1)
     rng = random.Random(seed)
     cards = list(Card.objects.filter(status=Card.Status.ACTIVE).select_related("member").order_by("pk")[:40])
     this_month = timezone.localdate().replace(day=1)
@@ -86,8 +96,8 @@ def seed_settlement(*, seed: int = 1, log=print) -> int:
             made.append(
                 Redemption(
                     offer=offer, merchant=merchant, store=store, card=card, member=card.member, units=1,
-                    amount=TICKET_PRICE, discount=TICKET_PRICE - offer.fixed_price, payable=offer.fixed_price,
-                    union_subsidy=UNION_SHARE, funder=Offer.Funder.UNION, local_day=day,
+                    amount=amounts.amount, discount=amounts.discount, payable=amounts.payable,
+                    union_subsidy=amounts.union_subsidy, funder=offer.funder, local_day=day,
                     idempotency_key=f"demo-settlement-{month:%Y%m}-{n}",
                 )
             )  # fmt: skip
