@@ -231,6 +231,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "banking.tasks.requeue_stuck_files",
         "schedule": timedelta(minutes=10),
     },
+    # The statements of the month just over, as the system (docs/settlement.md); idempotent.
+    "settlement-prepare-last-month": {
+        "task": "settlement.tasks.prepare_last_month",
+        "schedule": crontab(day_of_month="1", hour=2, minute=0),
+    },
 }
 
 # --- Authentication -----------------------------------------------------------------------------

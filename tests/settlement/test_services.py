@@ -295,3 +295,16 @@ def test_statement_lines_are_written_once_per_redemption_and_kind(setting, redee
             local_day=r.local_day,
             amount=1,
         )
+
+
+def test_preparing_a_month_covers_the_actors_subtree_only_and_beat_prepares_everything(setting, redeemed):
+    from settlement.services import statements_prepare_month
+    from settlement.tasks import prepare_last_month
+
+    redeemed(date(2026, 1, 5))
+    assert statements_prepare_month(month=JAN, actor=setting.sibling) == 0
+    assert not Statement.objects.exists()
+    assert statements_prepare_month(month=JAN, actor=None) == 1
+    assert Statement.objects.get().prepared_by is None
+    prepare_last_month()  # the month just over: nothing in it, nothing made
+    assert Statement.objects.count() == 1
