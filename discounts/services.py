@@ -36,6 +36,8 @@ OFFER_FIELDS = (
     "allowance_per_unit",
     "unit_label",
     "funder",
+    "union_share_per_unit",
+    "union_share_percent",
     "bank",
     "budget_owner",
     "budget",
