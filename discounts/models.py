@@ -25,6 +25,7 @@ class Offer(models.Model):
         MERCHANT = "merchant", _("商家让利")
         UNION = "union", _("工会出资")
         BANK = "bank", _("银行出资")
+        COFUNDED = "cofunded", _("商家与工会共担")
 
     class Channel(models.TextChoices):
         IN_STORE = "in_store", _("到店使用")
@@ -71,6 +72,21 @@ class Offer(models.Model):
         related_name="funded_offers",
     )
     budget = models.DecimalField(_("补贴预算"), null=True, blank=True, **MONEY)
+    # A co-funded offer's union share of each discount: a fixed amount per unit, or a percentage of the
+    # discount (one of the two); the merchant bears the rest (discounts.rules.compute_amounts).
+    union_share_per_unit = models.DecimalField(_("工会每份分担"), null=True, blank=True, **MONEY)
+    union_share_percent = models.DecimalField(
+        _("工会分担比例(%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    fund = models.ForeignKey(
+        "funds.Fund",
+        verbose_name=_("普惠资金"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text=_("工会分担部分从该资金支出（结算单审批时承诺，支付时支出）。"),
+    )
     budget_used = models.DecimalField(_("已用预算"), default=Decimal("0.00"), editable=False, **MONEY)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.IN_STORE)
     valid_from = models.DateField(_("开始日期"))
@@ -158,6 +174,19 @@ class Offer(models.Model):
                 name="offer_budget_not_exceeded",
             ),
             models.CheckConstraint(condition=Q(budget_used__gte=0), name="offer_budget_used_not_negative"),
+            models.CheckConstraint(
+                condition=Q(union_share_per_unit__isnull=True) | Q(union_share_percent__isnull=True),
+                name="offer_union_share_one_way",
+            ),
+            models.CheckConstraint(
+                condition=Q(union_share_percent__isnull=True)
+                | Q(union_share_percent__gt=0, union_share_percent__lte=100),
+                name="offer_union_share_percent_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(union_share_per_unit__isnull=True) | Q(union_share_per_unit__gt=0),
+                name="offer_union_share_per_unit_positive",
+            ),
         ]
         permissions = [("review_offer", _("可以审核优惠"))]
 

@@ -47,6 +47,23 @@ class Amounts:
     payable: Decimal
     union_subsidy: Decimal
 
+    @property
+    def merchant_share(self) -> Decimal:
+        """What the merchant bears of the discount (the union bears ``union_subsidy``)."""
+        return max(self.discount - self.union_subsidy, Decimal("0.00"))
+
+
+def union_share(offer: Offer, *, discount: Decimal, units: int) -> Decimal:
+    """The union's share of a co-funded discount, to the fen and never above the discount, so that the
+    merchant's share (the rest) is never negative and merchant + union == discount exactly."""
+    if offer.union_share_per_unit is not None:
+        share = to_fen(offer.union_share_per_unit * units)
+    elif offer.union_share_percent is not None:
+        share = to_fen(discount * offer.union_share_percent / 100)
+    else:
+        share = Decimal("0.00")
+    return min(share, discount)
+
 
 def compute_amounts(offer: Offer, *, amount: Decimal, units: int) -> Amounts:
     """Exact money for a redemption.
@@ -57,7 +74,9 @@ def compute_amounts(offer: Offer, *, amount: Decimal, units: int) -> Amounts:
     - allowance: the union pays allowance_per_unit × units to the member; the till is unaffected
       (discount 0, payable = amount), union_subsidy carries the money.
     For merchant- and bank-funded offers payable + discount == amount; when the union funds a
-    discount it is also recorded as union_subsidy, counted against the budget.
+    discount it is also recorded as union_subsidy, counted against the budget. A co-funded offer
+    splits the discount: the union's share (``union_share``) is the union_subsidy, the merchant's the
+    rest — the member sees one saving, the discount.
     """
     amount = to_fen(amount)
     if amount < 0:
@@ -78,4 +97,6 @@ def compute_amounts(offer: Offer, *, amount: Decimal, units: int) -> Amounts:
         subsidy = to_fen(offer.allowance_per_unit * units)
     if offer.funder == Offer.Funder.UNION and offer.kind != Offer.Kind.ALLOWANCE:
         subsidy = discount
+    elif offer.funder == Offer.Funder.COFUNDED and offer.kind != Offer.Kind.ALLOWANCE:
+        subsidy = union_share(offer, discount=discount, units=units)
     return Amounts(amount=amount, discount=discount, payable=amount - discount, union_subsidy=subsidy)

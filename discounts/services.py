@@ -36,6 +36,8 @@ OFFER_FIELDS = (
     "allowance_per_unit",
     "unit_label",
     "funder",
+    "union_share_per_unit",
+    "union_share_percent",
     "bank",
     "budget_owner",
     "budget",
@@ -147,7 +149,17 @@ def offer_validate(offer: Offer, *, stores: Iterable[Store] | None = None) -> No
         errors.add("bank", _("银行出资的优惠须选择出资银行。"))
     if offer.funder != Offer.Funder.BANK and offer.bank_id is not None:
         errors.add("bank", _("只有银行出资的优惠才能选择出资银行。"))
-    if offer.funder == Offer.Funder.UNION or offer.kind == Offer.Kind.ALLOWANCE:
+    shares = [offer.union_share_per_unit, offer.union_share_percent]
+    if offer.funder == Offer.Funder.COFUNDED:
+        if sum(share is not None for share in shares) != 1:
+            errors.add(
+                "union_share_percent", _("商家与工会共担的优惠须填写工会每份分担金额或分担比例（二选一）。")
+            )
+        if offer.kind == Offer.Kind.ALLOWANCE or offer.channel == Offer.Channel.ONLINE:
+            errors.add("funder", _("共担只适用于到店使用的折扣、满减或特价优惠。"))
+    elif any(share is not None for share in shares):
+        errors.add("union_share_percent", _("只有商家与工会共担的优惠才能填写工会分担。"))
+    if offer.funder in (Offer.Funder.UNION, Offer.Funder.COFUNDED) or offer.kind == Offer.Kind.ALLOWANCE:
         if offer.budget is None:
             errors.add("budget", _("工会出资的优惠须设定补贴预算。"))
         if offer.budget_owner_id is None:

@@ -168,7 +168,9 @@ class SubsidyReport:
 
 def union_funded_offers(user) -> QuerySet:
     """Offers whose subsidies the union pays, whose budget belongs to the staff member's subtree."""
-    offers = Offer.objects.filter(Q(funder=Offer.Funder.UNION) | Q(kind=Offer.Kind.ALLOWANCE))
+    offers = Offer.objects.filter(
+        Q(funder__in=[Offer.Funder.UNION, Offer.Funder.COFUNDED]) | Q(kind=Offer.Kind.ALLOWANCE)
+    )
     return scope_queryset(offers, user, "budget_owner__path")
 
 

@@ -74,7 +74,7 @@ def smallest_subsidy(offer: Offer) -> Decimal | None:
     allowance takes its amount per unit, a union-funded discount at least one fen."""
     if offer.kind == Offer.Kind.ALLOWANCE:
         return offer.allowance_per_unit if offer.allowance_per_unit is not None else SMALLEST_SUBSIDY
-    if offer.funder == Offer.Funder.UNION:
+    if offer.funder in (Offer.Funder.UNION, Offer.Funder.COFUNDED):
         return SMALLEST_SUBSIDY
     return None
 
@@ -295,7 +295,9 @@ def usable_today_q(now: datetime | None = None, *, used_today: str = "used_today
     today = now.date()
     unclaimed = VoucherCode.objects.filter(offer=OuterRef("pk"), member__isnull=True)
     budget_left = F("budget") - F("budget_used")
-    union_subsidised = Q(kind=Offer.Kind.ALLOWANCE) | Q(funder=Offer.Funder.UNION)
+    union_subsidised = Q(kind=Offer.Kind.ALLOWANCE) | Q(
+        funder__in=[Offer.Funder.UNION, Offer.Funder.COFUNDED]
+    )
     return (
         Q(status=Offer.Status.PUBLISHED, valid_from__lte=today, valid_until__gte=today)
         & (Q(weekdays=[]) | Q(weekdays__contains=[now.isoweekday()]))

@@ -57,6 +57,8 @@ class AuditEvent(models.Model):
         FUND_CHANGED = "fund_changed", _("普惠资金变动")
         ROSTER_CONFIRMED = "roster_confirmed", _("确认导入会员名册")
         MEMBER_COUNT_REPORTED = "member_count_reported", _("上报会员人数")
+        STATEMENT_CHANGED = "statement_changed", _("结算单变更")
+        PAYMENT_RUN_CHANGED = "payment_run_changed", _("支付批次变更")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -68,6 +68,14 @@ _CITY_SITE = [
 _BANK_FILES = ["banking.view_bankfile", "banking.exchange_bankfile", "banking.download_bankfile"]
 # Benefit funds of the subtree: see them, and open, add to, allocate and transfer them.
 _FUNDS = ["funds.view_fund", "funds.view_fundmovement", "funds.manage_fund"]
+# Merchant settlement of the subtree: prepare and approve statements, run payments (docs/settlement.md).
+_SETTLEMENT = [
+    "settlement.view_statement",
+    "settlement.prepare_statement",
+    "settlement.approve_statement",
+    "settlement.view_paymentrun",
+    "settlement.manage_paymentrun",
+]
 
 
 class Role(models.TextChoices):
@@ -107,6 +115,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CITY_SITE,
         "cities.add_citysite",
         *_FUNDS,
+        *_SETTLEMENT,
         *_BANK_FILES,
     ],
     Role.CITY_OPERATOR: [
@@ -115,8 +124,15 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.approve_issuancebatch",
         *_CITY_SITE,
         *_FUNDS,
+        *_SETTLEMENT,
     ],
-    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_FUNDS],
+    Role.COUNTY_OPERATOR: [
+        *_MEMBER_DATA,
+        *_MERCHANT_REVIEW,
+        "members.approve_issuancebatch",
+        *_FUNDS,
+        *_SETTLEMENT,
+    ],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",
         "members.view_member",

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
+    "settlement.apps.SettlementConfig",
     "banking.apps.BankingConfig",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -231,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     "banking-requeue-stuck-files": {
         "task": "banking.tasks.requeue_stuck_files",
         "schedule": timedelta(minutes=10),
+    },
+    # The statements of the month just over, as the system (docs/settlement.md); idempotent.
+    "settlement-prepare-last-month": {
+        "task": "settlement.tasks.prepare_last_month",
+        "schedule": crontab(day_of_month="1", hour=2, minute=0),
     },
 }
 

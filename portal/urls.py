@@ -21,6 +21,9 @@ urlpatterns = [
     # Coverage statistics: their API and the staff dashboard under /staff/.
     path("", include("stats.urls")),
     path("staff/funds/", include("funds.urls")),
+    path("staff/settlement/", include("settlement.urls")),
+    path("merchant/settlement/", include("settlement.merchant_urls")),
+    path("api/v1/statements/", include("settlement.api_urls")),
     # The partner banks' files: /bank/ (a bank's staff and the province), and the rejections to-do.
     path("", include("banking.urls")),
     path("merchant/webhooks/", include("webhooks.urls")),

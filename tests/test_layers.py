@@ -27,6 +27,7 @@ LAYERS = [
     "merchants",
     "webhooks",
     "discounts",
+    "settlement",
     "cities",
     "stats",
 ]

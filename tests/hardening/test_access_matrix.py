@@ -8,6 +8,7 @@ and key, the operator of the sibling county C1B. The city above (C1) and the pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -43,6 +44,8 @@ from notifications.services import notify
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from portal.roles import Role
+from settlement.models import PaymentRun
+from settlement.services import statement_prepare
 from stats.models import SnapshotRun
 from tests.factories import CardFactory, PartnerBankFactory, UserFactory
 from tests.hardening.conftest import member_token
@@ -137,6 +140,8 @@ ADMIN_MODELS = {
     "webhooks.endpoint": AdminModel("webhook_endpoint", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fund": AdminModel("fund", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
+    "settlement.statement": AdminModel("statement", STAFF, NOBODY, ABOVE, NOBODY),
+    "settlement.paymentrun": AdminModel("payment_run", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -328,6 +333,41 @@ DOORS: dict[str, Door] = {
     "funds:add_money": door(lambda o: reverse("funds:add_money", args=[o.fund.pk]), ABOVE),
     "funds:allocate": door(lambda o: reverse("funds:allocate", args=[o.fund.pk]), ABOVE),
     "funds:transfer": door(lambda o: reverse("funds:transfer", args=[o.fund.pk]), ABOVE),
+    # Merchant settlement: a statement belongs to the cashier's merchant (its manager is no party here:
+    # the rival manager gets 404, the cashier 403); the run and the statement to county C1A's staff.
+    "settlement_merchant:list": door(lambda o: reverse("settlement_merchant:list"), MANAGERS),
+    "settlement_merchant:detail": door(
+        lambda o: reverse("settlement_merchant:detail", args=[o.statement.pk]), NOBODY
+    ),
+    "settlement_merchant:xlsx": door(
+        lambda o: reverse("settlement_merchant:xlsx", args=[o.statement.pk]), NOBODY
+    ),
+    "settlement_merchant:confirm": door(
+        lambda o: reverse("settlement_merchant:confirm", args=[o.statement.pk]), NOBODY, "post"
+    ),
+    "settlement_merchant:dispute": door(
+        lambda o: reverse("settlement_merchant:dispute", args=[o.statement.pk]),
+        NOBODY,
+        "post",
+        {"reason": "x"},
+    ),
+    "settlement:list": door(lambda o: reverse("settlement:list"), STAFF),
+    "settlement:prepare": door(lambda o: reverse("settlement:prepare"), STAFF, "post"),
+    "settlement:detail": door(lambda o: reverse("settlement:detail", args=[o.statement.pk]), ABOVE),
+    "settlement:xlsx": door(lambda o: reverse("settlement:xlsx", args=[o.statement.pk]), ABOVE),
+    "settlement:approve": door(lambda o: reverse("settlement:approve", args=[o.statement.pk]), ABOVE, "post"),
+    "settlement:settle": door(lambda o: reverse("settlement:settle", args=[o.statement.pk]), ABOVE, "post"),
+    "settlement:runs": door(lambda o: reverse("settlement:runs"), STAFF),
+    "settlement:run_create": door(lambda o: reverse("settlement:run_create"), STAFF, "post"),
+    "settlement:run_detail": door(lambda o: reverse("settlement:run_detail", args=[o.payment_run.pk]), ABOVE),
+    "settlement:run_approve": door(
+        lambda o: reverse("settlement:run_approve", args=[o.payment_run.pk]), ABOVE, "post"
+    ),
+    "settlement:run_file": door(lambda o: reverse("settlement:run_file", args=[o.payment_run.pk]), ABOVE),
+    "settlement:run_result": door(
+        lambda o: reverse("settlement:run_result", args=[o.payment_run.pk]), ABOVE, "post"
+    ),
+    "settlement:reconciliation": door(lambda o: reverse("settlement:reconciliation"), STAFF),
     # Bank exchange: a bank's staff see their own bank's files only, the province every bank's; union
     # staff below the province see none, and download none (docs/bank-files.md).
     "banking:login": door(lambda o: reverse("banking:login"), OPEN),
@@ -451,6 +491,9 @@ DOORS: dict[str, Door] = {
         lambda o: f"/api/v1/me/notifications/{o.member_notice.pk}/read/", {MEMBER}, "post"
     ),
     "notifications_api:read_all": door(lambda o: "/api/v1/me/notifications/read-all/", MEMBERS, "post"),
+    "settlement_api:list": door(lambda o: "/api/v1/statements/", KEYS),
+    "settlement_api:detail": door(lambda o: f"/api/v1/statements/{o.statement.pk}/", OWN_KEY),
+    "settlement_api:xlsx": door(lambda o: f"/api/v1/statements/{o.statement.pk}/xlsx/", OWN_KEY),
     "stats_api:coverage": door(lambda o: "/api/v1/stats/coverage/?union=C1A", ABOVE),
     "api-schema": door(lambda o: "/api/schema/", OPEN),
     "api-docs": door(lambda o: "/api/docs/", OPEN),
@@ -600,6 +643,12 @@ def objects(world, bank):
     o.fund = fund_open(union=world.tree.C1A, year=timezone.localdate().year)
     o.fund_movement = fund_add_money(fund=o.fund, amount=Decimal("100.00"), actor=None)
     o.group = Group.objects.first()
+    o.statement = statement_prepare(
+        merchant=world.merchant, month=date(2026, 1, 1), actor=world.county_operator
+    )
+    o.payment_run = PaymentRun.objects.create(
+        union=world.tree.C1A, created_by=world.county_operator, created_at=timezone.now()
+    )
     o.member_notice = notify(
         recipient=Recipient.member(world.member.pk),
         topic=Topic.CARD_READY,

@@ -17,6 +17,7 @@ from discounts import demo as discounts_demo
 from funds.demo import seed_funds
 from members import demo as members_demo
 from merchants import demo as merchants_demo
+from settlement.demo import seed_settlement
 from stats import demo as stats_demo
 
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         discounts_demo.seed_savings(members, log=log)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
+        log(f"settlement statements: {seed_settlement(seed=seed, log=log)} made")
         stats_demo.seed_snapshots(log=log)
         bank_staff = seed_banking(seed=seed, log=log)
         document = {
