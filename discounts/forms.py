@@ -14,6 +14,7 @@ from discounts.services import OFFER_FIELDS, offer_validate
 from members.models import MemberGroup, PartnerBank, Union
 from merchants.forms import RegionChoiceField
 from portal.errors import ValidationFailed
+from portal.forms import DateInput, TimeInput
 
 WEEKDAY_CHOICES = [(index + 1, _(name)) for index, name in enumerate(WEEKDAY_NAMES)]
 BUDGET_UNION_LEVELS = [Union.Level.PROVINCE, Union.Level.CITY, Union.Level.COUNTY]
@@ -71,10 +72,10 @@ class OfferForm(OfferFormMixin, forms.ModelForm):
         model = Offer
         fields = [*OFFER_FIELDS, "stores"]
         widgets = {
-            "valid_from": forms.DateInput(attrs={"type": "date"}),
-            "valid_until": forms.DateInput(attrs={"type": "date"}),
-            "time_from": forms.TimeInput(attrs={"type": "time"}),
-            "time_until": forms.TimeInput(attrs={"type": "time"}),
+            "valid_from": DateInput,
+            "valid_until": DateInput,
+            "time_from": TimeInput,
+            "time_until": TimeInput,
             "description": forms.Textarea(attrs={"rows": 3}),
             "stores": forms.CheckboxSelectMultiple,
         }

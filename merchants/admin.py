@@ -20,6 +20,7 @@ from merchants.selectors import merchant_contract_state
 from portal.admin import ScopedAdminMixin
 from portal.clock import local_day
 from portal.errors import ApplicationError, ValidationFailed
+from portal.forms import DateInput
 from portal.scoping import scope_queryset
 
 
@@ -82,12 +83,8 @@ class MerchantReviewForm(forms.Form):
         ("suspend", _lazy("暂停合作")),
     ]
     decision = forms.ChoiceField(label=_lazy("审核结果"), choices=DECISIONS, widget=forms.RadioSelect)
-    contract_start = forms.DateField(
-        label=_lazy("合作开始"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    contract_end = forms.DateField(
-        label=_lazy("合作结束"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    contract_start = forms.DateField(label=_lazy("合作开始"), required=False, widget=DateInput)
+    contract_end = forms.DateField(label=_lazy("合作结束"), required=False, widget=DateInput)
     reason = forms.CharField(
         label=_lazy("意见/原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
