@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from discounts import services, vouchers
 from discounts.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from discounts.models import Offer, OfferLimitChange
+from discounts.selectors import offer_headline, offer_preview
 from members.models import Union
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
@@ -115,6 +116,7 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "title",
         "merchant",
         "kind",
+        "value",
         "status",
         "valid_from",
         "valid_until",
@@ -161,6 +163,12 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    @admin.display(description=_lazy("优惠内容"))
+    def value(self, offer: Offer) -> str:
+        """What the member gets, as the member's card says it (95折, 满100减20): the reviewer checks
+        this, not the raw percent off."""
+        return offer_headline(offer)
+
     @admin.display(description=_lazy("券码"))
     def voucher_summary(self, offer: Offer) -> str:
         if offer.pk is None or offer.channel != Offer.Channel.ONLINE:
@@ -179,6 +187,7 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if offer is not None:
             locked = set(services.OFFER_FIELDS) - services.offer_editable_fields(offer)
             extra_context["locked_reason"] = services.offer_locked_reason(offer) if locked else ""
+            extra_context["preview"] = offer_preview(offer)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from discounts.models import Offer
-from tests.e2e.conftest import DESKTOP, PHONE, assert_page_basics, merchant_sign_in
-from tests.factories import MerchantUserFactory, OfferFactory
+from tests.e2e.conftest import DESKTOP, PHONE, assert_page_basics, merchant_sign_in, staff_sign_in
+from tests.factories import MerchantUserFactory, OfferFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e]
 
@@ -112,3 +112,19 @@ def test_the_discount_is_entered_in_zhe_and_spelled_out(new_page, manager):
     page.get_by_label("类型").select_option(label="满减")
     expect(page.get_by_label("减免金额")).to_be_visible()
     expect(page.get_by_label("折扣(折)")).to_be_hidden()
+
+
+def test_the_reviewer_sees_each_offers_value_and_the_members_card(new_page, manager):
+    offer = rejected_offer(
+        manager, title="会员购物95折", status=Offer.Status.PENDING, percent_off=Decimal("5")
+    )
+    UserFactory(username="reviewer", is_superuser=True)
+    page = new_page(DESKTOP)
+    staff_sign_in(page, "reviewer", PASSWORD, next_url="/admin/discounts/offer/")
+    row = page.locator("#result_list tr").filter(has_text="会员购物95折")
+    expect(row).to_contain_text("9.5折")
+    row.get_by_role("link", name="会员购物95折").click()
+    preview = page.locator("#offer-preview")
+    expect(preview.locator(".offer-headline")).to_have_text("9.5折")
+    expect(preview).to_contain_text("会员享9.5折")
+    expect(preview).to_contain_text(offer.merchant.name)
