@@ -39,7 +39,7 @@
       return;
     }
     var paid = value < 10 ? value * 10 : value;
-    result.textContent = result.dataset.template.replace("__", String(Math.round(paid * 10) / 10));
+    result.textContent = result.dataset.template.replace("{percent}", String(Math.round(paid * 10) / 10) + "%");
   }
 
   var pending = null;
