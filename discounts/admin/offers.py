@@ -25,8 +25,13 @@ from discounts.selectors import offer_headline, offer_preview
 from members.models import Union
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
+from portal.confirm import ask_first
 from portal.errors import ApplicationError
 from portal.scoping import scope_queryset
+
+END_CONSEQUENCE = _lazy(
+    "结束后，优惠“%(title)s”立即从会员的优惠列表中下架、不能再核销，且不能重新发布；已核销的记录和结算不受影响。"
+)
 
 
 class OfferAdminForm(OfferFormMixin, forms.ModelForm):
@@ -275,6 +280,19 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_lazy("结束所选优惠"), permissions=["review"])
     def end_selected(self, request, queryset):
+        page = ask_first(
+            request,
+            heading=_("结束优惠"),
+            consequence=_(
+                "结束后，所选的%(count)d个优惠立即从会员的优惠列表中下架、不能再核销，且不能重新发布。"
+            )
+            % {"count": queryset.count()},
+            button=_("确认结束"),
+            cancel_url=request.get_full_path(),
+            admin_context=self.admin_site.each_context(request),
+        )
+        if page is not None:
+            return page
         self._run(
             request,
             queryset,
@@ -313,6 +331,17 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "pause": lambda: services.offer_pause(offer=offer, paused_by=request.user, reason=reason),
             "end": lambda: services.offer_end(offer=offer, ended_by=request.user, reason=reason),
         }
+        if action == "end":
+            page = ask_first(
+                request,
+                heading=_("结束优惠"),
+                consequence=END_CONSEQUENCE % {"title": offer.title},
+                button=_("确认结束"),
+                cancel_url=reverse("admin:discounts_offer_change", args=[offer.pk]),
+                admin_context=self.admin_site.each_context(request),
+            )
+            if page is not None:
+                return page
         if action not in steps:
             self.message_user(request, _("未知操作。"), messages.ERROR)
         else:

@@ -17,3 +17,52 @@
     });
   }
 })();
+
+// Irreversible acts ask first (portal/confirm.py): a submit button (or its form) with data-confirm opens
+// a dialog saying what will happen; "confirm" re-sends the form with confirmed=1, which the view
+// accepts without asking again. Without scripts the view asks on a page of its own.
+(function () {
+  "use strict";
+  var template = document.getElementById("confirm-dialog-template");
+  if (!template || typeof HTMLDialogElement === "undefined") return;
+
+  function confirmedInput(form) {
+    var input = form.querySelector("input[name='confirmed']");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "confirmed";
+      form.appendChild(input);
+    }
+    return input;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var source = submitter && submitter.dataset.confirm ? submitter : form;
+    if (!source.dataset || !source.dataset.confirm) return;
+    var input = confirmedInput(form);
+    if (input.value === "1") return;
+    event.preventDefault();
+
+    var dialog = template.content.firstElementChild.cloneNode(true);
+    dialog.querySelector("[data-consequence]").textContent = source.dataset.confirm;
+    var ok = dialog.querySelector("[data-ok]");
+    ok.textContent = source.dataset.confirmButton || (submitter && submitter.textContent) || "OK";
+    document.body.appendChild(dialog);
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    dialog.querySelector("[data-cancel]").addEventListener("click", function () {
+      dialog.close();
+      if (submitter) submitter.focus();
+    });
+    ok.addEventListener("click", function () {
+      input.value = "1";
+      dialog.close();
+      if (submitter && form.requestSubmit) form.requestSubmit(submitter);
+      else form.submit();
+    });
+    dialog.showModal();
+    dialog.querySelector("[data-cancel]").focus();  // the safe choice has the focus
+  });
+})();
