@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -65,6 +66,20 @@ class Union(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.name
+
+    @property
+    def place_name(self) -> str:
+        """The place a city or county union stands for, as people name it in pickers and badges:
+        石家庄市总工会 → 石家庄市, 长安区总工会 → 长安区; in English, from the English name."""
+        if get_language() == "en" and self.name_en:
+            name = self.name_en
+            for suffix in (" Provincial Federation of Trade Unions", " Federation of Trade Unions"):
+                name = name.removesuffix(suffix)
+            return name
+        for suffix in ("总工会", "工会"):
+            if self.name.endswith(suffix) and len(self.name) > len(suffix):
+                return self.name.removesuffix(suffix)
         return self.name
 
     @staticmethod

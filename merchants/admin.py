@@ -61,6 +61,7 @@ class StoreInline(admin.TabularInline):
     form = StoreInlineForm
     extra = 0
     fields = ("name", "region", "address", "phone", "latitude", "longitude", "is_active")
+    autocomplete_fields = ("region",)  # hundreds of places: typed, not scrolled
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -138,6 +139,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "category")
     search_fields = ("name", "licence_number", "contact_name", "contact_phone")
     list_select_related = ("category", "region")
+    autocomplete_fields = ("region",)  # hundreds of places: typed, not scrolled
     readonly_fields = (
         "status",
         "status_reason",

@@ -112,7 +112,11 @@ def test_key_cannot_be_pinned_to_another_merchants_store(client, manager):
 def test_manager_revokes_a_key(client, manager, merchant):
     key, raw = apikeys.api_key_create(merchant=merchant, name="前台", created_by=manager)
     client.force_login(manager)
-    assert client.post(f"/merchant/keys/{key.pk}/revoke/").status_code == 302
+    asked = client.post(f"/merchant/keys/{key.pk}/revoke/")
+    assert asked.status_code == 200 and "不能恢复" in asked.content.decode()  # asks first
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert client.post(f"/merchant/keys/{key.pk}/revoke/", {"confirmed": "1"}).status_code == 302
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert apikeys.api_key_authenticate(raw) is None
@@ -180,6 +184,9 @@ def test_manager_adds_a_cashier_who_can_sign_in_and_disables_them(client, manage
     assert link.merchant == merchant and link.role == "cashier" and link.store == store
     assert not link.user.is_staff
     client.post(f"/merchant/users/{link.pk}/active/", {"active": "0"})
+    link.user.refresh_from_db()
+    assert link.user.is_active  # asked first: nothing changed yet
+    client.post(f"/merchant/users/{link.pk}/active/", {"active": "0", "confirmed": "1"})
     link.user.refresh_from_db()
     assert not link.user.is_active
     response = client.post(
