@@ -62,7 +62,8 @@ def test_the_staff_menu_reaches_the_subsidy_report_and_sign_out(new_page, places
 
 
 @pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_a_missing_page_is_the_portals_own_with_a_way_back(new_page, live_server, device):
+def test_a_missing_page_is_the_portals_own_with_a_way_back(new_page, live_server, places, device):
+    MerchantUserFactory(user__username="shop_manager", merchant__region=places["county"])
     page = new_page(device)
     response = page.goto("/no-such-page/")
     assert response.status == 404
@@ -71,6 +72,11 @@ def test_a_missing_page_is_the_portals_own_with_a_way_back(new_page, live_server
     expect(page.locator(".site-header")).to_be_visible()
     page.get_by_role("link", name="返回首页").click()
     page.wait_for_url(live_server.url + "/")
+    # the way back leads to where the visitor works
+    merchant_sign_in(page, "shop_manager", PASSWORD)
+    page.goto("/merchant/no-such-page/")
+    page.locator("main").get_by_role("link", name="商家中心").click()
+    page.wait_for_url(re.compile(r"/merchant/$"))
 
 
 def test_a_page_the_account_may_not_open_says_so_with_a_way_back(new_page, places):
