@@ -182,6 +182,13 @@ class OfferLimitChange(models.Model):
         verbose_name_plural = _("名额/预算变更")
         ordering = ["-changed_at", "-id"]
 
+    def __str__(self) -> str:
+        return _("%(field)s：%(old)s → %(new)s") % {
+            "field": self.field,
+            "old": self.old_value or "—",
+            "new": self.new_value or "—",
+        }
+
 
 class OfferDayCounter(models.Model):
     """Units used of an offer on one local day: the row the daily quota is enforced on."""
@@ -192,6 +199,9 @@ class OfferDayCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["offer", "day"], name="offer_day_counter_unique")]
+
+    def __str__(self) -> str:
+        return _("%(day)s 已用%(used)s") % {"day": self.day, "used": self.used}
 
 
 class MemberOfferDayCounter(models.Model):
@@ -205,6 +215,9 @@ class MemberOfferDayCounter(models.Model):
             models.UniqueConstraint(fields=["offer", "member", "day"], name="member_offer_day_counter_unique")
         ]
 
+    def __str__(self) -> str:
+        return _("%(day)s 已用%(used)s") % {"day": self.day, "used": self.used}
+
 
 class MemberOfferTotalCounter(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
@@ -215,6 +228,9 @@ class MemberOfferTotalCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["offer", "member"], name="member_offer_total_counter_unique")
         ]
+
+    def __str__(self) -> str:
+        return _("累计已用%(used)s") % {"used": self.used}
 
 
 class VoucherCode(models.Model):
@@ -238,6 +254,9 @@ class VoucherCode(models.Model):
             ),
             models.Index(fields=["member", "offer"]),
         ]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class Redemption(models.Model):
@@ -321,3 +340,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_state_display()})"

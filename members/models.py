@@ -180,6 +180,9 @@ class MemberTransfer(models.Model):
         verbose_name_plural = _("转会记录")
         ordering = ["-transferred_at"]
 
+    def __str__(self) -> str:
+        return _("%(from)s → %(to)s") % {"from": self.from_union, "to": self.to_union}
+
 
 class PartnerBank(models.Model):
     """A bank that produces the co-branded debit card. ``next_serial`` is the allocation counter:
@@ -379,6 +382,9 @@ class IssuanceRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="issuance_row_unique")]
         indexes = [models.Index(fields=["batch", "status", "row_number"])]
 
+    def __str__(self) -> str:
+        return _("批次%(batch)s第%(row)s行") % {"batch": self.batch_id, "row": self.row_number}
+
 
 class OneTimeCode(models.Model):
     """A sign-in code sent by SMS. Only its hash is stored; it expires and allows few attempts."""
@@ -396,6 +402,9 @@ class OneTimeCode(models.Model):
         verbose_name_plural = _("验证码")
         indexes = [models.Index(fields=["ip_address", "created_at"])]
 
+    def __str__(self) -> str:
+        return _("验证码 · %(phone)s") % {"phone": mask_phone(self.phone)}
+
 
 class WrongCodeGuess(models.Model):
     """A wrong one-time code, kept so that guesses are counted per requester (address): a guesser is
@@ -408,6 +417,9 @@ class WrongCodeGuess(models.Model):
     class Meta:
         indexes = [models.Index(fields=["ip_address", "created_at"])]
 
+    def __str__(self) -> str:
+        return _("错误验证码 · %(phone)s") % {"phone": mask_phone(self.phone)}
+
 
 class MemberApiToken(models.Model):
     """A bearer token of the member app, issued at sign-in. Only its hash is stored."""
@@ -417,3 +429,6 @@ class MemberApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return _("会员令牌 #%(id)s") % {"id": self.pk}

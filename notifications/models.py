@@ -166,3 +166,6 @@ class NotificationPreference(models.Model):
             ),
             models.CheckConstraint(condition=~Q(channel="inbox"), name="preference_not_for_inbox"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_topic_display()} · {self.get_channel_display()}"

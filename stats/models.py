@@ -53,6 +53,9 @@ class CoverageSnapshot(models.Model):
             models.Index(fields=["union", "day"], name="coverage_union_day_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.union_id} · {self.day}"
+
 
 class SnapshotRun(models.Model):
     """A run of the coverage snapshot, so the dashboard can show progress and the last success."""
@@ -78,3 +81,6 @@ class SnapshotRun(models.Model):
         db_table = "members_snapshotrun"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="snapshot_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.get_status_display()}"

@@ -171,6 +171,9 @@ class DeliveryAttempt(models.Model):
             models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_once"),
         ]
 
+    def __str__(self) -> str:
+        return _("第%(number)s次") % {"number": self.number}
+
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
@@ -190,3 +193,6 @@ class RedemptionFeed(models.Model):
     class Meta:
         verbose_name = _("核销事件游标")
         verbose_name_plural = _("核销事件游标")
+
+    def __str__(self) -> str:
+        return _("核销推送 · %(merchant)s") % {"merchant": self.merchant_id}
