@@ -118,7 +118,9 @@ class Delivery(models.Model):
         FAILED = "failed", _("发送失败")
         SKIPPED = "skipped", _("未发送")
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, verbose_name=_("通知"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED)
     # The phone or openid, kept only while the delivery may still be sent.

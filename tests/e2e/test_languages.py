@@ -43,7 +43,10 @@ def world(transactional_db, roles):
     offer = OfferFactory(merchant=manager.merchant, title="Movie night", status=Offer.Status.PUBLISHED)
     staff = UserFactory(username="city_operator", union=city)
     staff.groups.add(Role.CITY_OPERATOR.group())
-    return {"offer": offer, "data": [province.name, city.name, county.name, "休闲娱乐", "Cinema Star", "Movie night"]}
+    return {
+        "offer": offer,
+        "data": [province.name, city.name, county.name, "休闲娱乐", "Cinema Star", "Movie night"],
+    }
 
 
 def visible_text(page) -> str:
