@@ -58,7 +58,7 @@ screenshots: install
 # Refresh the English catalogue after changing user-facing text, translate, then compile (needs gettext).
 messages: install
 	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench --no-obsolete
-	$(PY) manage.py compilemessages -l en --ignore=.venv
+	$(PY) manage.py compilemessages -l en -l zh_Hans --ignore=.venv
 
 services-stop:
 	$(PY) -m portal.devservices stop

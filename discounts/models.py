@@ -131,7 +131,12 @@ class Offer(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     status_reason = models.CharField(_("审核意见"), max_length=500, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -141,11 +146,11 @@ class Offer(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("提交审核时间"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("优惠")
@@ -203,7 +208,9 @@ class Offer(models.Model):
 class OfferLimitChange(models.Model):
     """Audit trail of a live offer's quota, limits or budget: who changed what, when, from and to."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="limit_changes")
+    offer = models.ForeignKey(
+        Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="limit_changes"
+    )
     field = models.CharField(_("项目"), max_length=40)
     old_value = models.CharField(_("原值"), max_length=40, blank=True)
     new_value = models.CharField(_("新值"), max_length=40, blank=True)
@@ -217,51 +224,84 @@ class OfferLimitChange(models.Model):
         verbose_name_plural = _("名额/预算变更")
         ordering = ["-changed_at", "-id"]
 
+    def __str__(self) -> str:
+        return _("%(field)s：%(old)s → %(new)s") % {
+            "field": self.field,
+            "old": self.old_value or "—",
+            "new": self.new_value or "—",
+        }
+
 
 class OfferDayCounter(models.Model):
     """Units used of an offer on one local day: the row the daily quota is enforced on."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="day_counters")
-    day = models.DateField()
-    used = models.PositiveIntegerField(default=0)
+    offer = models.ForeignKey(
+        Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="day_counters"
+    )
+    day = models.DateField(_("日期"))
+    used = models.PositiveIntegerField(_("已用次数"), default=0)
 
     class Meta:
+        verbose_name = _("优惠每日计数")
+        verbose_name_plural = _("优惠每日计数")
         constraints = [models.UniqueConstraint(fields=["offer", "day"], name="offer_day_counter_unique")]
+
+    def __str__(self) -> str:
+        return _("%(day)s 已用%(used)s") % {"day": self.day, "used": self.used}
 
 
 class MemberOfferDayCounter(models.Model):
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    used = models.PositiveIntegerField(default=0)
+    offer = models.ForeignKey(Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("日期"))
+    used = models.PositiveIntegerField(_("已用次数"), default=0)
 
     class Meta:
+        verbose_name = _("会员每日计数")
+        verbose_name_plural = _("会员每日计数")
         constraints = [
             models.UniqueConstraint(fields=["offer", "member", "day"], name="member_offer_day_counter_unique")
         ]
 
+    def __str__(self) -> str:
+        return _("%(day)s 已用%(used)s") % {"day": self.day, "used": self.used}
+
 
 class MemberOfferTotalCounter(models.Model):
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
-    used = models.PositiveIntegerField(default=0)
+    offer = models.ForeignKey(Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+"
+    )
+    used = models.PositiveIntegerField(_("已用次数"), default=0)
 
     class Meta:
+        verbose_name = _("会员累计计数")
+        verbose_name_plural = _("会员累计计数")
         constraints = [
             models.UniqueConstraint(fields=["offer", "member"], name="member_offer_total_counter_unique")
         ]
+
+    def __str__(self) -> str:
+        return _("累计已用%(used)s") % {"used": self.used}
 
 
 class VoucherCode(models.Model):
     """A one-time code of an online offer, handed to at most one member."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="codes")
+    offer = models.ForeignKey(Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="codes")
     code = models.CharField(_("券码"), max_length=64)
     member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher_codes"
+        "members.Member",
+        verbose_name=_("会员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voucher_codes",
     )
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("券码")
@@ -274,6 +314,9 @@ class VoucherCode(models.Model):
             models.Index(fields=["member", "offer"]),
         ]
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class Redemption(models.Model):
     """One use of an offer at a till (核销). Amounts are exact to the fen."""
@@ -282,11 +325,21 @@ class Redemption(models.Model):
         COMPLETED = "completed", _("已核销")
         VOIDED = "voided", _("已撤销")
 
-    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="redemptions")
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="redemptions")
-    store = models.ForeignKey("merchants.Store", on_delete=models.PROTECT, related_name="redemptions")
-    card = models.ForeignKey("members.Card", on_delete=models.PROTECT, related_name="redemptions")
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="redemptions")
+    offer = models.ForeignKey(
+        Offer, verbose_name=_("优惠"), on_delete=models.PROTECT, related_name="redemptions"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("商家"), on_delete=models.PROTECT, related_name="redemptions"
+    )
+    store = models.ForeignKey(
+        "merchants.Store", verbose_name=_("门店"), on_delete=models.PROTECT, related_name="redemptions"
+    )
+    card = models.ForeignKey(
+        "members.Card", verbose_name=_("会员卡"), on_delete=models.PROTECT, related_name="redemptions"
+    )
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("会员"), on_delete=models.PROTECT, related_name="redemptions"
+    )
     units = models.PositiveIntegerField(_("数量"), default=1)
     amount = models.DecimalField(_("消费金额"), **MONEY)
     discount = models.DecimalField(_("优惠金额"), **MONEY)
@@ -295,15 +348,20 @@ class Redemption(models.Model):
     funder = models.CharField(_("出资方"), max_length=16, choices=Offer.Funder.choices)
     local_day = models.DateField(_("核销日期"))
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.COMPLETED)
-    idempotency_key = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(_("幂等键"), max_length=255, blank=True)
     # The till's own receipt or transaction number, if it sends one: a till that lost an answer
     # finds its redemption by it (GET /api/v1/redemptions/?merchant_reference=…). Unique per merchant.
     merchant_reference = models.CharField(_("商户单号"), max_length=64, blank=True, default="")
     # SHA-256 of the member's QR token a redemption was made with: a token serves one completed
     # redemption (see the constraint below), so a photo of a member's QR code is worth nothing.
-    member_token_hash = models.CharField(max_length=64, blank=True, default="")
+    member_token_hash = models.CharField(_("会员码摘要"), max_length=64, blank=True, default="")
     api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="redemptions"
+        "merchants.ApiKey",
+        verbose_name=_("收银密钥"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="redemptions",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -316,7 +374,12 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(_("核销时间"), auto_now_add=True)
     voided_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("撤销人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     void_reason = models.CharField(_("撤销原因"), max_length=255, blank=True)
 
@@ -369,14 +432,21 @@ class IdempotencyRecord(models.Model):
         IN_PROGRESS = "in_progress", _("处理中")
         COMPLETED = "completed", _("已完成")
 
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("商家"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("幂等键"), max_length=255)
+    request_hash = models.CharField(_("请求摘要"), max_length=64)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(_("响应状态码"), null=True, blank=True)
+    response_body = models.JSONField(_("响应内容"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("幂等记录")
+        verbose_name_plural = _("幂等记录")
         constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_state_display()})"

@@ -270,6 +270,18 @@ def offer_headline(offer: Offer) -> str:
     return offer.get_kind_display()
 
 
+def offer_preview(offer: Offer) -> dict:
+    """The offer card members will see, for an offer being written or reviewed (maybe unsaved, maybe
+    half filled in): headline, title, merchant and rules, each part only once it can be said."""
+    headline = offer_headline(offer) if offer.kind in Offer.Kind.values else ""
+    try:
+        rules = offer_rules_in_words(offer)
+    except (AttributeError, TypeError, ValueError):
+        # a half-filled form (no dates yet, a bad amount): the rules wait until they can be read
+        rules = [headline] if headline else []
+    return {"offer": offer, "headline": headline, "rules": rules}
+
+
 def offer_rules_in_words(
     offer: Offer, *, remaining: int | None = None, codes_left: int | None = None
 ) -> list[str]:

@@ -60,6 +60,7 @@ till_pages = [
 
 merchant_offer_pages = [
     path("offers/new/", merchant_offers.offer_new, name="offer_create"),
+    path("offers/preview/", merchant_offers.offer_preview_view, name="offer_preview"),
     path("offers/<int:offer_id>/", merchant_offers.offer_edit, name="offer_edit"),
     path("offers/<int:offer_id>/submit/", merchant_offers.offer_submit_view, name="offer_submit"),
 ]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -39,8 +40,8 @@ class Union(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
-    path = models.CharField(max_length=255, unique=True, editable=False)
-    depth = models.PositiveSmallIntegerField(editable=False)
+    path = models.CharField(_("路径"), max_length=255, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(_("层级深度"), editable=False)
     single_person_approval = models.BooleanField(
         _("允许创建人自行审批"),
         default=False,
@@ -52,7 +53,7 @@ class Union(models.Model):
     # that has either, see members.selectors.union_contact).
     contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
     contact_address = models.CharField(_("办公地址"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = UnionQuerySet.as_manager()
 
@@ -69,6 +70,20 @@ class Union(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.name
+
+    @property
+    def place_name(self) -> str:
+        """The place a city or county union stands for, as people name it in pickers and badges:
+        石家庄市总工会 → 石家庄市, 长安区总工会 → 长安区; in English, from the English name."""
+        if get_language() == "en" and self.name_en:
+            name = self.name_en
+            for suffix in (" Provincial Federation of Trade Unions", " Federation of Trade Unions"):
+                name = name.removesuffix(suffix)
+            return name
+        for suffix in ("总工会", "工会"):
+            if self.name.endswith(suffix) and len(self.name) > len(suffix):
+                return self.name.removesuffix(suffix)
         return self.name
 
     @staticmethod
@@ -106,8 +121,8 @@ class Member(models.Model):
         LEFT = "left", _("已退会")
 
     name = models.CharField(_("姓名"), max_length=60)
-    id_number_encrypted = models.TextField(editable=False)
-    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_encrypted = models.TextField(_("身份证号（加密）"), editable=False)
+    id_number_hash = models.CharField(_("身份证号摘要"), max_length=64, unique=True, editable=False)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
     phone = models.CharField(_("手机号"), max_length=11, db_index=True)
     union = models.ForeignKey(
@@ -121,9 +136,9 @@ class Member(models.Model):
         blank=True,
     )
     consent_at = models.DateTimeField(_("同意个人信息处理规则时间"), null=True, blank=True)
-    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    last_sign_in_at = models.DateTimeField(_("最近登录时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("会员")
@@ -162,18 +177,25 @@ def mask_phone(phone: str) -> str:
 
 
 class MemberTransfer(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="transfers")
-    from_union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
-    to_union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
-    transferred_at = models.DateTimeField(auto_now_add=True)
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="transfers"
+    )
+    from_union = models.ForeignKey(
+        Union, verbose_name=_("原工会"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_union = models.ForeignKey(Union, verbose_name=_("新工会"), on_delete=models.PROTECT, related_name="+")
+    transferred_at = models.DateTimeField(_("转会时间"), auto_now_add=True)
     transferred_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL
     )
 
     class Meta:
         verbose_name = _("转会记录")
         verbose_name_plural = _("转会记录")
         ordering = ["-transferred_at"]
+
+    def __str__(self) -> str:
+        return _("%(from)s → %(to)s") % {"from": self.from_union, "to": self.to_union}
 
 
 class PartnerBank(models.Model):
@@ -184,7 +206,7 @@ class PartnerBank(models.Model):
     name = models.CharField(_("银行名称"), max_length=100)
     bin = models.CharField(_("卡 BIN"), max_length=8, unique=True)
     serial_length = models.PositiveSmallIntegerField(_("序号位数"), default=9)
-    next_serial = models.BigIntegerField(default=1, editable=False)
+    next_serial = models.BigIntegerField(_("下一个卡序号"), default=1, editable=False)
     is_active = models.BooleanField(_("合作中"), default=True)
 
     class Meta:
@@ -210,7 +232,7 @@ class Card(models.Model):
     bank = models.ForeignKey(
         PartnerBank, verbose_name=_("银行"), on_delete=models.PROTECT, related_name="cards"
     )
-    serial = models.BigIntegerField(editable=False)
+    serial = models.BigIntegerField(_("卡序号"), editable=False)
     member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="cards")
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.ISSUED)
     batch = models.ForeignKey(
@@ -367,23 +389,31 @@ class IssuanceRow(models.Model):
         INVALID = "invalid", _("有误")
         DONE = "done", _("已制卡")
 
-    batch = models.ForeignKey(IssuanceBatch, on_delete=models.CASCADE, related_name="rows")
+    batch = models.ForeignKey(
+        IssuanceBatch, verbose_name=_("批次"), on_delete=models.CASCADE, related_name="rows"
+    )
     row_number = models.PositiveIntegerField(_("行号"))
     name = models.CharField(_("姓名"), max_length=60, blank=True)
-    id_number_encrypted = models.TextField(blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_encrypted = models.TextField(_("身份证号（加密）"), blank=True)
+    id_number_hash = models.CharField(_("身份证号摘要"), max_length=64, blank=True, db_index=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
-    union = models.ForeignKey(Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    groups = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    union = models.ForeignKey(
+        Union, verbose_name=_("工会"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    groups = ArrayField(models.CharField(max_length=32), verbose_name=_("群体"), default=list, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
     errors = models.JSONField(_("错误"), default=list, blank=True)
     # For a row naming a member who already exists: what it would change, old values masked
     # ({"name": "李**", "phone": "139****0088"}); the new values are the row's own.
     member_changes = models.JSONField(_("对已有会员的修改"), default=dict, blank=True)
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    card = models.ForeignKey(
+        Card, verbose_name=_("会员卡"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("申请行")
@@ -392,44 +422,64 @@ class IssuanceRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="issuance_row_unique")]
         indexes = [models.Index(fields=["batch", "status", "row_number"])]
 
+    def __str__(self) -> str:
+        return _("批次%(batch)s第%(row)s行") % {"batch": self.batch_id, "row": self.row_number}
+
 
 class OneTimeCode(models.Model):
     """A sign-in code sent by SMS. Only its hash is stored; it expires and allows few attempts."""
 
-    phone = models.CharField(max_length=11, db_index=True)
-    code_hash = models.CharField(max_length=64)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(_("手机号"), max_length=11, db_index=True)
+    code_hash = models.CharField(_("验证码摘要"), max_length=64)
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("验证码")
         verbose_name_plural = _("验证码")
         indexes = [models.Index(fields=["ip_address", "created_at"])]
 
+    def __str__(self) -> str:
+        return _("验证码 · %(phone)s") % {"phone": mask_phone(self.phone)}
+
 
 class WrongCodeGuess(models.Model):
     """A wrong one-time code, kept so that guesses are counted per requester (address): a guesser is
     stopped without the member of the phone being locked out. Deleted with the codes (one day)."""
 
-    phone = models.CharField(max_length=11)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    phone = models.CharField(_("手机号"), max_length=11)
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("错误验证码记录")
+        verbose_name_plural = _("错误验证码记录")
         indexes = [models.Index(fields=["ip_address", "created_at"])]
+
+    def __str__(self) -> str:
+        return _("错误验证码 · %(phone)s") % {"phone": mask_phone(self.phone)}
 
 
 class MemberApiToken(models.Model):
     """A bearer token of the member app, issued at sign-in. Only its hash is stored."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    token_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("会员令牌")
+        verbose_name_plural = _("会员令牌")
+
+    def __str__(self) -> str:
+        return _("会员令牌 #%(id)s") % {"id": self.pk}
 
 
 class CardApplication(models.Model):

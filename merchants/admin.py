@@ -20,6 +20,7 @@ from merchants.selectors import merchant_contract_state
 from portal.admin import ScopedAdminMixin
 from portal.clock import local_day
 from portal.errors import ApplicationError, ValidationFailed
+from portal.forms import DateInput
 from portal.scoping import scope_queryset
 
 
@@ -60,6 +61,7 @@ class StoreInline(admin.TabularInline):
     form = StoreInlineForm
     extra = 0
     fields = ("name", "region", "address", "phone", "latitude", "longitude", "is_active")
+    autocomplete_fields = ("region",)  # hundreds of places: typed, not scrolled
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -82,12 +84,8 @@ class MerchantReviewForm(forms.Form):
         ("suspend", _lazy("暂停合作")),
     ]
     decision = forms.ChoiceField(label=_lazy("审核结果"), choices=DECISIONS, widget=forms.RadioSelect)
-    contract_start = forms.DateField(
-        label=_lazy("合作开始"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    contract_end = forms.DateField(
-        label=_lazy("合作结束"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    contract_start = forms.DateField(label=_lazy("合作开始"), required=False, widget=DateInput)
+    contract_end = forms.DateField(label=_lazy("合作结束"), required=False, widget=DateInput)
     reason = forms.CharField(
         label=_lazy("意见/原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -141,6 +139,7 @@ class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "category")
     search_fields = ("name", "licence_number", "contact_name", "contact_phone")
     list_select_related = ("category", "region")
+    autocomplete_fields = ("region",)  # hundreds of places: typed, not scrolled
     readonly_fields = (
         "status",
         "status_reason",

@@ -28,7 +28,7 @@ def add_service_errors(form: forms.Form, error: ValidationFailed) -> None:
 class RegionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, union: Union) -> str:
         indent = "　" * max(union.depth - 1, 0)
-        return f"{indent}{union.name}"
+        return f"{indent}{union.place_name}"
 
 
 class MerchantApplicationForm(forms.Form):

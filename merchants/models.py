@@ -176,9 +176,14 @@ class MerchantUser(models.Model):
         CASHIER = "cashier", _("收银员")
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_user"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="merchant_user",
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="users")
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("商家"), on_delete=models.CASCADE, related_name="users"
+    )
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
     store = models.ForeignKey(
         Store,
@@ -200,7 +205,9 @@ class MerchantUser(models.Model):
 class ApiKey(models.Model):
     """A POS API key. The full key is shown once; only its SHA-256 and a visible prefix are stored."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("商家"), on_delete=models.CASCADE, related_name="api_keys"
+    )
     store = models.ForeignKey(
         Store,
         verbose_name=_("限定门店"),
@@ -211,8 +218,10 @@ class ApiKey(models.Model):
     )
     name = models.CharField(_("名称"), max_length=80)
     prefix = models.CharField(_("前缀"), max_length=16, unique=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    key_hash = models.CharField(_("密钥摘要"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)

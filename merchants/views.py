@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,6 +25,7 @@ from merchants.forms import (
 )
 from merchants.models import ApiKey, MerchantUser, Store
 from portal.clock import local_day
+from portal.confirm import ask_first
 from portal.errors import ApplicationError, ValidationFailed
 
 TILL_URL = "/merchant/till/"
@@ -174,6 +175,19 @@ def user_set_active(request, membership_id: int):
         MerchantUser.objects.select_related("user"), pk=membership_id, merchant=request.merchant
     )
     active = request.POST.get("active") == "1"
+    if not active:
+        page = ask_first(
+            request,
+            heading=_("停用账号"),
+            consequence=_(
+                "停用后，账号“%(name)s”立即不能再登录商家中心和收银台，已登录的也会被退出；之后可由店长重新启用。"
+            )
+            % {"name": membership.user.username},
+            button=_("确认停用"),
+            cancel_url=reverse("merchants:home"),
+        )
+        if page is not None:
+            return page
     try:
         services.merchant_user_set_active(merchant_user=membership, is_active=active, changed_by=request.user)
     except ApplicationError as error:
@@ -212,6 +226,16 @@ def key_create(request):
 @require_POST
 def key_revoke(request, key_id: int):
     key = get_object_or_404(ApiKey, pk=key_id, merchant=request.merchant)
+    page = ask_first(
+        request,
+        heading=_("吊销密钥"),
+        consequence=_("吊销后，使用密钥 %(prefix)s… 的收银机立即不能再核销，且不能恢复；需要时请新建密钥。")
+        % {"prefix": key.prefix},
+        button=_("确认吊销"),
+        cancel_url=reverse("merchants:home"),
+    )
+    if page is not None:
+        return page
     apikeys.api_key_revoke(key=key, revoked_by=request.user)
     messages.success(
         request, _("密钥 %(prefix)s… 已吊销，使用它的收银机将无法再核销。") % {"prefix": key.prefix}

@@ -124,7 +124,9 @@ class Delivery(models.Model):
         FAILED = "failed", _("发送失败")
         SKIPPED = "skipped", _("未发送")
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, verbose_name=_("通知"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED)
     # The phone or openid, kept only while the delivery may still be sent.
@@ -172,3 +174,6 @@ class NotificationPreference(models.Model):
             ),
             models.CheckConstraint(condition=~Q(channel="inbox"), name="preference_not_for_inbox"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_topic_display()} · {self.get_channel_display()}"

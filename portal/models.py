@@ -69,7 +69,7 @@ class AuditEvent(models.Model):
     target_type = models.CharField(_("对象类型"), max_length=60)
     target_id = models.CharField(_("对象"), max_length=64)
     target_label = models.CharField(_("对象名称"), max_length=200, blank=True)
-    union_path = models.CharField(max_length=255, blank=True, db_index=True)
+    union_path = models.CharField(_("工会路径"), max_length=255, blank=True, db_index=True)
     data = models.JSONField(_("详情"), default=dict, blank=True)
 
     class Meta:

@@ -28,6 +28,8 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[".localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An expired form gets the portal's own page with a way back (templates/403_csrf.html).
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 # Keys for personal data. ID numbers are encrypted with the first of PII_ENCRYPTION_KEYS (Fernet keys,
 # comma-separated, newest first; older keys still decrypt until `manage.py rotate_pii_key` has run)

@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import views
 
 admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
-admin.site.index_title = "工会工作台"
+admin.site.index_title = _("工会工作台")
 
 urlpatterns = [
     # discounts first: its module opens with the POS API, so every till's request is resolved before

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from portal.errors import RequestTooLarge, ValidationFailed
+from portal.errors import PermissionDenied, RequestTooLarge, ValidationFailed
 from portal.health import redis_is_up
 
 
@@ -61,6 +61,15 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return api_not_found(request)
     return render(request, "404.html", status=404)
+
+
+def csrf_failure(request, reason=""):
+    """A form sent with an expired or missing CSRF token (the page was open too long, or the session
+    ended elsewhere): the portal's own page with a way back, instead of Django's technical one."""
+    if request.path.startswith("/api/"):
+        error = PermissionDenied(_("请求已过期，请刷新后重试。"))
+        return JsonResponse(error.as_envelope(), status=error.status)
+    return render(request, "403_csrf.html", status=403)
 
 
 def server_error(request):

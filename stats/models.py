@@ -24,9 +24,11 @@ class CoverageSnapshot(models.Model):
     union = models.ForeignKey(
         Union, verbose_name=_("工会"), on_delete=models.CASCADE, related_name="snapshots"
     )
-    level = models.CharField(max_length=16, choices=Union.Level.choices)
-    parent = models.ForeignKey(Union, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    path = models.CharField(max_length=255)
+    level = models.CharField(_("层级"), max_length=16, choices=Union.Level.choices)
+    parent = models.ForeignKey(
+        Union, verbose_name=_("上级工会"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    path = models.CharField(_("路径"), max_length=255)
     members = models.PositiveIntegerField(_("会员数"), default=0)
     cardholders = models.PositiveIntegerField(_("持卡人数"), default=0)
     coverage = models.DecimalField(_("覆盖率"), max_digits=7, decimal_places=4, default=0)
@@ -46,7 +48,7 @@ class CoverageSnapshot(models.Model):
     reported_members = models.PositiveIntegerField(_("其中按上报人数计的会员"), default=0)
     rank_among_siblings = models.PositiveIntegerField(_("同级排名"), null=True, blank=True)
     rank_in_level = models.PositiveIntegerField(_("全省同层级排名"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         db_table = "members_coveragesnapshot"
@@ -62,6 +64,9 @@ class CoverageSnapshot(models.Model):
             models.Index(fields=["union", "day"], name="coverage_union_day_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.union_id} · {self.day}"
+
 
 class SnapshotRun(models.Model):
     """A run of the coverage snapshot, so the dashboard can show progress and the last success."""
@@ -72,18 +77,23 @@ class SnapshotRun(models.Model):
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
 
-    day = models.DateField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    day = models.DateField(_("日期"))
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    message = models.CharField(max_length=500, blank=True)
-    nodes_written = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    nodes_written = models.PositiveIntegerField(_("写入节点数"), default=0)
 
     class Meta:
+        verbose_name = _("快照任务")
+        verbose_name_plural = _("快照任务")
         db_table = "members_snapshotrun"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="snapshot_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.get_status_display()}"

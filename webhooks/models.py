@@ -39,7 +39,7 @@ class Endpoint(models.Model):
     events = ArrayField(
         models.CharField(max_length=32, choices=EventType.choices), verbose_name=_("订阅事件")
     )
-    secret_encrypted = models.TextField(editable=False)
+    secret_encrypted = models.TextField(_("签名密钥（加密）"), editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("创建人"),
@@ -111,9 +111,15 @@ class Delivery(models.Model):
 
     # Looked up by the unique (endpoint, event) and the list index, which both begin with it.
     endpoint = models.ForeignKey(
-        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Endpoint,
+        verbose_name=_("推送地址"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
     )
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        Event, verbose_name=_("事件"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试"), default=timezone.now)
@@ -152,6 +158,7 @@ class DeliveryAttempt(models.Model):
 
     delivery = models.ForeignKey(
         Delivery,
+        verbose_name=_("推送"),
         on_delete=models.CASCADE,
         related_name="attempt_log",
         db_index=False,  # the unique pair serves
@@ -171,6 +178,9 @@ class DeliveryAttempt(models.Model):
             models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_once"),
         ]
 
+    def __str__(self) -> str:
+        return _("第%(number)s次") % {"number": self.number}
+
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
@@ -182,11 +192,18 @@ class RedemptionFeed(models.Model):
     subscribed endpoint): nothing before it is ever sent."""
 
     merchant = models.OneToOneField(
-        "merchants.Merchant", primary_key=True, on_delete=models.CASCADE, related_name="+"
+        "merchants.Merchant",
+        verbose_name=_("商家"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    started_at = models.DateTimeField()
-    resume_from = models.DateTimeField()
+    started_at = models.DateTimeField(_("开始时间"))
+    resume_from = models.DateTimeField(_("续传起点"))
 
     class Meta:
         verbose_name = _("核销事件游标")
         verbose_name_plural = _("核销事件游标")
+
+    def __str__(self) -> str:
+        return _("核销推送 · %(merchant)s") % {"merchant": self.merchant_id}

@@ -21,11 +21,17 @@ from django.utils.translation import gettext_lazy as _lazy
 from discounts import services, vouchers
 from discounts.forms import OfferFormMixin, eligible_groups_field, weekdays_field
 from discounts.models import Offer, OfferLimitChange
+from discounts.selectors import offer_headline, offer_preview
 from members.models import Union
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
+from portal.confirm import ask_first
 from portal.errors import ApplicationError
 from portal.scoping import scope_queryset
+
+END_CONSEQUENCE = _lazy(
+    "结束后，优惠“%(title)s”立即从会员的优惠列表中下架、不能再核销，且不能重新发布；已核销的记录和结算不受影响。"
+)
 
 
 class OfferAdminForm(OfferFormMixin, forms.ModelForm):
@@ -115,6 +121,7 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "title",
         "merchant",
         "kind",
+        "value",
         "status",
         "valid_from",
         "valid_until",
@@ -161,6 +168,12 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    @admin.display(description=_lazy("优惠内容"))
+    def value(self, offer: Offer) -> str:
+        """What the member gets, as the member's card says it (95折, 满100减20): the reviewer checks
+        this, not the raw percent off."""
+        return offer_headline(offer)
+
     @admin.display(description=_lazy("券码"))
     def voucher_summary(self, offer: Offer) -> str:
         if offer.pk is None or offer.channel != Offer.Channel.ONLINE:
@@ -179,6 +192,7 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if offer is not None:
             locked = set(services.OFFER_FIELDS) - services.offer_editable_fields(offer)
             extra_context["locked_reason"] = services.offer_locked_reason(offer) if locked else ""
+            extra_context["preview"] = offer_preview(offer)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -266,6 +280,19 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_lazy("结束所选优惠"), permissions=["review"])
     def end_selected(self, request, queryset):
+        page = ask_first(
+            request,
+            heading=_("结束优惠"),
+            consequence=_(
+                "结束后，所选的%(count)d个优惠立即从会员的优惠列表中下架、不能再核销，且不能重新发布。"
+            )
+            % {"count": queryset.count()},
+            button=_("确认结束"),
+            cancel_url=request.get_full_path(),
+            admin_context=self.admin_site.each_context(request),
+        )
+        if page is not None:
+            return page
         self._run(
             request,
             queryset,
@@ -304,6 +331,17 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "pause": lambda: services.offer_pause(offer=offer, paused_by=request.user, reason=reason),
             "end": lambda: services.offer_end(offer=offer, ended_by=request.user, reason=reason),
         }
+        if action == "end":
+            page = ask_first(
+                request,
+                heading=_("结束优惠"),
+                consequence=END_CONSEQUENCE % {"title": offer.title},
+                button=_("确认结束"),
+                cancel_url=reverse("admin:discounts_offer_change", args=[offer.pk]),
+                admin_context=self.admin_site.each_context(request),
+            )
+            if page is not None:
+                return page
         if action not in steps:
             self.message_user(request, _("未知操作。"), messages.ERROR)
         else:

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from discounts.forms import OfferForm
 from discounts.models import Offer
+from discounts.selectors import offer_preview
 from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
-from discounts.services import OFFER_FIELDS, offer_create, offer_submit, offer_update
+from discounts.services import KIND_AMOUNT_FIELDS, OFFER_FIELDS, offer_create, offer_submit, offer_update
 from merchants.access import merchant_user_required
 from merchants.forms import add_service_errors
 from merchants.models import MerchantUser
@@ -23,6 +24,27 @@ MANAGER = MerchantUser.Role.MANAGER
 
 def _offer_values(form) -> dict:
     return {key: form.cleaned_data.get(key) for key in OFFER_FIELDS}
+
+
+def _kind_fields() -> dict[str, list[str]]:
+    """For the page's script: the amount fields each kind uses (the form's names: 折 for percent_off)."""
+    names = {"percent_off": "discount_zhe"}
+    return {
+        kind: [names.get(field, field) for field in fields] for kind, fields in KIND_AMOUNT_FIELDS.items()
+    }
+
+
+def _render_form(request, form, heading: str, offer: Offer | None = None):
+    context = {
+        "form": form,
+        "heading": heading,
+        "offer": offer,
+        "kind_fields": _kind_fields(),
+        "preview": offer_preview(form.instance)
+        if form.is_bound
+        else (offer_preview(offer) if offer else None),
+    }
+    return render(request, "discounts/offer_form.html", context)
 
 
 @merchant_user_required(role=MANAGER)
@@ -44,7 +66,7 @@ def offer_new(request):
                 request, _("优惠“%(title)s”已保存为草稿，确认无误后请提交审核。") % {"title": offer.title}
             )
             return redirect("merchants:home")
-    return render(request, "discounts/offer_form.html", {"form": form, "heading": _("新建优惠")})
+    return _render_form(request, form, _("新建优惠"))
 
 
 @merchant_user_required(role=MANAGER)
@@ -72,7 +94,17 @@ def offer_edit(request, offer_id: int):
             messages.success(request, _("优惠“%(title)s”已保存。") % {"title": offer.title})
             return redirect("merchants:home")
     heading = _("编辑优惠：%(title)s") % {"title": offer.title}
-    return render(request, "discounts/offer_form.html", {"form": form, "heading": heading, "offer": offer})
+    return _render_form(request, form, heading, offer)
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def offer_preview_view(request):
+    """The offer card members would see, for the form's live preview: the form as it stands, checked
+    and read by the same code as the real thing, nothing saved."""
+    form = OfferForm(request.POST, merchant=request.merchant)
+    form.is_valid()
+    return render(request, "discounts/_offer_preview.html", {"preview": offer_preview(form.instance)})
 
 
 @merchant_user_required(role=MANAGER)

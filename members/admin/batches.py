@@ -9,13 +9,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from members import batches, issuance, selectors
 from members.models import IssuanceBatch, PartnerBank
 from portal.admin import ScopedAdminMixin
 from portal.approvals import SecondPersonRequired
+from portal.confirm import ask_first
 from portal.errors import ApplicationError, NotFound, PermissionDenied
 from portal.health import redis_is_up
 from portal.xlsx import xlsx_download
@@ -52,6 +53,12 @@ class IssuanceBatchUploadForm(forms.ModelForm):
             except ApplicationError as exc:
                 raise forms.ValidationError(exc.message) from None
         return uploaded
+
+
+BATCH_APPROVE_CONSEQUENCE = _(
+    "批准后将立即为 %(count)s 条有效记录制卡，"
+    "并按本批次修改 %(changed)s 名已有会员的姓名或手机号；批准后不能撤回。"
+)
 
 
 @admin.register(IssuanceBatch)
@@ -251,6 +258,19 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return redirect("admin:members_issuancebatch_change", batch.pk)
 
     def approve_view(self, request, pk):
+        if request.method == "POST":
+            batch = self._batch_or_404(request, pk)
+            page = ask_first(
+                request,
+                heading=_("批准制卡"),
+                consequence=BATCH_APPROVE_CONSEQUENCE
+                % {"count": batch.valid_rows, "changed": batch.changed_members or 0},
+                button=_("确认批准"),
+                cancel_url=reverse("admin:members_issuancebatch_change", args=[batch.pk]),
+                admin_context=self.admin_site.each_context(request),
+            )
+            if page is not None:
+                return page
         return self._step(
             request,
             pk,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from members import cards
 from members.models import Card, PartnerBank
 from portal.admin import ScopedAdminMixin
+from portal.confirm import ask_first
 from portal.errors import ApplicationError
 
 
@@ -26,8 +27,22 @@ class PartnerBankAdmin(admin.ModelAdmin):
         return False
 
 
-def _card_action(service, done_message):
+def _card_action(service, done_message, consequence=None, button=None):
+    """An admin action running a card service on each selected card; with a ``consequence``, the
+    action asks first (portal.confirm) and says what will happen to how many cards."""
+
     def action(modeladmin, request, queryset):
+        if consequence is not None:
+            page = ask_first(
+                request,
+                heading=str(button),
+                consequence=consequence % {"count": queryset.count()},
+                button=str(button),
+                cancel_url=request.get_full_path(),
+                admin_context=modeladmin.admin_site.each_context(request),
+            )
+            if page is not None:
+                return page
         done = 0
         for card in queryset.select_related("member__union", "bank")[:500]:
             try:
@@ -101,8 +116,21 @@ class CardAdmin(ScopedAdminMixin, admin.ModelAdmin):
         _card_action(cards.card_undo_lost, _("已为 %(count)s 张卡解除挂失。"))
     )
     replace_cards = admin.action(description=_("补换所选卡（注销旧卡并制新卡）"), permissions=["change"])(
-        _card_action(cards.card_replace, _("已为 %(count)s 张卡补换新卡。"))
+        _card_action(
+            cards.card_replace,
+            _("已为 %(count)s 张卡补换新卡。"),
+            consequence=_(
+                "补换后，所选的 %(count)s 张卡立即注销、不能再使用，也不能恢复，"
+                "并为每位会员各制一张新卡号的新卡。"
+            ),
+            button=_("确认补换"),
+        )
     )
     cancel_cards = admin.action(description=_("注销所选卡"), permissions=["change"])(
-        _card_action(cards.card_cancel, _("已注销 %(count)s 张卡。"))
+        _card_action(
+            cards.card_cancel,
+            _("已注销 %(count)s 张卡。"),
+            consequence=_("注销后，所选的 %(count)s 张卡立即不能再使用，也不能恢复。"),
+            button=_("确认注销"),
+        )
     )

@@ -22,6 +22,13 @@ class UnionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     autocomplete_fields = ("parent",)
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("field_name") == "region":
+            # the autocomplete of a merchant's or store's place: cities and counties only
+            queryset = queryset.filter(level__in=[Union.Level.CITY, Union.Level.COUNTY])
+        return queryset, may_have_duplicates
+
     def get_queryset(self, request):
         # an explicit order: with the GROUP BY of the count, the model's default ordering no longer applies
         return super().get_queryset(request).annotate(child_count=Count("children")).order_by("path")

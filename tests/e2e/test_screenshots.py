@@ -123,6 +123,17 @@ def test_main_pages_render_on_their_devices(new_page, demo, sms_outbox):
     expect(page.get_by_role("button", name="确认核销").first).to_be_visible()
     capture(page, "cashier-till", full_page=True)
 
+    # The merchant's offer form on a desktop: a discount typed in 折, spelled out, and the live preview
+    # of the card members will see.
+    page = new_page(DESKTOP)
+    merchant_sign_in(page, merchant["username"], merchant["password"])
+    page.goto("/merchant/offers/new/")
+    page.get_by_label("标题").fill("会员观影95折")
+    page.get_by_label("类型").select_option(label="折扣")
+    page.get_by_label("折扣(折)").fill("95")
+    expect(page.locator(".offer-preview .offer-headline")).to_have_text("9.5折")
+    capture(page, "merchant-offer-form", full_page=True)
+
     # The staff dashboard on a desktop.
     assert Card.objects.exists()
     coverage_history()

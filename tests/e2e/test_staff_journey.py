@@ -147,6 +147,9 @@ def test_county_operator_issues_cards_from_a_file_and_sees_coverage_rise(new_pag
     batch_url = f"/admin/members/issuancebatch/{batch_id}/change/"
     staff_sign_in(colleague, city["username"], city["password"], next_url=batch_url)
     colleague.get_by_role("button", name=f"批准并为 {len(GOOD_NAMES)} 条有效记录制卡").click()
+    confirmation = colleague.get_by_role("dialog")  # approving cannot be undone: it asks, and says why
+    expect(confirmation).to_contain_text(f"立即为 {len(GOOD_NAMES)} 条有效记录制卡")
+    confirmation.get_by_role("button", name="确认批准").click()
     expect(colleague.get_by_role("status").or_(colleague.locator(".messagelist"))).to_contain_text("已批准")
     approved_panel = colleague.locator("#batch-progress")
     expect(approved_panel.locator('[data-field="status_display"]')).to_have_text(

@@ -252,6 +252,7 @@ DOORS: dict[str, Door] = {
     ),
     "merchants:offer_create": door(lambda o: reverse("merchants:offer_create"), MANAGERS),
     "merchants:offer_edit": door(lambda o: reverse("merchants:offer_edit", args=[o.offer.pk]), NOBODY),
+    "merchants:offer_preview": door(lambda o: reverse("merchants:offer_preview"), MANAGERS, "post"),
     "merchants:offer_submit": door(
         lambda o: reverse("merchants:offer_submit", args=[o.offer.pk]), NOBODY, "post"
     ),

@@ -49,8 +49,10 @@ def test_another_merchants_manager_gets_not_found_for_every_id(client, world, sa
         "store": client.get(reverse("merchants:store_edit", args=[world.store.pk])),
         "offer": client.get(reverse("merchants:offer_edit", args=[world.offer.pk])),
         "submit": client.post(reverse("merchants:offer_submit", args=[world.offer.pk])),
-        "user": client.post(reverse("merchants:user_set_active", args=[world.cashier.pk]), {"active": "0"}),
-        "key": client.post(reverse("merchants:key_revoke", args=[api_key.pk])),
+        "user": client.post(
+            reverse("merchants:user_set_active", args=[world.cashier.pk]), {"active": "0", "confirmed": "1"}
+        ),
+        "key": client.post(reverse("merchants:key_revoke", args=[api_key.pk]), {"confirmed": "1"}),
     }
 
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 404)
@@ -136,7 +138,13 @@ def test_admin_bulk_actions_never_reach_rows_outside_the_subtree(client, world, 
         "offer": lambda: type(world.offer).objects.get(pk=world.offer.pk).status,
         "sale": lambda: Redemption.objects.get(pk=sale.pk).status,
     }[target]
-    form = {"action": action, "_selected_action": [rows[target].pk], "index": 0, "post": "yes"}
+    form = {
+        "action": action,
+        "_selected_action": [rows[target].pk],
+        "index": 0,
+        "post": "yes",
+        "confirmed": "1",
+    }
     before = state()
 
     client.force_login(world.sibling_county_operator)

@@ -136,7 +136,9 @@ def test_batch_approval_while_redis_is_down_is_kept_and_says_so(
     client.force_login(world.city_operator)  # someone other than the uploader approves
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("admin:members_issuancebatch_approve", args=[batch.pk]), follow=True)
+        response = client.post(
+            reverse("admin:members_issuancebatch_approve", args=[batch.pk]), {"confirmed": "1"}, follow=True
+        )
 
     batch.refresh_from_db()
     assert batch.status == IssuanceBatch.Status.APPROVED

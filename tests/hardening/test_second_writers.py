@@ -298,7 +298,9 @@ def test_the_uploader_cannot_approve_their_own_batch(client, world, county_colle
         batches.batch_approve(batch=batch, actor=world.county_operator)
     client.force_login(world.county_operator)
     page = client.get(reverse("admin:members_issuancebatch_change", args=[batch.pk])).content.decode()
-    response = client.post(reverse("admin:members_issuancebatch_approve", args=[batch.pk]), follow=True)
+    response = client.post(
+        reverse("admin:members_issuancebatch_approve", args=[batch.pk]), {"confirmed": "1"}, follow=True
+    )
 
     assert "须由上传人以外的另一位工作人员批准" in page
     assert response.status_code == 200 and "须由创建人以外的另一位工作人员完成" in response.content.decode()

@@ -202,14 +202,20 @@ def test_card_admin_actions_call_the_services_and_report_refusals(client, tree, 
         "/admin/members/card/", {"action": "activate_cards", "_selected_action": [card.pk]}, follow=True
     )
     assert "不能激活" in response.content.decode()
-    client.post("/admin/members/card/", {"action": "replace_cards", "_selected_action": [card.pk]})
+    form = {"action": "replace_cards", "_selected_action": [card.pk]}
+    asked = client.post("/admin/members/card/", form)
+    assert "不能恢复" in asked.content.decode()  # asks first, and says what will happen
+    assert Card.objects.filter(member=card.member, status="issued").count() == 0
+    client.post("/admin/members/card/", {**form, "confirmed": "1"})
     assert Card.objects.filter(member=card.member, status="issued").count() == 1
 
 
 def test_workplace_operator_cannot_change_cards(client, tree, bank, make_staff):
     card = issued_card(tree, bank)
     client.force_login(make_staff(tree.C1A1, Role.WORKPLACE_OPERATOR))
-    client.post("/admin/members/card/", {"action": "cancel_cards", "_selected_action": [card.pk]})
+    client.post(
+        "/admin/members/card/", {"action": "cancel_cards", "_selected_action": [card.pk], "confirmed": "1"}
+    )
     assert Card.objects.get(pk=card.pk).status == "issued"
 
 

@@ -341,7 +341,11 @@ def test_admin_approve_and_download_files(client, tree, bank, operator, approver
         client.get(f"/admin/members/issuancebatch/{batch.pk}/approve/").status_code == 302
     )  # GET changes nothing
     client.force_login(approver)  # the uploader may not approve their own batch
-    client.post(f"/admin/members/issuancebatch/{batch.pk}/approve/")
+    asked = client.post(f"/admin/members/issuancebatch/{batch.pk}/approve/")
+    assert asked.status_code == 200 and "批准后不能撤回" in asked.content.decode()  # asks first
+    batch.refresh_from_db()
+    assert batch.status == "validated"
+    client.post(f"/admin/members/issuancebatch/{batch.pk}/approve/", {"confirmed": "1"})
     batch.refresh_from_db()
     assert batch.status == "approved"
     process_all(batch)
@@ -461,7 +465,9 @@ def test_reject_needs_the_permission_and_a_validated_batch(
     batch.refresh_from_db()
     assert batch.status == "rejected" and batch.status_message == "资料不全"
     client.force_login(approver)
-    response = client.post(f"/admin/members/issuancebatch/{batch.pk}/approve/", follow=True)
+    response = client.post(
+        f"/admin/members/issuancebatch/{batch.pk}/approve/", {"confirmed": "1"}, follow=True
+    )
     assert "只有“待审核”的批次可以批准" in response.content.decode()
 
 

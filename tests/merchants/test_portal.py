@@ -3,8 +3,13 @@ merchant can be reached (404, not someone else's data)."""
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discounts.forms import percent_off_to_zhe, zhe_to_percent_off
 from discounts.models import Offer
 from merchants import apikeys
 from merchants.models import ApiKey, Merchant, MerchantUser, Store
@@ -107,7 +112,11 @@ def test_key_cannot_be_pinned_to_another_merchants_store(client, manager):
 def test_manager_revokes_a_key(client, manager, merchant):
     key, raw = apikeys.api_key_create(merchant=merchant, name="前台", created_by=manager)
     client.force_login(manager)
-    assert client.post(f"/merchant/keys/{key.pk}/revoke/").status_code == 302
+    asked = client.post(f"/merchant/keys/{key.pk}/revoke/")
+    assert asked.status_code == 200 and "不能恢复" in asked.content.decode()  # asks first
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert client.post(f"/merchant/keys/{key.pk}/revoke/", {"confirmed": "1"}).status_code == 302
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert apikeys.api_key_authenticate(raw) is None
@@ -176,6 +185,9 @@ def test_manager_adds_a_cashier_who_can_sign_in_and_disables_them(client, manage
     assert not link.user.is_staff
     client.post(f"/merchant/users/{link.pk}/active/", {"active": "0"})
     link.user.refresh_from_db()
+    assert link.user.is_active  # asked first: nothing changed yet
+    client.post(f"/merchant/users/{link.pk}/active/", {"active": "0", "confirmed": "1"})
+    link.user.refresh_from_db()
     assert not link.user.is_active
     response = client.post(
         "/merchant/users/new/", {"username": "cashier_li", "password": "Till-Pass-2026", "role": "cashier"}
@@ -237,16 +249,55 @@ def test_offer_form_shows_validation_messages(client, manager):
     client.force_login(manager)
     response = client.post(
         "/merchant/offers/new/",
-        offer_form(kind="percent_off", percent_off="150", valid_until="2025-01-01", daily_quota="-3"),
+        offer_form(kind="percent_off", discount_zhe="150", valid_until="2025-01-01", daily_quota="-3"),
     )
     assert response.status_code == 200
     text = response.content.decode()
-    assert "折扣比例须大于0且小于100" in text
+    assert "例如 9.5 或 95 都表示95折" in text
     assert "结束日期不能早于开始日期" in text
     assert not Offer.objects.exists()
     response = client.post("/merchant/offers/new/", offer_form(kind="allowance", funder="union"))
     text = response.content.decode()
     assert "工会补贴须填写每份补贴金额" in text and "须指定预算归属工会" in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "percent_off"),
+    [("95", "5"), ("9.5", "5"), ("８８", "12"), ("8", "20"), ("80", "20"), ("8.75", "12.5"), ("1", "90")],
+)
+def test_the_discount_is_typed_in_zhe_and_kept_as_percent_off(client, manager, merchant, typed, percent_off):
+    client.force_login(manager)
+    data = offer_form(kind="percent_off", discount_zhe=typed, fixed_price="")
+    response = client.post("/merchant/offers/new/", data)
+    assert response.status_code == 302, response.content.decode()
+    offer = Offer.objects.get(merchant=merchant)
+    assert offer.percent_off == Decimal(percent_off)
+    page = client.get(f"/merchant/offers/{offer.pk}/").content.decode()
+    shown = format(((100 - Decimal(percent_off)) / 10).normalize(), "f")
+    assert f'name="discount_zhe" value="{shown}"' in page
+
+
+@pytest.mark.parametrize("typed", ["10", "100", "0", "-5", "abc"])
+def test_a_discount_that_is_no_discount_is_refused(client, manager, merchant, typed):
+    client.force_login(manager)
+    response = client.post("/merchant/offers/new/", offer_form(kind="percent_off", discount_zhe=typed))
+    assert response.status_code == 200
+    assert 'class="form-errors' in response.content.decode()
+    assert not Offer.objects.exists()
+
+
+@given(st.decimals(min_value="0.01", max_value="99.99", places=2))
+def test_zhe_and_percent_off_convert_both_ways(percent_off):
+    assert zhe_to_percent_off(percent_off_to_zhe(percent_off)) == percent_off
+
+
+def test_the_preview_reads_the_form_without_saving(client, manager, merchant):
+    client.force_login(manager)
+    response = client.post("/merchant/offers/preview/", offer_form(kind="percent_off", discount_zhe="88"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "8.8折" in text and "周末10元观影" in text
+    assert not Offer.objects.exists()
 
 
 def test_portal_has_no_way_to_publish(client, manager, merchant):
