@@ -287,6 +287,8 @@ def coverage_snapshot_compute(*, day: datetime.date) -> int:
         params = snapshot_sql_params(day=day)
         cursor.execute(f"DROP TABLE IF EXISTS {MEMBER_CARDS_TABLE}")
         cursor.execute(MEMBER_CARDS_SQL, params)
+        # A temporary table has no statistics until analysed; the statement below joins it to the tree.
+        cursor.execute(f"ANALYZE {MEMBER_CARDS_TABLE}")
         cursor.execute(f"DELETE FROM {CoverageSnapshot._meta.db_table} WHERE day = %s", [day])  # noqa: S608
         cursor.execute(SNAPSHOT_SQL, params)
         written = cursor.rowcount
