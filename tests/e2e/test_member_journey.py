@@ -40,7 +40,7 @@ def test_member_finds_the_cinema_offer_signs_in_shows_the_card_and_sees_the_purc
     # Filter: the 休闲娱乐 tab, then the city.
     page.get_by_role("navigation", name="商家分类").get_by_role("link", name="休闲娱乐").click()
     page.wait_for_url(re.compile(r"category=entertainment"))
-    page.get_by_label("城市/区县").select_option(label="石家庄市总工会")
+    page.get_by_label("城市/区县").select_option(label="石家庄市")  # places, not unions
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url(re.compile(r"region=130100"))
     assert "category=entertainment" in page.url
