@@ -25,7 +25,7 @@ from merchants.models import Category, Store
 EARTH_RADIUS_KM = 6371.0
 KEYWORD_MAX_LENGTH = 50
 KEYWORD_MAX_TERMS = 5
-FILTER_PARAMS = ("category", "region", "q", "available_today", "near")
+FILTER_PARAMS = ("category", "region", "q", "available_today", "mine", "near")
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"", "0", "false", "no", "off"}
 
@@ -143,15 +143,19 @@ class OfferFilterSet(django_filters.FilterSet):
     )
     q = KeywordFilter(method="filter_keywords")
     available_today = OnOffFilter(method="filter_available_today")
+    mine = OnOffFilter(method="filter_mine")
     near = PointFilter(method="filter_near")
 
     class Meta:
         model = Offer
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, now: datetime | None = None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, now: datetime | None = None, mine=None, **kwargs):
         super().__init__(data, queryset, **kwargs)
         self.now = now
+        # "我能用": a callable (queryset → the ids of its offers usable by the signed-in member), given
+        # by ``discounts.selectors.offer_list``; without a member "mine" is "available today".
+        self.mine = mine
 
     # --- one method per filter that is more than a lookup --------------------------------------
 
@@ -176,6 +180,14 @@ class OfferFilterSet(django_filters.FilterSet):
 
     def filter_available_today(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(usable_today_q(self.now)) if value else queryset
+
+    def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        """ "我能用": usable today for everyone (``usable_today_q``), then for the signed-in member by the
+        usability rule itself (``offer_usability`` with their card and counters)."""
+        if not value:
+            return queryset
+        queryset = queryset.filter(usable_today_q(self.now))
+        return queryset if self.mine is None else queryset.filter(pk__in=self.mine(queryset))
 
     def filter_near(self, queryset: QuerySet, name: str, point: tuple[float, float] | None) -> QuerySet:
         if point is None:
