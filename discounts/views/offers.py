@@ -62,6 +62,7 @@ def offer_list(request):
             "regions": regions,
             "page": page,
             "items": items,
+            "groups": _by_merchant(items),
             "tabs": _category_tabs(filters),
             "page_links": {
                 "previous": filters.query_string(page=page.previous_page_number())
@@ -72,6 +73,16 @@ def offer_list(request):
             "without_near": filters.query_string(near=""),
         },
     )
+
+
+def _by_merchant(items: list[dict]) -> list[dict]:
+    """The page's offers as one card per merchant (its variants listed inside), in the order the
+    merchant's first offer comes."""
+    groups: dict[int, dict] = {}
+    for item in items:
+        merchant = item["offer"].merchant
+        groups.setdefault(merchant.pk, {"merchant": merchant, "items": []})["items"].append(item)
+    return list(groups.values())
 
 
 def _category_tabs(filters) -> list[dict]:

@@ -50,7 +50,8 @@ def province(transactional_db):
 
 
 def _card(page, title: str):
-    return page.locator("ul.offer-list > li").filter(has=page.get_by_role("link", name=re.compile(title)))
+    link = page.get_by_role("link", name=re.compile(title))
+    return page.locator("ul.offer-list li.offer-item").filter(has=link)
 
 
 def test_offers_not_usable_today_are_greyed_with_the_reason(new_page, province):
@@ -68,6 +69,17 @@ def test_offers_not_usable_today_are_greyed_with_the_reason(new_page, province):
     # Anonymous: nobody's union is judged, the other city's offers are listed too.
     expect(_card(page, "乙市观影")).to_have_count(1)
     expect(page.get_by_label("我能用")).to_have_count(0)
+
+
+def test_variants_of_one_merchant_are_one_card(new_page, province):
+    page = new_page(PHONE)
+    page.goto("/")
+    assert_page_basics(page)
+    groups = page.locator("ul.offer-list > li")
+    expect(groups).to_have_count(2)  # 甲市影城 and 乙市影城
+    shop = groups.filter(has=page.get_by_role("heading", name="甲市影城"))
+    expect(shop.locator("li.offer-item")).to_have_count(4)
+    expect(shop).to_contain_text("4项优惠")
 
 
 def test_signed_in_member_starts_in_their_city_and_filters_what_they_can_use(new_page, province, sms_outbox):
@@ -89,7 +101,7 @@ def test_signed_in_member_starts_in_their_city_and_filters_what_they_can_use(new
     page.get_by_label("我能用").check()
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url(re.compile(r"mine=1"))
-    titles = page.locator("ul.offer-list > li .offer-title").all_inner_texts()
+    titles = page.locator("ul.offer-list li.offer-item .offer-title").all_inner_texts()
     assert titles == ["天天可用观影"], titles
 
     # "全省" is still a choice.
