@@ -17,7 +17,7 @@ from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, S
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from discounts.models import Offer
+from discounts.models import Offer, SearchSynonym
 from discounts.usability import usable_today_q
 from members.models import Union
 from merchants.models import Category, Store
@@ -169,13 +169,23 @@ class OfferFilterSet(django_filters.FilterSet):
         return queryset.filter(region.subtree_q("merchant__region") | Q(Exists(store_in_region)))
 
     def filter_keywords(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for term in (value or "").split()[:KEYWORD_MAX_TERMS]:
-            queryset = queryset.filter(
-                Q(title__icontains=term)
-                | Q(description__icontains=term)
-                | Q(merchant__name__icontains=term)
-                | Q(merchant__category__name__icontains=term)
-            )
+        """Every term must match the offer's title, description, merchant or category — the term or
+        one of its synonyms (``SearchSynonym``: 电影 finds 影城 and 观影), read in one query."""
+        terms = (value or "").split()[:KEYWORD_MAX_TERMS]
+        if not terms:
+            return queryset
+        groups = list(SearchSynonym.objects.filter(words__overlap=terms).values_list("words", flat=True))
+        for term in terms:
+            words = {term}.union(*(group for group in groups if term in group))
+            match = Q()
+            for word in sorted(words):
+                match |= (
+                    Q(title__icontains=word)
+                    | Q(description__icontains=word)
+                    | Q(merchant__name__icontains=word)
+                    | Q(merchant__category__name__icontains=word)
+                )
+            queryset = queryset.filter(match)
         return queryset
 
     def filter_available_today(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:

@@ -4,9 +4,11 @@ offer limited to other members is marked for them."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -23,6 +25,8 @@ WEEKDAY_NAMES = ["周一", "周二", "周三", "周四", "周五", "周六", "�
 @pytest.fixture
 def province(transactional_db):
     """Two cities; a member of a workplace in the first; offers in both."""
+    # The synonyms come from a data migration, which an earlier transactional test's flush removed.
+    importlib.import_module("discounts.migrations.0008_seed_search_synonyms").seed_synonyms(apps, None)
     root = UnionFactory(code="930000", name="测试省总工会", level=Union.Level.PROVINCE)
     home = UnionFactory(code="930100", name="甲市总工会", level=Union.Level.CITY, parent=root)
     other = UnionFactory(code="930200", name="乙市总工会", level=Union.Level.CITY, parent=root)
@@ -110,3 +114,16 @@ def test_signed_in_member_starts_in_their_city_and_filters_what_they_can_use(new
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url(re.compile(r"region=&|region=$"))
     expect(_card(page, "乙市观影")).to_have_count(1)
+
+
+def test_search_for_a_word_finds_offers_that_say_a_synonym(new_page, province):
+    page = new_page(PHONE)
+    page.goto("/")
+    page.get_by_label("搜索优惠或商家").fill("电影")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_url(re.compile(r"q=%E7%94%B5%E5%BD%B1"))
+    assert_page_basics(page)
+    # No offer says 电影: they say 影城 and 观影.
+    expect(_card(page, "天天可用观影")).to_have_count(1)
+    expect(_card(page, "乙市观影")).to_have_count(1)
+    expect(_card(page, "乙市会员专享")).to_have_count(1)  # its merchant is 甲市影城
