@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from discounts.models import MemberOfferTotalCounter
+from discounts.models import MemberOfferTotalCounter, OfferDayCounter
 from members.auth import SESSION_KEY
 from tests.factories import CardFactory, MemberFactory, UnionFactory
 
@@ -75,3 +75,16 @@ def test_signed_in_mine_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(len(first.captured_queries)):
         response = signed_in.get("/", {"mine": "1", "q": "优惠"})
     assert len(response.context["items"]) == 3
+
+
+def test_the_api_adds_whether_usable_today_and_why_not(client, make_offer, today):
+    make_offer(title="人人可用")
+    sold_out = make_offer(title="限量", daily_quota=1)
+    OfferDayCounter.objects.create(offer=sold_out, day=today, used=1)
+    body = client.get("/api/v1/offers/").json()
+    rows = {row["title"]: row for row in body["results"]}
+    assert rows["人人可用"]["usable_today"] is True and rows["人人可用"]["not_usable_words"] == ""
+    assert rows["限量"]["usable_today"] is False and rows["限量"]["not_usable_words"] == "今日已抢光"
+    assert rows["限量"]["remaining_today"] == 0  # the fields it had are kept
+    mine = client.get("/api/v1/offers/", {"mine": "1"}).json()
+    assert [row["title"] for row in mine["results"]] == ["人人可用"]
