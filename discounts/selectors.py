@@ -58,6 +58,7 @@ class OfferFilters:
     mine: bool = False
     near: tuple[float, float] | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    keep_empty: tuple[str, ...] = ()  # parameters links keep even when empty ("region=": 全省 chosen)
 
     @property
     def terms(self) -> list[str]:
@@ -77,7 +78,9 @@ class OfferFilters:
             "near": f"{self.near[0]:.6f},{self.near[1]:.6f}" if self.near else "",
         }
         params.update(overrides)
-        return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+        return urlencode(
+            {key: value for key, value in params.items() if value not in ("", None) or key in self.keep_empty}
+        )
 
 
 def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilters:

@@ -36,6 +36,8 @@ def offer_list(request):
     if member is not None and "region" not in request.GET:
         # Signed in and no place chosen yet: the member's own city ("全省" is a choice, region=).
         filters = dataclasses.replace(filters, region=selectors.member_city(member) or filters.region)
+    elif member is not None and filters.region is None:
+        filters = dataclasses.replace(filters, keep_empty=("region",))  # tabs and pages stay on 全省
     now = timezone.localtime()
     paginator = Paginator(selectors.offer_list(filters=filters, now=now, member=member, card=card), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))

@@ -60,7 +60,10 @@ def test_the_members_city_is_the_default_and_the_whole_province_a_choice(signed_
     response = signed_in.get("/")
     assert response.context["filters"].region == city.sjz
     assert titles(response) == ["石家庄"]
-    assert sorted(titles(signed_in.get("/", {"region": ""}))) == ["唐山", "石家庄"]
+    whole_province = signed_in.get("/", {"region": ""})
+    assert sorted(titles(whole_province)) == ["唐山", "石家庄"]
+    # The category tabs keep 全省 rather than falling back to the member's city.
+    assert all("region=" in tab["query"] for tab in whole_province.context["tabs"])
 
 
 def test_signed_in_mine_runs_a_fixed_number_of_queries(
