@@ -17,7 +17,7 @@ from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, S
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from discounts.models import Offer
+from discounts.models import Offer, SearchSynonym
 from discounts.usability import usable_today_q
 from members.models import Union
 from merchants.models import Category, Store
@@ -25,7 +25,7 @@ from merchants.models import Category, Store
 EARTH_RADIUS_KM = 6371.0
 KEYWORD_MAX_LENGTH = 50
 KEYWORD_MAX_TERMS = 5
-FILTER_PARAMS = ("category", "region", "q", "available_today", "near")
+FILTER_PARAMS = ("category", "region", "q", "available_today", "mine", "near")
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"", "0", "false", "no", "off"}
 
@@ -143,15 +143,19 @@ class OfferFilterSet(django_filters.FilterSet):
     )
     q = KeywordFilter(method="filter_keywords")
     available_today = OnOffFilter(method="filter_available_today")
+    mine = OnOffFilter(method="filter_mine")
     near = PointFilter(method="filter_near")
 
     class Meta:
         model = Offer
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, now: datetime | None = None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, now: datetime | None = None, mine=None, **kwargs):
         super().__init__(data, queryset, **kwargs)
         self.now = now
+        # "我能用": a callable (queryset → the ids of its offers usable by the signed-in member), given
+        # by ``discounts.selectors.offer_list``; without a member "mine" is "available today".
+        self.mine = mine
 
     # --- one method per filter that is more than a lookup --------------------------------------
 
@@ -165,17 +169,35 @@ class OfferFilterSet(django_filters.FilterSet):
         return queryset.filter(region.subtree_q("merchant__region") | Q(Exists(store_in_region)))
 
     def filter_keywords(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for term in (value or "").split()[:KEYWORD_MAX_TERMS]:
-            queryset = queryset.filter(
-                Q(title__icontains=term)
-                | Q(description__icontains=term)
-                | Q(merchant__name__icontains=term)
-                | Q(merchant__category__name__icontains=term)
-            )
+        """Every term must match the offer's title, description, merchant or category — the term or
+        one of its synonyms (``SearchSynonym``: 电影 finds 影城 and 观影), read in one query."""
+        terms = (value or "").split()[:KEYWORD_MAX_TERMS]
+        if not terms:
+            return queryset
+        groups = list(SearchSynonym.objects.filter(words__overlap=terms).values_list("words", flat=True))
+        for term in terms:
+            words = {term}.union(*(group for group in groups if term in group))
+            match = Q()
+            for word in sorted(words):
+                match |= (
+                    Q(title__icontains=word)
+                    | Q(description__icontains=word)
+                    | Q(merchant__name__icontains=word)
+                    | Q(merchant__category__name__icontains=word)
+                )
+            queryset = queryset.filter(match)
         return queryset
 
     def filter_available_today(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(usable_today_q(self.now)) if value else queryset
+
+    def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        """ "我能用": usable today for everyone (``usable_today_q``), then for the signed-in member by the
+        usability rule itself (``offer_usability`` with their card and counters)."""
+        if not value:
+            return queryset
+        queryset = queryset.filter(usable_today_q(self.now))
+        return queryset if self.mine is None else queryset.filter(pk__in=self.mine(queryset))
 
     def filter_near(self, queryset: QuerySet, name: str, point: tuple[float, float] | None) -> QuerySet:
         if point is None:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -450,3 +451,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.get_state_display()})"
+
+
+class SearchSynonym(models.Model):
+    """Words members use for the same thing (电影、影城、观影、影院): a search for one finds offers that
+    say another. Kept by staff in the admin; ``discounts.filters.OfferFilterSet`` reads the groups of
+    a search's words in one query."""
+
+    words = ArrayField(models.CharField(max_length=20), verbose_name=_("同义词"), help_text=_("用逗号分隔"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("搜索同义词")
+        verbose_name_plural = _("搜索同义词")
+        indexes = [GinIndex(fields=["words"], name="search_synonym_words_gin")]
+
+    def __str__(self) -> str:
+        return "、".join(self.words)

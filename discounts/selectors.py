@@ -55,8 +55,10 @@ class OfferFilters:
     region: Union | None = None
     q: str = ""
     available_today: bool = False
+    mine: bool = False
     near: tuple[float, float] | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    keep_empty: tuple[str, ...] = ()  # parameters links keep even when empty ("region=": 全省 chosen)
 
     @property
     def terms(self) -> list[str]:
@@ -72,10 +74,13 @@ class OfferFilters:
             "region": self.region.code if self.region else "",
             "q": self.q,
             "available_today": "1" if self.available_today else "",
+            "mine": "1" if self.mine else "",
             "near": f"{self.near[0]:.6f},{self.near[1]:.6f}" if self.near else "",
         }
         params.update(overrides)
-        return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+        return urlencode(
+            {key: value for key, value in params.items() if value not in ("", None) or key in self.keep_empty}
+        )
 
 
 def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilters:
@@ -104,6 +109,7 @@ def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilt
         region=cleaned.get("region"),
         q=cleaned.get("q") or "",
         available_today=bool(cleaned.get("available_today")),
+        mine=bool(cleaned.get("mine")),
         near=cleaned.get("near"),
         errors=errors,
     )
@@ -125,10 +131,69 @@ def _used_today(today: date) -> Coalesce:
     return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
 
 
-def offer_list(*, filters: OfferFilters, now: datetime | None = None) -> QuerySet[Offer]:
+def _member_used(counters: QuerySet, member: Member) -> Coalesce:
+    used = counters.filter(offer=OuterRef("pk"), member=member).values("used")[:1]
+    return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
+
+
+def member_card(member: Member | None) -> Card | None:
+    """The member's active card (None: no member, or no active card)."""
+    if member is None:
+        return None
+    return Card.objects.filter(member=member, status=Card.Status.ACTIVE).select_related("bank").first()
+
+
+def member_city(member: Member | None) -> Union | None:
+    """The city the member's union lies in (the second code of its path), for the list's default."""
+    if member is None:
+        return None
+    codes = member.union.path.strip("/").split("/")
+    if len(codes) < 2:
+        return None
+    return Union.objects.filter(code=codes[1], level=Union.Level.CITY).first()
+
+
+def _usable_by(member: Member, card: Card | None, now: datetime):
+    """``OfferFilterSet``'s "我能用": the ids of the offers in a queryset that the usability rule finds
+    usable for this member now — their counters read by subqueries, so one query whatever the count."""
+    today = now.date()
+
+    def ids(queryset: QuerySet) -> list[int]:
+        candidates = queryset.annotate(
+            member_today=_member_used(MemberOfferDayCounter.objects.filter(day=today), member),
+            member_total=_member_used(MemberOfferTotalCounter.objects.all(), member),
+        )
+        return [
+            offer.pk
+            for offer in candidates
+            if usability.offer_usability(
+                offer,
+                now=now,
+                member=member,
+                card=card,
+                usage=usability.Usage(
+                    used_today=offer.used_today,
+                    member_today=offer.member_today,
+                    member_total=offer.member_total,
+                ),
+                rest_of_day=True,
+            ).usable
+        ]
+
+    return ids
+
+
+def offer_list(
+    *,
+    filters: OfferFilters,
+    now: datetime | None = None,
+    member: Member | None = None,
+    card: Card | None = None,
+) -> QuerySet[Offer]:
     """Listed offers matching ``filters``, each with ``used_today`` (and ``distance_km`` near a
     point). One query per page whatever its size: everything shown comes by joins and subqueries.
-    "Available today" is the usability rule as a filter (``usability.usable_today_q``)."""
+    "Available today" is the usability rule as a filter (``usability.usable_today_q``); "我能用"
+    (``mine``) is the rule for the signed-in ``member`` with their ``card`` (one query more)."""
     now = timezone.localtime(now) if now else timezone.localtime()
     today = now.date()
     queryset = (
@@ -137,7 +202,24 @@ def offer_list(*, filters: OfferFilters, now: datetime | None = None) -> QuerySe
         .annotate(used_today=_used_today(today))
     )
     queryset = queryset.order_by(F("published_at").desc(nulls_last=True), "-id")  # "near" orders by distance
-    return OfferFilterSet(queryset=queryset, now=now).filter_values(filters.values())
+    mine = _usable_by(member, card, now) if member is not None else None
+    return OfferFilterSet(queryset=queryset, now=now, mine=mine).filter_values(filters.values())
+
+
+def offer_list_usability(
+    offer: Offer, *, member: Member | None = None, card: Card | None = None, now: datetime | None = None
+) -> usability.Usability:
+    """The usability rule's answer for an offer of the list, query-free (``offer_list``'s joins and
+    ``used_today``): still usable today for everyone, or — signed in — for this member with their card
+    (the member's own counters are left to the offer's page)."""
+    return usability.offer_usability(
+        offer,
+        now=now,
+        member=member,
+        card=card,
+        usage=usability.Usage(used_today=getattr(offer, "used_today", 0) or 0),
+        rest_of_day=True,
+    )
 
 
 def offer_get_listed(offer_id: int, *, today: date | None = None) -> Offer:

@@ -36,6 +36,7 @@ _MEMBER_DATA = [
 ]
 _MERCHANT_REVIEW = [
     "merchants.view_category",
+    "discounts.view_searchsynonym",
     "merchants.view_merchant",
     "merchants.change_merchant",
     "merchants.view_store",
@@ -106,6 +107,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "discounts.change_redemption",
         "merchants.add_category",
         "merchants.change_category",
+        "discounts.add_searchsynonym",
+        "discounts.change_searchsynonym",
+        "discounts.delete_searchsynonym",
         "merchants.add_store",
         "merchants.change_store",
         "portal.view_auditevent",

@@ -6,41 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cities', '0001_city_sites'),
+        ("cities", "0001_city_sites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='banner',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="banner",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
         migrations.AlterField(
-            model_name='citysite',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="citysite",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
         migrations.AlterField(
-            model_name='citysite',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='更新时间'),
+            model_name="citysite",
+            name="updated_at",
+            field=models.DateTimeField(auto_now=True, verbose_name="更新时间"),
         ),
         migrations.AlterField(
-            model_name='newspost',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="newspost",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
         migrations.AlterField(
-            model_name='newspost',
-            name='created_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人'),
+            model_name="newspost",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="创建人",
+            ),
         ),
         migrations.AlterField(
-            model_name='newspost',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='更新时间'),
+            model_name="newspost",
+            name="updated_at",
+            field=models.DateTimeField(auto_now=True, verbose_name="更新时间"),
         ),
     ]

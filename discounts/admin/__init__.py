@@ -2,6 +2,6 @@
 redemptions. Importing the package registers them all (Django's admin autodiscovery imports
 ``discounts.admin``)."""
 
-from discounts.admin import offers, redemptions
+from discounts.admin import offers, redemptions, synonyms
 
-__all__ = ["offers", "redemptions"]
+__all__ = ["offers", "redemptions", "synonyms"]

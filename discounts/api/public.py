@@ -37,6 +37,8 @@ class OfferListSerializer(serializers.ModelSerializer):
     remaining_today = serializers.SerializerMethodField()
     distance_km = serializers.SerializerMethodField()
     eligible_union = serializers.SerializerMethodField()
+    usable_today = serializers.SerializerMethodField()
+    not_usable_words = serializers.SerializerMethodField()
 
     class Meta:
         model = Offer
@@ -57,6 +59,8 @@ class OfferListSerializer(serializers.ModelSerializer):
             "eligible_union",
             "eligible_groups",
             "distance_km",
+            "usable_today",
+            "not_usable_words",
         ]
 
     def get_headline(self, offer: Offer) -> str:
@@ -68,6 +72,14 @@ class OfferListSerializer(serializers.ModelSerializer):
     def get_distance_km(self, offer: Offer) -> float | None:
         distance = getattr(offer, "distance_km", None)
         return None if distance is None else round(distance, 3)
+
+    def get_usable_today(self, offer: Offer) -> bool:
+        """Still usable today by anyone (the usability rule without a member)."""
+        return selectors.offer_list_usability(offer).usable
+
+    def get_not_usable_words(self, offer: Offer) -> str:
+        """Why not, in the rule's member words ("仅周六、周日", "今日已抢光"); "" when usable."""
+        return selectors.offer_list_usability(offer).words
 
     def get_eligible_union(self, offer: Offer) -> dict | None:
         if offer.eligible_union_id is None:
@@ -134,6 +146,9 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("region", OpenApiTypes.STR, description="工会（地区）代码：该市或区县及其下级"),
     OpenApiParameter("q", OpenApiTypes.STR, description="关键词：优惠标题、说明、商家名称或分类（最多50字）"),
     OpenApiParameter("available_today", OpenApiTypes.BOOL, description="只看今日可用（1/0）"),
+    OpenApiParameter(
+        "mine", OpenApiTypes.BOOL, description="我能用（1/0）：无登录会员时同“今日可用”，登录会员按其卡判断"
+    ),
     OpenApiParameter(
         "near", OpenApiTypes.STR, description="“纬度,经度”：按到最近门店的距离排序，例如 38.04,114.51"
     ),

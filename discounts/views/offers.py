@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,26 +31,40 @@ def offer_list(request):
     for messages_of_field in filters.errors.values():
         for message in messages_of_field:
             messages.warning(request, message)
-    paginator = Paginator(selectors.offer_list(filters=filters), PAGE_SIZE)
+    member = current_member(request)
+    card = selectors.member_card(member)
+    if member is not None and "region" not in request.GET:
+        # Signed in and no place chosen yet: the member's own city ("全省" is a choice, region=).
+        filters = dataclasses.replace(filters, region=selectors.member_city(member) or filters.region)
+    elif member is not None and filters.region is None:
+        filters = dataclasses.replace(filters, keep_empty=("region",))  # tabs and pages stay on 全省
+    now = timezone.localtime()
+    paginator = Paginator(selectors.offer_list(filters=filters, now=now, member=member, card=card), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    items = [
-        {
-            "offer": offer,
-            "headline": selectors.offer_headline(offer),
-            "remaining": selectors.remaining_today(offer),
-            "distance_km": getattr(offer, "distance_km", None),
-        }
-        for offer in page.object_list
-    ]
+    items = []
+    for offer in page.object_list:
+        today = selectors.offer_list_usability(offer, member=member, card=card, now=now)
+        items.append(
+            {
+                "offer": offer,
+                "headline": selectors.offer_headline(offer),
+                "remaining": selectors.remaining_today(offer),
+                "distance_km": getattr(offer, "distance_km", None),
+                "today": today,
+                "ineligible": not today.usable and today.code == "not_eligible",
+            }
+        )
     regions = region_choices()
     return render(
         request,
         "discounts/offer_list.html",
         {
             "filters": filters,
+            "member": member,
             "regions": regions,
             "page": page,
             "items": items,
+            "groups": _by_merchant(items),
             "tabs": _category_tabs(filters),
             "page_links": {
                 "previous": filters.query_string(page=page.previous_page_number())
@@ -59,6 +75,16 @@ def offer_list(request):
             "without_near": filters.query_string(near=""),
         },
     )
+
+
+def _by_merchant(items: list[dict]) -> list[dict]:
+    """The page's offers as one card per merchant (its variants listed inside), in the order the
+    merchant's first offer comes."""
+    groups: dict[int, dict] = {}
+    for item in items:
+        merchant = item["offer"].merchant
+        groups.setdefault(merchant.pk, {"merchant": merchant, "items": []})["items"].append(item)
+    return list(groups.values())
 
 
 def _category_tabs(filters) -> list[dict]:

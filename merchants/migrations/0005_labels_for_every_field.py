@@ -6,36 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('merchants', '0004_merchant_created_by'),
+        ("merchants", "0004_merchant_created_by"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='apikey',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='创建人'),
+            model_name="apikey",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="创建人",
+            ),
         ),
         migrations.AlterField(
-            model_name='apikey',
-            name='key_hash',
-            field=models.CharField(max_length=64, unique=True, verbose_name='密钥摘要'),
+            model_name="apikey",
+            name="key_hash",
+            field=models.CharField(max_length=64, unique=True, verbose_name="密钥摘要"),
         ),
         migrations.AlterField(
-            model_name='apikey',
-            name='merchant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='merchants.merchant', verbose_name='商家'),
+            model_name="apikey",
+            name="merchant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="api_keys",
+                to="merchants.merchant",
+                verbose_name="商家",
+            ),
         ),
         migrations.AlterField(
-            model_name='merchantuser',
-            name='merchant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='users', to='merchants.merchant', verbose_name='商家'),
+            model_name="merchantuser",
+            name="merchant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="users",
+                to="merchants.merchant",
+                verbose_name="商家",
+            ),
         ),
         migrations.AlterField(
-            model_name='merchantuser',
-            name='user',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='merchant_user', to=settings.AUTH_USER_MODEL, verbose_name='用户'),
+            model_name="merchantuser",
+            name="user",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="merchant_user",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="用户",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0008_audit_actions_roster_and_settlement'),
+        ("portal", "0008_audit_actions_roster_and_settlement"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='union_path',
-            field=models.CharField(blank=True, db_index=True, max_length=255, verbose_name='工会路径'),
+            model_name="auditevent",
+            name="union_path",
+            field=models.CharField(blank=True, db_index=True, max_length=255, verbose_name="工会路径"),
         ),
     ]

@@ -6,76 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0017_labels_for_every_field'),
-        ('stats', '0003_snapshot_denominator_source_and_reporting_rate'),
+        ("members", "0017_labels_for_every_field"),
+        ("stats", "0003_snapshot_denominator_source_and_reporting_rate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='snapshotrun',
-            options={'ordering': ['-created_at'], 'verbose_name': '快照任务', 'verbose_name_plural': '快照任务'},
+            name="snapshotrun",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "快照任务",
+                "verbose_name_plural": "快照任务",
+            },
         ),
         migrations.AlterField(
-            model_name='coveragesnapshot',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="coveragesnapshot",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
         migrations.AlterField(
-            model_name='coveragesnapshot',
-            name='level',
-            field=models.CharField(choices=[('province', '省级'), ('city', '市级'), ('county', '县级'), ('workplace', '基层')], max_length=16, verbose_name='层级'),
+            model_name="coveragesnapshot",
+            name="level",
+            field=models.CharField(
+                choices=[("province", "省级"), ("city", "市级"), ("county", "县级"), ("workplace", "基层")],
+                max_length=16,
+                verbose_name="层级",
+            ),
         ),
         migrations.AlterField(
-            model_name='coveragesnapshot',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='members.union', verbose_name='上级工会'),
+            model_name="coveragesnapshot",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="members.union",
+                verbose_name="上级工会",
+            ),
         ),
         migrations.AlterField(
-            model_name='coveragesnapshot',
-            name='path',
-            field=models.CharField(max_length=255, verbose_name='路径'),
+            model_name="coveragesnapshot",
+            name="path",
+            field=models.CharField(max_length=255, verbose_name="路径"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="snapshotrun",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='day',
-            field=models.DateField(verbose_name='日期'),
+            model_name="snapshotrun",
+            name="day",
+            field=models.DateField(verbose_name="日期"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='结束时间'),
+            model_name="snapshotrun",
+            name="finished_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="结束时间"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='message',
-            field=models.CharField(blank=True, max_length=500, verbose_name='说明'),
+            model_name="snapshotrun",
+            name="message",
+            field=models.CharField(blank=True, max_length=500, verbose_name="说明"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='nodes_written',
-            field=models.PositiveIntegerField(default=0, verbose_name='写入节点数'),
+            model_name="snapshotrun",
+            name="nodes_written",
+            field=models.PositiveIntegerField(default=0, verbose_name="写入节点数"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='requested_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='发起人'),
+            model_name="snapshotrun",
+            name="requested_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="发起人",
+            ),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='开始时间'),
+            model_name="snapshotrun",
+            name="started_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="开始时间"),
         ),
         migrations.AlterField(
-            model_name='snapshotrun',
-            name='status',
-            field=models.CharField(choices=[('queued', '排队中'), ('running', '计算中'), ('done', '已完成'), ('failed', '失败')], default='queued', max_length=16, verbose_name='状态'),
+            model_name="snapshotrun",
+            name="status",
+            field=models.CharField(
+                choices=[("queued", "排队中"), ("running", "计算中"), ("done", "已完成"), ("failed", "失败")],
+                default="queued",
+                max_length=16,
+                verbose_name="状态",
+            ),
         ),
     ]

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
+from discounts.models import SearchSynonym
 from discounts.redemption import redemption_create
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
@@ -137,6 +138,8 @@ ADMIN_MODELS = {
     "merchants.apikey": AdminModel("api_key", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.offer": AdminModel("offer", STAFF, STAFF, ABOVE, NOBODY),
     "discounts.redemption": AdminModel("redemption", STAFF, NOBODY, ABOVE, NOBODY),
+    # Search synonyms are province-wide words: every staff member reads them, the province keeps them.
+    "discounts.searchsynonym": AdminModel("search_synonym", STAFF, PROVINCE_ONLY, STAFF, PROVINCE_ONLY),
     "webhooks.endpoint": AdminModel("webhook_endpoint", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fund": AdminModel("fund", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
@@ -591,6 +594,7 @@ def objects(world, bank):
     o.union = world.tree.C1A
     o.bank = bank
     o.category = world.merchant.category
+    o.search_synonym = SearchSynonym.objects.create(words=["测试甲", "测试乙"])
     o.api_key = ApiKey.objects.filter(merchant=world.merchant).first()
     o.redemption = redemption_create(
         merchant=world.merchant,

@@ -5,46 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('merchants', '0005_labels_for_every_field'),
-        ('webhooks', '0001_endpoints_events_deliveries'),
+        ("merchants", "0005_labels_for_every_field"),
+        ("webhooks", "0001_endpoints_events_deliveries"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='endpoint',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.endpoint', verbose_name='推送地址'),
+            model_name="delivery",
+            name="endpoint",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="webhooks.endpoint",
+                verbose_name="推送地址",
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.event', verbose_name='事件'),
+            model_name="delivery",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="webhooks.event",
+                verbose_name="事件",
+            ),
         ),
         migrations.AlterField(
-            model_name='deliveryattempt',
-            name='delivery',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='webhooks.delivery', verbose_name='推送'),
+            model_name="deliveryattempt",
+            name="delivery",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="attempt_log",
+                to="webhooks.delivery",
+                verbose_name="推送",
+            ),
         ),
         migrations.AlterField(
-            model_name='endpoint',
-            name='secret_encrypted',
-            field=models.TextField(editable=False, verbose_name='签名密钥（加密）'),
+            model_name="endpoint",
+            name="secret_encrypted",
+            field=models.TextField(editable=False, verbose_name="签名密钥（加密）"),
         ),
         migrations.AlterField(
-            model_name='redemptionfeed',
-            name='merchant',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='merchants.merchant', verbose_name='商家'),
+            model_name="redemptionfeed",
+            name="merchant",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                primary_key=True,
+                related_name="+",
+                serialize=False,
+                to="merchants.merchant",
+                verbose_name="商家",
+            ),
         ),
         migrations.AlterField(
-            model_name='redemptionfeed',
-            name='resume_from',
-            field=models.DateTimeField(verbose_name='续传起点'),
+            model_name="redemptionfeed",
+            name="resume_from",
+            field=models.DateTimeField(verbose_name="续传起点"),
         ),
         migrations.AlterField(
-            model_name='redemptionfeed',
-            name='started_at',
-            field=models.DateTimeField(verbose_name='开始时间'),
+            model_name="redemptionfeed",
+            name="started_at",
+            field=models.DateTimeField(verbose_name="开始时间"),
         ),
     ]
