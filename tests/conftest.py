@@ -159,6 +159,8 @@ class WorkerProcess:
             "REDIS_URL": django_settings.REDIS_URL,
             "CELERY_QUEUE": self.queue,
             "DB_CONN_MAX_AGE": "0",
+            # A line per task received, retried and done: tests read them (and they explain failures).
+            "TASK_LOG_LEVEL": "INFO",
         }
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
