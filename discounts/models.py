@@ -321,3 +321,27 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique")]
+
+
+class SavedOffer(models.Model):
+    """A member saved (收藏) an offer: it shows on "我的收藏" and its quota rises are notified."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="saved_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "offer"], name="saved_offer_once")]
+        ordering = ["-created_at", "-pk"]
+
+
+class SavedMerchant(models.Model):
+    """A member saved a merchant: quota rises on any of its offers are notified."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="saved_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "merchant"], name="saved_merchant_once")]
+        ordering = ["-created_at", "-pk"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from discounts import saved
 from discounts.api.common import _IdName, _IdTitle, error_response
 from discounts.history import member_redemptions, member_total_saved
 from discounts.models import Redemption
@@ -73,3 +76,64 @@ class MemberRedemptionListView(generics.ListAPIView):
         total = member_total_saved(request.user)
         response.data["total_saved"] = f"{total:.2f}"
         return response
+
+
+class MemberSavedView(APIView):
+    """``GET /api/v1/me/saved/``: the signed-in member's saved offers and merchants."""
+
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        operation_id="me_saved_list", summary="The member's saved offers and merchants", tags=["Member"]
+    )
+    def get(self, request):
+        member = request.user
+        return Response(
+            {
+                "offers": [
+                    {"id": s.offer_id, "title": s.offer.title, "merchant": s.offer.merchant.name}
+                    for s in saved.member_saved_offers(member)
+                ],
+                "merchants": [
+                    {"id": s.merchant_id, "name": s.merchant.name}
+                    for s in saved.member_saved_merchants(member)
+                ],
+            }
+        )
+
+
+class MemberSavedOfferView(APIView):
+    """``PUT`` saves a listed offer (201, or 200 when already saved); ``DELETE`` unsaves it (204)."""
+
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+
+    @extend_schema(operation_id="me_saved_offer_put", summary="Save an offer", tags=["Member"], request=None)
+    def put(self, request, offer_id: int):
+        saved.offer_save(member=request.user, offer_id=offer_id)
+        return Response({"offer": offer_id, "saved": True})
+
+    @extend_schema(operation_id="me_saved_offer_delete", summary="Unsave an offer", tags=["Member"])
+    def delete(self, request, offer_id: int):
+        saved.offer_unsave(member=request.user, offer_id=offer_id)
+        return Response(status=204)
+
+
+class MemberSavedMerchantView(APIView):
+    """``PUT`` saves a merchant with a listed offer; ``DELETE`` unsaves it (204)."""
+
+    authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        operation_id="me_saved_merchant_put", summary="Save a merchant", tags=["Member"], request=None
+    )
+    def put(self, request, merchant_id: int):
+        saved.merchant_save(member=request.user, merchant_id=merchant_id)
+        return Response({"merchant": merchant_id, "saved": True})
+
+    @extend_schema(operation_id="me_saved_merchant_delete", summary="Unsave a merchant", tags=["Member"])
+    def delete(self, request, merchant_id: int):
+        saved.merchant_unsave(member=request.user, merchant_id=merchant_id)
+        return Response(status=204)
