@@ -85,7 +85,19 @@ class MemberSavedView(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(
-        operation_id="me_saved_list", summary="The member's saved offers and merchants", tags=["Member"]
+        operation_id="me_saved_list",
+        summary="The member's saved offers and merchants",
+        tags=["Member"],
+        responses={
+            200: inline_serializer(
+                "SavedItems",
+                {
+                    "offers": serializers.ListField(child=serializers.DictField()),
+                    "merchants": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            401: error_response("Not signed in", ["unauthenticated"]),
+        },
     )
     def get(self, request):
         member = request.user
@@ -109,12 +121,31 @@ class MemberSavedOfferView(APIView):
     authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
     permission_classes = [IsMember]
 
-    @extend_schema(operation_id="me_saved_offer_put", summary="Save an offer", tags=["Member"], request=None)
+    @extend_schema(
+        operation_id="me_saved_offer_put",
+        summary="Save an offer",
+        tags=["Member"],
+        request=None,
+        responses={
+            200: inline_serializer("SavedOfferResult", {"saved": serializers.BooleanField()}),
+            401: error_response("Not signed in", ["unauthenticated"]),
+            404: error_response("Not found", ["not_found"]),
+        },
+    )
     def put(self, request, offer_id: int):
         saved.offer_save(member=request.user, offer_id=offer_id)
         return Response({"offer": offer_id, "saved": True})
 
-    @extend_schema(operation_id="me_saved_offer_delete", summary="Unsave an offer", tags=["Member"])
+    @extend_schema(
+        operation_id="me_saved_offer_delete",
+        summary="Unsave an offer",
+        tags=["Member"],
+        responses={
+            204: None,
+            401: error_response("Not signed in", ["unauthenticated"]),
+            404: error_response("Not found", ["not_found"]),
+        },
+    )
     def delete(self, request, offer_id: int):
         saved.offer_unsave(member=request.user, offer_id=offer_id)
         return Response(status=204)
@@ -127,13 +158,30 @@ class MemberSavedMerchantView(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(
-        operation_id="me_saved_merchant_put", summary="Save a merchant", tags=["Member"], request=None
+        operation_id="me_saved_merchant_put",
+        summary="Save a merchant",
+        tags=["Member"],
+        request=None,
+        responses={
+            200: inline_serializer("SavedMerchantResult", {"saved": serializers.BooleanField()}),
+            401: error_response("Not signed in", ["unauthenticated"]),
+            404: error_response("Not found", ["not_found"]),
+        },
     )
     def put(self, request, merchant_id: int):
         saved.merchant_save(member=request.user, merchant_id=merchant_id)
         return Response({"merchant": merchant_id, "saved": True})
 
-    @extend_schema(operation_id="me_saved_merchant_delete", summary="Unsave a merchant", tags=["Member"])
+    @extend_schema(
+        operation_id="me_saved_merchant_delete",
+        summary="Unsave a merchant",
+        tags=["Member"],
+        responses={
+            204: None,
+            401: error_response("Not signed in", ["unauthenticated"]),
+            404: error_response("Not found", ["not_found"]),
+        },
+    )
     def delete(self, request, merchant_id: int):
         saved.merchant_unsave(member=request.user, merchant_id=merchant_id)
         return Response(status=204)
