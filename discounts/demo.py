@@ -18,12 +18,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from discounts.models import Offer, Redemption, VoucherCode
+from discounts.models import Offer, Redemption, SavedMerchant, SavedOffer, VoucherCode
 from discounts.redemption import redemption_create
 from discounts.services import offer_change_limits
 from discounts.vouchers import voucher_random_code
-from members.demo import DEMO_STAFF
-from members.models import PartnerBank, Union
+from members.demo import DEMO_PHONE_PREFIX, DEMO_STAFF
+from members.models import Member, PartnerBank, Union
 from merchants import demo as merchants_demo
 from merchants.models import Merchant
 from portal.clock import local_day
@@ -335,8 +335,21 @@ def _raise_cinema_quota(seed: int) -> None:
     if reviewer is None:
         Offer.objects.filter(pk=offer.pk).update(daily_quota=CINEMA_QUOTA_HISTORY[-1])
         return
+    _save_for_demo_members(offer)
     for quota in CINEMA_QUOTA_HISTORY[1:]:
         offer_change_limits(offer=offer, changed_by=reviewer, daily_quota=quota)
+
+
+def _save_for_demo_members(offer: Offer, how_many: int = 5) -> None:
+    """The first demo members (those one signs in as) save the cinema offer and its merchant, so the
+    quota rises below fill their "我的收藏" and inboxes with "quota raised" notices."""
+    members = Member.objects.filter(
+        phone__startswith=DEMO_PHONE_PREFIX, status=Member.Status.ACTIVE
+    ).order_by("phone")[:how_many]
+    for index, member in enumerate(members):
+        SavedOffer.objects.get_or_create(member=member, offer=offer)
+        if index % 2:
+            SavedMerchant.objects.get_or_create(member=member, merchant=offer.merchant)
 
 
 def with_offers(sign_ins: list[dict]) -> list[dict]:

@@ -468,3 +468,45 @@ class SearchSynonym(models.Model):
 
     def __str__(self) -> str:
         return "、".join(self.words)
+
+
+class SavedOffer(models.Model):
+    """A member saved (收藏) an offer: it shows on "我的收藏" and its quota rises are notified."""
+
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+"
+    )
+    offer = models.ForeignKey(
+        Offer, verbose_name=_("优惠"), on_delete=models.CASCADE, related_name="saved_by"
+    )
+    created_at = models.DateTimeField(_("收藏时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("收藏的优惠")
+        verbose_name_plural = _("收藏的优惠")
+        constraints = [models.UniqueConstraint(fields=["member", "offer"], name="saved_offer_once")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return _("收藏 #%(id)s") % {"id": self.pk}
+
+
+class SavedMerchant(models.Model):
+    """A member saved a merchant: quota rises on any of its offers are notified."""
+
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("商户"), on_delete=models.CASCADE, related_name="saved_by"
+    )
+    created_at = models.DateTimeField(_("收藏时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("收藏的商户")
+        verbose_name_plural = _("收藏的商户")
+        constraints = [models.UniqueConstraint(fields=["member", "merchant"], name="saved_merchant_once")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return _("收藏 #%(id)s") % {"id": self.pk}

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from discounts import saved
 from discounts.models import Offer, OfferLimitChange
 from discounts.rules import local_day
 from members.models import MemberGroup
@@ -422,7 +423,7 @@ def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
     ensure_offer_reviewer(reviewed_by, offer)
     ensure_second_person(actor=reviewed_by, creator_id=offer.created_by_id, target=offer, what=_("批准优惠"))
     offer_validate(offer, stores=list(offer.stores.all()))
-    return _offer_transition(
+    offer = _offer_transition(
         offer=offer,
         actor=reviewed_by,
         action="approve",
@@ -432,6 +433,8 @@ def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
         reviewed_at=timezone.now(),
         status_reason="",
     )
+    saved.notify_offer_reviewed(offer, approved=True)
+    return offer
 
 
 @transaction.atomic
@@ -440,7 +443,7 @@ def offer_reject(*, offer: Offer, reviewed_by, reason: str) -> Offer:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("请填写驳回原因。"), fields={"reason": [_("请填写驳回原因。")]})
-    return _offer_transition(
+    offer = _offer_transition(
         offer=offer,
         actor=reviewed_by,
         action="reject",
@@ -451,6 +454,8 @@ def offer_reject(*, offer: Offer, reviewed_by, reason: str) -> Offer:
         reviewed_at=timezone.now(),
         status_reason=reason[:500],
     )
+    saved.notify_offer_reviewed(offer, approved=False, reason=reason)
+    return offer
 
 
 @transaction.atomic
@@ -557,6 +562,11 @@ def offer_change_limits(*, offer: Offer, changed_by, **new_values) -> list[Offer
             for field, value in changes.items()
         },
     )
+    for row in rows:
+        if row.field == "daily_quota":
+            saved.notify_quota_raised(
+                offer=locked, change_id=row.pk, old=locked.daily_quota, new=changes[row.field]
+            )
     offer.refresh_from_db()
     return rows
 

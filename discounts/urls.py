@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from discounts.api import member as member_api
 from discounts.api import pos as pos_api
 from discounts.api import public as public_api
-from discounts.views import bank_offers, cashier, history, merchant_offers, offers, statements
+from discounts.views import bank_offers, cashier, history, merchant_offers, offers, saved, statements
 from merchants import urls as merchant_portal
 
 # The POS API, with the member's own redemption history beside it (its names were always "pos:…").
@@ -20,6 +20,13 @@ pos_patterns = [
     path("redemptions/<int:pk>/", pos_api.RedemptionDetailView.as_view(), name="redemption_detail"),
     path("redemptions/<int:pk>/void/", pos_api.RedemptionVoidView.as_view(), name="redemption_void"),
     path("me/redemptions/", member_api.MemberRedemptionListView.as_view(), name="me_redemptions"),
+    path("me/saved/", member_api.MemberSavedView.as_view(), name="me_saved"),
+    path("me/saved/offers/<int:offer_id>/", member_api.MemberSavedOfferView.as_view(), name="me_saved_offer"),
+    path(
+        "me/saved/merchants/<int:merchant_id>/",
+        member_api.MemberSavedMerchantView.as_view(),
+        name="me_saved_merchant",
+    ),
 ]
 
 public_api_patterns = [
@@ -40,10 +47,13 @@ offer_pages = [
     ),
     path("offers/<int:offer_id>/", offers.offer_detail, name="offer_detail"),
     path("offers/<int:offer_id>/claim/", offers.offer_claim_code, name="offer_claim_code"),
+    path("offers/<int:offer_id>/save/", saved.offer_save_view, name="offer_save"),
+    path("offers/<int:offer_id>/save-merchant/", saved.merchant_save_view, name="merchant_save"),
 ]
 
 history_pages = [
     path("redemptions/", history.history_page, name="redemptions"),
+    path("saved/", saved.saved_page, name="saved"),
 ]
 
 till_pages = [

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from discounts import selectors
+from discounts import saved, selectors
 from discounts.models import Offer
 from discounts.vouchers import voucher_claim
 from members.auth import current_member
@@ -128,6 +128,7 @@ def offer_detail(request, offer_id: int):
             "online": online,
             "codes_left": codes_left,
             "my_codes": selectors.member_voucher_codes(offer, member),
+            "is_saved": saved.offer_is_saved(offer, member),
             "sign_in_url": f"{MEMBER_SIGN_IN_URL}?next={quote(request.get_full_path())}",
         },
     )

@@ -219,6 +219,13 @@ DOORS: dict[str, Door] = {
         "post",
     ),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
+    "history:saved": door(lambda o: reverse("history:saved"), MEMBERS),
+    "discounts:offer_save": door(
+        lambda o: reverse("discounts:offer_save", args=[o.offer.pk]), MEMBERS, "post"
+    ),
+    "discounts:merchant_save": door(
+        lambda o: reverse("discounts:merchant_save", args=[o.offer.pk]), MEMBERS, "post"
+    ),
     # Inboxes: the member's notice and the cashier's belong to them alone.
     "notifications:member_inbox": door(lambda o: reverse("notifications:member_inbox"), MEMBERS),
     "notifications:member_mark_read": door(
@@ -490,6 +497,11 @@ DOORS: dict[str, Door] = {
         lambda o: f"/api/v1/redemptions/{o.redemption.pk}/void/", OWN_KEY, "post", {"reason": "错收"}
     ),
     "pos:me_redemptions": door(lambda o: "/api/v1/me/redemptions/", MEMBERS),
+    "pos:me_saved": door(lambda o: "/api/v1/me/saved/", MEMBERS),
+    "pos:me_saved_offer": door(lambda o: f"/api/v1/me/saved/offers/{o.offer.pk}/", MEMBERS, "put"),
+    "pos:me_saved_merchant": door(
+        lambda o: f"/api/v1/me/saved/merchants/{o.offer.merchant_id}/", MEMBERS, "put"
+    ),
     "notifications_api:list": door(lambda o: "/api/v1/me/notifications/", MEMBERS),
     "notifications_api:read": door(
         lambda o: f"/api/v1/me/notifications/{o.member_notice.pk}/read/", {MEMBER}, "post"
@@ -765,6 +777,8 @@ def test_each_party_enters_only_its_own_doors(objects, world, settings):
                     response = client.post(url, spec.data or {}, content_type="application/json", **headers)
                 elif spec.method == "post":
                     response = client.post(url, spec.data or {}, **headers)
+                elif spec.method == "put":
+                    response = client.put(url, spec.data or {}, content_type="application/json", **headers)
                 else:
                     response = client.get(url, **headers)
                 transaction.set_rollback(True)

@@ -111,3 +111,24 @@ def test_the_demo_shows_every_status_signed_by_two_people():
     assert all(m.created_by and m.reviewed_by and m.created_by != m.reviewed_by for m in signed)
     allowance = Offer.objects.get(kind=Offer.Kind.ALLOWANCE)
     assert allowance.created_by and allowance.created_by != allowance.reviewed_by
+
+
+def test_demo_members_saved_the_cinema_offer_and_hear_of_its_quota_rises(settings):
+    from discounts.models import SavedOffer
+    from members.demo import seed_members
+    from notifications.models import Notification, Topic
+
+    settings.SMS_BACKEND = "notifications.backends.sms.MemorySmsBackend"
+    seed_unions(seed=3, workplaces_per_county=1)
+    seed_staff(seed=3)
+    seed_members(seed=3, count=5, log=lambda message: None)
+    cinema = seed_merchants_and_offers(seed=3, count=7)[0]
+    ticket = Offer.objects.get(pk=cinema["offers"][0]["id"])
+    savers = set(SavedOffer.objects.filter(offer=ticket).values_list("member_id", flat=True))
+    from members.models import Member
+
+    active = Member.objects.filter(status=Member.Status.ACTIVE).values_list("pk", flat=True)
+    assert savers and savers == set(active)  # every active demo member (at most five)
+    notices = Notification.objects.filter(topic=Topic.QUOTA_RAISED, recipient_kind="member")
+    assert set(notices.values_list("recipient_id", flat=True)) == savers
+    assert notices.count() == len(savers) * 3  # one per saver and rise (200 → 500 → 1000 → 1500)
