@@ -55,6 +55,7 @@ class AuditEvent(models.Model):
         WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("停用推送地址")
         WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("删除推送地址")
         FUND_CHANGED = "fund_changed", _("普惠资金变动")
+        ALLOWANCE_CLAIM_CHANGED = "allowance_claim_changed", _("住院补贴申请变动")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
     "banking.apps.BankingConfig",
+    "allowances.apps.AllowancesConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
