@@ -21,6 +21,9 @@ from funds.models import Fund
 from funds.services import Reference, fund_commit
 from members.models import Member
 from members.scope import ensure_member_in_scope
+from notifications.models import Topic
+from notifications.recipients import Recipient
+from notifications.services import notify
 from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.clock import local_day
@@ -194,6 +197,15 @@ def claim_approve(*, actor, claim: Claim) -> Claim:
     claim.decided_by, claim.decided_at = actor, timezone.now()
     claim.save(update_fields=["status", "days", "amount_fen", "fund", "decided_by", "decided_at"])
     _audit(actor, claim, "approved", days=days, amount_fen=amount_fen, fund=fund.pk)
+    notify(
+        recipient=Recipient.member(claim.member_id),
+        topic=Topic.CLAIM_APPROVED,
+        title=_("住院补贴申请已通过"),
+        body=_("您在%(hospital)s的住院补贴 %(days)s 天、¥%(amount)s 已批准，将随下一批发放打入您的会员卡。")
+        % {"hospital": claim.hospital, "days": days, "amount": _yuan(amount_fen)},
+        dedup_key=f"claim-approved:{claim.pk}",
+        phone=claim.member.phone,
+    )
     return claim
 
 

@@ -13,6 +13,7 @@ from allowances.models import Claim
 from banking.models import BankFile, CardTransaction
 from funds.models import Fund, FundMovement
 from funds.services import fund_add_money, fund_open
+from notifications.models import Notification, Topic
 from portal.approvals import SecondPersonRequired
 from portal.errors import ApplicationError, Conflict, PermissionDenied
 from portal.models import AuditEvent
@@ -96,6 +97,8 @@ def test_a_claim_is_matched_to_the_card_payment_and_approved_for_rate_times_days
     assert (movement.reference_type, movement.reference_id) == ("allowances.claim", str(claim.pk))
     events = AuditEvent.objects.filter(target_type="allowances.claim", target_id=str(claim.pk))
     assert {e.data["event"] for e in events} == {"opened", "matched", "approved"}
+    notice = Notification.objects.get(topic=Topic.CLAIM_APPROVED)
+    assert "60.00" in notice.body
 
 
 def test_a_payment_outside_the_stay_or_of_another_member_is_not_matched(people, member, card, fund):
