@@ -184,7 +184,8 @@ def claim_approve(*, actor, claim: Claim) -> Claim:
     ensure_second_person(actor=actor, creator_id=claim.created_by_id, target=claim, what=_("批准住院补贴"))
     if claim.payment_id is None and not claim.paid_otherwise:
         raise Conflict(_("尚未找到用卡支付记录：请先匹配交易或标记为其他方式支付。"), code="claim_unmatched")
-    # The member's row serialises the yearly cap between two approvals of the same member's claims.
+    # The member's row (also locked by the scope check) serialises the yearly cap between two
+    # approvals of the same member's claims.
     Member.objects.select_for_update().filter(pk=claim.member_id).exists()
     days, amount_fen = allowance_for(claim)
     if amount_fen <= 0:
