@@ -61,6 +61,7 @@ _CITY_SITE = [
 _BANK_FILES = ["banking.view_bankfile", "banking.exchange_bankfile", "banking.download_bankfile"]
 # Benefit funds of the subtree: see them, and open, add to, allocate and transfer them.
 _FUNDS = ["funds.view_fund", "funds.view_fundmovement", "funds.manage_fund"]
+_ALLOWANCES = ["allowances.view_claim"]
 
 
 class Role(models.TextChoices):
@@ -100,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CITY_SITE,
         "cities.add_citysite",
         *_FUNDS,
+        *_ALLOWANCES,
         *_BANK_FILES,
     ],
     Role.CITY_OPERATOR: [
@@ -108,8 +110,15 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.approve_issuancebatch",
         *_CITY_SITE,
         *_FUNDS,
+        *_ALLOWANCES,
     ],
-    Role.COUNTY_OPERATOR: [*_MEMBER_DATA, *_MERCHANT_REVIEW, "members.approve_issuancebatch", *_FUNDS],
+    Role.COUNTY_OPERATOR: [
+        *_MEMBER_DATA,
+        *_MERCHANT_REVIEW,
+        "members.approve_issuancebatch",
+        *_FUNDS,
+        *_ALLOWANCES,
+    ],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",
         "members.view_member",

@@ -7,6 +7,7 @@ and key, the operator of the sibling county C1B. The city above (C1) and the pro
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from allowances.services import claim_open
 from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
 from discounts.redemption import redemption_create
@@ -124,6 +126,8 @@ ADMIN_MODELS = {
     "webhooks.endpoint": AdminModel("webhook_endpoint", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fund": AdminModel("fund", STAFF, NOBODY, ABOVE, NOBODY),
     "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
+    # Read-only: claims change only through allowances.services.
+    "allowances.claim": AdminModel("claim", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -535,6 +539,14 @@ def objects(world, bank):
     )
     o.fund = fund_open(union=world.tree.C1A, year=timezone.localdate().year)
     o.fund_movement = fund_add_money(fund=o.fund, amount=Decimal("100.00"), actor=None)
+    o.claim = claim_open(
+        actor=world.county_operator,
+        member=world.member,
+        hospital="市第一医院",
+        admitted_on=timezone.localdate() - datetime.timedelta(days=3),
+        discharged_on=timezone.localdate(),
+        bill_fen=150_000,
+    )
     o.group = Group.objects.first()
     o.member_notice = notify(
         recipient=Recipient.member(world.member.pk),
