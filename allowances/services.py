@@ -174,10 +174,19 @@ def allowance_for(claim: Claim) -> tuple[int, int]:
     return days, min(days * RATE_FEN_PER_DAY, paid, claim.bill_fen)
 
 
+def paying_fund(claim: Claim, *, year: int) -> Fund | None:
+    """The fund that pays the claim: the year's fund of the claim's union, or else of the nearest
+    union above it that has one (a workplace union often has no fund of its own)."""
+    parts = claim.union_path.rstrip("/").split("/")
+    paths = ["/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
+    return Fund.objects.filter(year=year, union__path__in=paths).order_by("-union__depth").first()
+
+
 @transaction.atomic
 def claim_approve(*, actor, claim: Claim) -> Claim:
     """Approve by a second person: fix days and amount and commit the money in the fund of the
-    claim's union for the current year (refused with ``fund_exhausted`` when it has not got it)."""
+    claim's union (or the nearest above with one) for the current year (refused with
+    ``fund_exhausted`` when it has not got it)."""
     claim = _locked(claim)
     ensure_member_in_scope(actor, claim.member_id)
     _ensure_open(claim)
@@ -190,7 +199,7 @@ def claim_approve(*, actor, claim: Claim) -> Claim:
     days, amount_fen = allowance_for(claim)
     if amount_fen <= 0:
         raise Conflict(_("本年度住院补贴天数已用完。"), code="claim_year_cap_reached")
-    fund = Fund.objects.filter(union_id=claim.union_id, year=local_day().year).first()
+    fund = paying_fund(claim, year=local_day().year)
     if fund is None:
         raise Conflict(_("本工会本年度尚未设立普惠资金。"), code="fund_missing")
     fund_commit(fund_id=fund.pk, amount=_yuan(amount_fen), reference=Reference.to(claim), actor=actor)

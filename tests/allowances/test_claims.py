@@ -202,3 +202,17 @@ def test_one_card_payment_pays_one_stay(people, member, card, fund):
     assert second.payment_id is None
     with pytest.raises(ApplicationError):
         services.claim_match(actor=people.opener, claim=second, payment=first.payment)
+
+
+def test_a_workplace_without_a_fund_is_paid_from_the_nearest_fund_above(people, member, tree):
+    county_fund = fund_open(union=tree.C1A, year=timezone.localdate().year)
+    fund_add_money(fund=county_fund, amount=Decimal("100.00"), actor=None)
+    fund_open(union=tree.C1B, year=timezone.localdate().year)
+    claim = open_claim(people, member)
+    services.claim_mark_paid_otherwise(actor=people.opener, claim=claim)
+
+    services.claim_approve(actor=people.approver, claim=claim)
+
+    claim.refresh_from_db()
+    assert claim.fund == county_fund
+    assert Fund.objects.get(pk=county_fund.pk).committed == Decimal("60.00")
