@@ -10,6 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from allowances.demo import seed_allowances
 from banking.demo import seed_banking
 from cities import demo as cities_demo
 from discounts import demo as discounts_demo
@@ -44,6 +45,7 @@ class Command(BaseCommand):
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
         bank_staff = seed_banking(seed=seed, log=log)
+        seed_allowances(log=log)
         document = {
             "staff": staff,
             "merchants": merchants,
