@@ -77,6 +77,7 @@ _SETTLEMENT = [
     "settlement.view_paymentrun",
     "settlement.manage_paymentrun",
 ]
+_ALLOWANCES = ["allowances.view_claim"]
 
 
 class Role(models.TextChoices):
@@ -120,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cities.add_citysite",
         *_FUNDS,
         *_SETTLEMENT,
+        *_ALLOWANCES,
         *_BANK_FILES,
     ],
     Role.CITY_OPERATOR: [
@@ -129,6 +131,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CITY_SITE,
         *_FUNDS,
         *_SETTLEMENT,
+        *_ALLOWANCES,
     ],
     Role.COUNTY_OPERATOR: [
         *_MEMBER_DATA,
@@ -136,6 +139,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "members.approve_issuancebatch",
         *_FUNDS,
         *_SETTLEMENT,
+        *_ALLOWANCES,
     ],
     Role.WORKPLACE_OPERATOR: [
         "members.view_union",

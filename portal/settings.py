@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "funds.apps.FundsConfig",
     "settlement.apps.SettlementConfig",
     "banking.apps.BankingConfig",
+    "allowances.apps.AllowancesConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -24,6 +24,7 @@ LAYERS = [
     "members",
     "funds",
     "banking",
+    "allowances",
     "merchants",
     "webhooks",
     "discounts",

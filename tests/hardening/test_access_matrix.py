@@ -7,6 +7,7 @@ and key, the operator of the sibling county C1B. The city above (C1) and the pro
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from allowances.services import claim_open
 from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
 from discounts.models import SearchSynonym
@@ -145,6 +147,8 @@ ADMIN_MODELS = {
     "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
     "settlement.statement": AdminModel("statement", STAFF, NOBODY, ABOVE, NOBODY),
     "settlement.paymentrun": AdminModel("payment_run", STAFF, NOBODY, ABOVE, NOBODY),
+    # Read-only: claims change only through allowances.services.
+    "allowances.claim": AdminModel("claim", STAFF, NOBODY, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -659,6 +663,14 @@ def objects(world, bank):
     )
     o.fund = fund_open(union=world.tree.C1A, year=timezone.localdate().year)
     o.fund_movement = fund_add_money(fund=o.fund, amount=Decimal("100.00"), actor=None)
+    o.claim = claim_open(
+        actor=world.county_operator,
+        member=world.member,
+        hospital="市第一医院",
+        admitted_on=timezone.localdate() - datetime.timedelta(days=3),
+        discharged_on=timezone.localdate(),
+        bill_fen=150_000,
+    )
     o.group = Group.objects.first()
     o.statement = statement_prepare(
         merchant=world.merchant, month=date(2026, 1, 1), actor=world.county_operator

@@ -11,6 +11,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from allowances.demo import seed_allowances
 from banking.demo import seed_banking
 from cities import demo as cities_demo
 from discounts import demo as discounts_demo
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         log(f"settlement statements: {seed_settlement(seed=seed, log=log)} made")
         stats_demo.seed_snapshots(log=log)
         bank_staff = seed_banking(seed=seed, log=log)
+        seed_allowances(log=log)
         document = {
             "staff": staff,
             "merchants": merchants,
