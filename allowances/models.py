@@ -23,7 +23,7 @@ class Claim(models.Model):
     member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+")
     # The member's union when the claim was opened: scope and the fund that pays read it.
     union = models.ForeignKey(Union, verbose_name=_("工会"), on_delete=models.PROTECT, related_name="+")
-    union_path = models.CharField(max_length=255, db_index=True)
+    union_path = models.CharField(max_length=255, db_index=True, verbose_name=_("工会路径"))
     hospital = models.CharField(_("医院"), max_length=100)
     admitted_on = models.DateField(_("入院日期"))
     discharged_on = models.DateField(_("出院日期"))
@@ -40,14 +40,26 @@ class Claim(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
     days = models.PositiveIntegerField(_("补贴天数"), default=0)
     amount_fen = models.BigIntegerField(_("补贴金额（分）"), default=0)
-    fund = models.ForeignKey(Fund, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    fund = models.ForeignKey(
+        Fund, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("资金")
+    )
     decision_note = models.CharField(_("审核说明"), max_length=300, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("创建人"),
     )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("审核人"),
     )
     decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
 

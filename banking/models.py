@@ -104,17 +104,24 @@ class BankFileLine(models.Model):
         UNCHANGED = "unchanged", _("已处理过，无变化")
         ERROR = "error", _("有误")
 
-    file = models.ForeignKey(BankFile, on_delete=models.CASCADE, related_name="lines")
+    file = models.ForeignKey(
+        BankFile, on_delete=models.CASCADE, related_name="lines", verbose_name=_("银行文件")
+    )
     line_number = models.PositiveIntegerField(_("行号"))
     outcome = models.CharField(_("结果"), max_length=16, choices=Outcome.choices)
     message = models.CharField(_("说明"), max_length=300, blank=True)
-    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("会员卡")
+    )
 
     class Meta:
         verbose_name = _("文件行结果")
         verbose_name_plural = _("文件行结果")
         ordering = ["file", "line_number"]
         constraints = [models.UniqueConstraint(fields=["file", "line_number"], name="bank_file_line_once")]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} · {self.pk}"
 
 
 class IssuanceResult(models.Model):
@@ -125,19 +132,26 @@ class IssuanceResult(models.Model):
         OPENED = "opened", _("已开户")
         REJECTED = "rejected", _("银行拒绝")
 
-    card = models.OneToOneField(Card, on_delete=models.PROTECT, related_name="issuance_result")
+    card = models.OneToOneField(
+        Card, on_delete=models.PROTECT, related_name="issuance_result", verbose_name=_("会员卡")
+    )
     # The member's workplace union when the answer came: whose to-do a rejection is (scoped by path).
-    union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
+    union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+", verbose_name=_("基层工会"))
     outcome = models.CharField(_("结果"), max_length=16, choices=Outcome.choices)
     application_number = models.CharField(_("申请编号"), max_length=19, db_index=True)
     bank_card_number = models.CharField(_("银行卡号"), max_length=19, blank=True)
     reason = models.CharField(_("拒绝原因"), max_length=200, blank=True)
-    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="+")
+    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="+", verbose_name=_("银行文件"))
     line_number = models.PositiveIntegerField(_("行号"))
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("处理人"),
     )
 
     class Meta:
@@ -145,6 +159,9 @@ class IssuanceResult(models.Model):
         verbose_name_plural = _("制卡结果")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["outcome", "handled_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} · {self.get_outcome_display()}"
 
 
 class CardChange(models.Model):
@@ -157,11 +174,15 @@ class CardChange(models.Model):
         REPLACED = "replaced", _("换卡")
         CANCELLED = "cancelled", _("注销")
 
-    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="card_changes")
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="+")
+    file = models.ForeignKey(
+        BankFile, on_delete=models.PROTECT, related_name="card_changes", verbose_name=_("银行文件")
+    )
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="+", verbose_name=_("会员卡"))
     kind = models.CharField(_("变更"), max_length=16, choices=Kind.choices)
     changed_at = models.DateTimeField(_("变更时间"))
-    new_card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    new_card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("新卡")
+    )
 
     class Meta:
         verbose_name = _("卡片变更")
@@ -170,20 +191,23 @@ class CardChange(models.Model):
             models.UniqueConstraint(fields=["card", "kind", "changed_at"], name="card_change_sent_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.card_id} · {self.get_kind_display()}"
+
 
 class CardTransaction(models.Model):
     """One card payment from the bank's daily file. ``(bank, reference)`` is unique: a line loaded
     twice (the same file again, or the next day's file repeating it) is one transaction."""
 
-    bank = models.ForeignKey(PartnerBank, on_delete=models.PROTECT, related_name="+")
+    bank = models.ForeignKey(PartnerBank, on_delete=models.PROTECT, related_name="+", verbose_name=_("银行"))
     reference = models.CharField(_("交易流水号"), max_length=64)
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="+", verbose_name=_("会员卡"))
     # The cardholder's workplace union at import: card use per union reads this path prefix.
-    union_path = models.CharField(max_length=255)
+    union_path = models.CharField(max_length=255, verbose_name=_("工会路径"))
     bank_merchant_id = models.CharField(_("银行商户号"), max_length=32)
     amount_fen = models.BigIntegerField(_("金额（分）"))
     occurred_at = models.DateTimeField(_("交易时间"))
-    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="+")
+    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="+", verbose_name=_("银行文件"))
 
     class Meta:
         verbose_name = _("卡交易")
@@ -196,3 +220,6 @@ class CardTransaction(models.Model):
             models.Index(fields=["occurred_at", "card"]),
             models.Index(fields=["card", "occurred_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} · {self.reference}"

@@ -291,12 +291,19 @@ class CardCode(models.Model):
     Code 128 barcode): a cashier types or scans it where the QR cannot be read. It names the card for
     as long as the QR token does (``CARD_TOKEN_TTL_SECONDS``); see members.tokens."""
 
-    code = models.CharField(max_length=12, primary_key=True)
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="short_codes")
-    expires_at = models.DateTimeField()
+    code = models.CharField(max_length=12, primary_key=True, verbose_name=_("数字码"))
+    card = models.ForeignKey(
+        Card, on_delete=models.CASCADE, related_name="short_codes", verbose_name=_("会员卡")
+    )
+    expires_at = models.DateTimeField(verbose_name=_("有效期至"))
 
     class Meta:
+        verbose_name = _("卡片数字码")
+        verbose_name_plural = _("卡片数字码")
         indexes = [models.Index(fields=["card", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} · {self.expires_at:%H:%M:%S}"
 
 
 def mask_card_number(number: str) -> str:
@@ -537,6 +544,9 @@ class CardApplication(models.Model):
         ]
         indexes = [models.Index(fields=["status", "union"])]
 
+    def __str__(self) -> str:
+        return f"{self.member} · {self.get_status_display()}"
+
 
 class TransferRequest(models.Model):
     """A member's request to move to another workplace union: the receiving union accepts or refuses."""
@@ -560,7 +570,12 @@ class TransferRequest(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(_("未接收原因"), max_length=300, blank=True)
     transfer = models.OneToOneField(
-        MemberTransfer, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+        MemberTransfer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="request",
+        verbose_name=_("转会记录"),
     )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
     decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
@@ -584,6 +599,9 @@ class TransferRequest(models.Model):
         ]
         indexes = [models.Index(fields=["status", "to_union"])]
 
+    def __str__(self) -> str:
+        return f"{self.member} → {self.to_union} · {self.get_status_display()}"
+
 
 # --- The roster (会员名册), reported member counts and dated history ------------------------------------
 
@@ -596,11 +614,15 @@ class MemberHistory(models.Model):
     dated ``now()`` unless the transaction set ``members.history_effective_at`` (see
     :func:`members.history.history_effective_at`), which is how a correction is back-dated."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="history", db_index=False)
-    union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+", db_index=False)
-    status = models.CharField(max_length=16, choices=Member.Status.choices)
-    valid_from = models.DateTimeField()
-    valid_to = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="history", db_index=False, verbose_name=_("会员")
+    )
+    union = models.ForeignKey(
+        Union, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("基层工会")
+    )
+    status = models.CharField(max_length=16, choices=Member.Status.choices, verbose_name=_("会籍状态"))
+    valid_from = models.DateTimeField(verbose_name=_("起始时间"))
+    valid_to = models.DateTimeField(null=True, blank=True, verbose_name=_("截止时间"))
 
     class Meta:
         verbose_name = _("会籍历史")
@@ -615,16 +637,23 @@ class MemberHistory(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.member_id} · {self.get_status_display()} · {self.valid_from:%Y-%m-%d}"
+
 
 class CardHistory(models.Model):
     """A card's status over a period ``[valid_from, valid_to)``, written by triggers on ``members_card``
     like :class:`MemberHistory`."""
 
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="history", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
-    status = models.CharField(max_length=16, choices=Card.Status.choices)
-    valid_from = models.DateTimeField()
-    valid_to = models.DateTimeField(null=True, blank=True)
+    card = models.ForeignKey(
+        Card, on_delete=models.CASCADE, related_name="history", db_index=False, verbose_name=_("会员卡")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("会员")
+    )
+    status = models.CharField(max_length=16, choices=Card.Status.choices, verbose_name=_("卡片状态"))
+    valid_from = models.DateTimeField(verbose_name=_("起始时间"))
+    valid_to = models.DateTimeField(null=True, blank=True, verbose_name=_("截止时间"))
 
     class Meta:
         verbose_name = _("会员卡状态历史")
@@ -634,6 +663,9 @@ class CardHistory(models.Model):
                 fields=["card"], condition=Q(valid_to__isnull=True), name="card_history_one_open"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} · {self.get_status_display()} · {self.valid_from:%Y-%m-%d}"
 
 
 class UnionSubmission(models.Model):
@@ -645,15 +677,20 @@ class UnionSubmission(models.Model):
         ROSTER = "roster", _("会员名册")
         CARDS = "cards", _("办卡资料")
 
-    union = models.ForeignKey(Union, on_delete=models.CASCADE, related_name="submissions")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    first_at = models.DateTimeField()
-    last_at = models.DateTimeField()
+    union = models.ForeignKey(
+        Union, on_delete=models.CASCADE, related_name="submissions", verbose_name=_("基层工会")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("上报内容"))
+    first_at = models.DateTimeField(verbose_name=_("首次上报时间"))
+    last_at = models.DateTimeField(verbose_name=_("最近上报时间"))
 
     class Meta:
         verbose_name = _("上报记录")
         verbose_name_plural = _("上报记录")
         constraints = [models.UniqueConstraint(fields=["union", "kind"], name="union_submission_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.union} · {self.get_kind_display()}"
 
 
 class ReportedMemberCount(models.Model):
@@ -713,7 +750,7 @@ class RosterImport(models.Model):
     error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
     processed_rows = models.PositiveIntegerField(_("已导入行数"), default=0)
     # The last row number applied: the next chunk starts after it (rows are not rewritten as done).
-    applied_through = models.PositiveIntegerField(default=0, editable=False)
+    applied_through = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("已导入至行"))
     members_added = models.PositiveIntegerField(_("新增会员"), default=0)
     members_updated = models.PositiveIntegerField(_("更新会员"), default=0)
     status_changes = models.PositiveIntegerField(_("会籍或工会变更"), default=0)
@@ -762,16 +799,22 @@ class RosterRow(models.Model):
         VALID = "valid", _("有效")
         INVALID = "invalid", _("有误")
 
-    roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="rows")
+    roster = models.ForeignKey(
+        RosterImport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("名册")
+    )
     row_number = models.PositiveIntegerField(_("行号"))
     name = models.CharField(_("姓名"), max_length=60, blank=True)
-    id_number_encrypted = models.TextField(blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_number_encrypted = models.TextField(blank=True, verbose_name=_("身份证号（加密）"))
+    id_number_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("身份证号摘要")
+    )
     id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
-    union = models.ForeignKey(Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    groups = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    union = models.ForeignKey(
+        Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("基层工会")
+    )
+    groups = ArrayField(models.CharField(max_length=32), default=list, blank=True, verbose_name=_("会员群体"))
     member_status = models.CharField(
         _("会籍状态"), max_length=16, choices=Member.Status.choices, default=Member.Status.ACTIVE
     )
@@ -786,6 +829,9 @@ class RosterRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["roster", "row_number"], name="roster_row_unique")]
         indexes = [models.Index(fields=["roster", "status", "row_number"], name="roster_row_todo_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.roster_id} · {self.row_number}"
+
 
 class RosterMissing(models.Model):
     """An active member of a roster's unions whom the applied roster does not list ("不在最新名册"):
@@ -797,14 +843,21 @@ class RosterMissing(models.Model):
         TRANSFERRED = "transferred", _("已确认转出")
         KEPT = "kept", _("仍在会")
 
-    roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="missing")
+    roster = models.ForeignKey(
+        RosterImport, on_delete=models.CASCADE, related_name="missing", verbose_name=_("名册")
+    )
     member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+")
     union = models.ForeignKey(Union, verbose_name=_("基层工会"), on_delete=models.PROTECT, related_name="+")
     resolution = models.CharField(
         _("处理结果"), max_length=16, choices=Resolution.choices, default=Resolution.PENDING
     )
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("处理人"),
     )
     resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
 

@@ -104,11 +104,24 @@ class StatementLine(models.Model):
         SHARE = "share", _("工会分担")
         ADJUSTMENT = "adjustment", _("跨月撤销")
 
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
-    redemption = models.ForeignKey("discounts.Redemption", on_delete=models.PROTECT, related_name="+")
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("结算单")
+    )
+    redemption = models.ForeignKey(
+        "discounts.Redemption", on_delete=models.PROTECT, related_name="+", verbose_name=_("核销记录")
+    )
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
-    offer = models.ForeignKey("discounts.Offer", on_delete=models.PROTECT, related_name="+")
-    fund = models.ForeignKey("funds.Fund", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey(
+        "discounts.Offer", on_delete=models.PROTECT, related_name="+", verbose_name=_("优惠")
+    )
+    fund = models.ForeignKey(
+        "funds.Fund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("资金"),
+    )
     local_day = models.DateField(_("核销日期"))
     amount = models.DecimalField(_("金额"), **MONEY)
 
@@ -123,6 +136,9 @@ class StatementLine(models.Model):
                 name="statement_line_sign_matches_kind",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} · {self.redemption_id}"
 
 
 class PaymentRun(models.Model):
@@ -174,8 +190,17 @@ class PaymentLine(models.Model):
         PAID = "paid", _("已支付")
         FAILED = "failed", _("支付失败")
 
-    run = models.ForeignKey(PaymentRun, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
-    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="payment_lines")
+    run = models.ForeignKey(
+        PaymentRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        verbose_name=_("支付批次"),
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="payment_lines", verbose_name=_("结算单")
+    )
     amount = models.DecimalField(_("金额"), **MONEY)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
     bank_reference = models.CharField(_("银行流水号"), max_length=64, blank=True)
@@ -194,6 +219,9 @@ class PaymentLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.reference
+
     @property
     def reference(self) -> str:
         return f"PL{self.pk}"
@@ -207,18 +235,27 @@ class PaymentResultUpload(models.Model):
         DONE = "done", _("已处理")
         FAILED = "failed", _("文件无法读取")
 
-    run = models.ForeignKey(PaymentRun, on_delete=models.PROTECT, related_name="result_uploads")
-    file = models.FileField(upload_to="settlement/results/%Y/%m/")
-    original_filename = models.CharField(max_length=255)
-    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    message = models.CharField(max_length=500, blank=True)
-    results = models.JSONField(default=list, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    run = models.ForeignKey(
+        PaymentRun, on_delete=models.PROTECT, related_name="result_uploads", verbose_name=_("支付批次")
     )
-    created_at = models.DateTimeField()
+    file = models.FileField(upload_to="settlement/results/%Y/%m/", verbose_name=_("结果文件"))
+    original_filename = models.CharField(max_length=255, verbose_name=_("文件名"))
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField(max_length=500, blank=True, verbose_name=_("说明"))
+    results = models.JSONField(default=list, blank=True, verbose_name=_("逐行结果"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
+    created_at = models.DateTimeField(verbose_name=_("上传时间"))
 
     class Meta:
         verbose_name = _("银行回单")
         verbose_name_plural = _("银行回单")
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} · {self.original_filename}"
