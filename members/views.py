@@ -204,41 +204,39 @@ def card_activate(request):
     return redirect("members:card")
 
 
-@require_POST
-@consent_required
-def card_report_lost(request):
-    form = ReportLostForm(request.POST)
+def _confirmed_card_action(request, form_class, action, done: str):
+    """A member's own card, changed by ``action`` once the form's box is ticked; the outcome (or why
+    not) as a message on the card page."""
+    form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors["confirm"][0])
         return redirect("members:card")
     card = _own_live_card(request)
     if card is not None:
         try:
-            cards.card_freeze(card=card, actor=request.member)
+            action(card=card, actor=request.member)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("会员卡已挂失并立即停用。请联系所在基层工会办理补卡。"))
+            messages.success(request, done)
     return redirect("members:card")
+
+
+@require_POST
+@consent_required
+def card_report_lost(request):
+    return _confirmed_card_action(
+        request, ReportLostForm, cards.card_freeze, _("会员卡已挂失并立即停用。请联系所在基层工会办理补卡。")
+    )
 
 
 @require_POST
 @consent_required
 def card_undo_lost(request):
     """解除挂失: the member found the card again within the window."""
-    form = UndoLostForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form.errors["confirm"][0])
-        return redirect("members:card")
-    card = _own_live_card(request)
-    if card is not None:
-        try:
-            cards.card_undo_lost(card=card, actor=request.member)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("已解除挂失，会员卡恢复使用。"))
-    return redirect("members:card")
+    return _confirmed_card_action(
+        request, UndoLostForm, cards.card_undo_lost, _("已解除挂失，会员卡恢复使用。")
+    )
 
 
 @never_cache
