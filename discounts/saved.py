@@ -34,7 +34,7 @@ def offer_unsave(*, member: Member, offer_id: int) -> bool:
 def merchant_save(*, member: Member, merchant_id: int) -> SavedMerchant:
     """Save a merchant that has at least one listed offer (the only merchants a member can see)."""
     if not Offer.objects.filter(selectors.listed_offer_q(local_day()), merchant_id=merchant_id).exists():
-        raise NotFound()
+        raise NotFound(_("商户不存在或没有上架的优惠。"), code="merchant_not_found")
     merchant = Merchant.objects.get(pk=merchant_id)
     saved, _created = SavedMerchant.objects.get_or_create(member=member, merchant=merchant)
     return saved

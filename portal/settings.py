@@ -338,6 +338,12 @@ SPECTACULAR_SETTINGS = {
     ],
     # Where the API is served; generated clients and schema tools read it (relative: this host).
     "SERVERS": [{"url": env.str("API_SERVER_URL", default="/"), "description": "This portal"}],
+    # Fields named alike in several apps ("kind", "status") get a name of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "OfferKindEnum": "discounts.models.Offer.Kind",
+        "RedemptionStatusEnum": "discounts.models.Redemption.Status",
+        "StatementStatusEnum": "settlement.models.Statement.Status",
+    },
 }
 POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
 

@@ -22,7 +22,9 @@ _AUTH_ERRORS = {
     401: error_response("Missing, unknown or revoked API key", ["unauthenticated"]),
     429: error_response("Too many requests for this key (see Retry-After)", ["rate_limited"]),
 }
-_NOT_FOUND = {404: error_response("No statement of this merchant with this id", ["statement_not_found"])}
+_NOT_FOUND = {
+    404: error_response("No statement of this merchant with this id", ["statement_not_found", "not_found"])
+}
 _MONEY = {"max_digits": 14, "decimal_places": 2}
 
 

@@ -235,7 +235,7 @@ class MemberSavedOfferView(APIView):
         responses={
             200: inline_serializer("SavedOfferResult", {"saved": serializers.BooleanField()}),
             401: error_response("Not signed in", ["unauthenticated"]),
-            404: error_response("Not found", ["not_found"]),
+            404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
         },
     )
     def put(self, request, offer_id: int):
@@ -249,7 +249,7 @@ class MemberSavedOfferView(APIView):
         responses={
             204: None,
             401: error_response("Not signed in", ["unauthenticated"]),
-            404: error_response("Not found", ["not_found"]),
+            404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
         },
     )
     def delete(self, request, offer_id: int):
@@ -271,7 +271,9 @@ class MemberSavedMerchantView(APIView):
         responses={
             200: inline_serializer("SavedMerchantResult", {"saved": serializers.BooleanField()}),
             401: error_response("Not signed in", ["unauthenticated"]),
-            404: error_response("Not found", ["not_found"]),
+            404: error_response(
+                "Unknown merchant, or none of its offers is listed", ["merchant_not_found", "not_found"]
+            ),
         },
     )
     def put(self, request, merchant_id: int):
@@ -285,7 +287,9 @@ class MemberSavedMerchantView(APIView):
         responses={
             204: None,
             401: error_response("Not signed in", ["unauthenticated"]),
-            404: error_response("Not found", ["not_found"]),
+            404: error_response(
+                "Unknown merchant, or none of its offers is listed", ["merchant_not_found", "not_found"]
+            ),
         },
     )
     def delete(self, request, merchant_id: int):

@@ -26,7 +26,7 @@ WEEKDAY_NAMES = ["周一", "周二", "周三", "周四", "周五", "周六", "�
 def province(transactional_db):
     """Two cities; a member of a workplace in the first; offers in both."""
     # The synonyms come from a data migration, which an earlier transactional test's flush removed.
-    importlib.import_module("discounts.migrations.0008_seed_search_synonyms").seed_synonyms(apps, None)
+    importlib.import_module("discounts.migrations.0012_seed_search_synonyms").seed_synonyms(apps, None)
     root = UnionFactory(code="930000", name="测试省总工会", level=Union.Level.PROVINCE)
     home = UnionFactory(code="930100", name="甲市总工会", level=Union.Level.CITY, parent=root)
     other = UnionFactory(code="930200", name="乙市总工会", level=Union.Level.CITY, parent=root)
