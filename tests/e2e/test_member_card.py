@@ -52,9 +52,14 @@ def test_the_card_shows_a_short_code_and_barcode_the_till_accepts(new_page, demo
     expect(page.locator('[data-role="short-code"]')).to_have_text(re.compile(r"^\d{4} \d{4} \d{4}$"))
     barcode = page.locator('[data-role="barcode"] svg')
     expect(barcode).to_be_visible()
-    # Measured in the page (the locator is found again if a refresh redrew the codes meanwhile).
-    width = barcode.evaluate("svg => svg.getBoundingClientRect().width")
-    assert width >= 250, "the barcode is too narrow to scan"
+    # Measured in the page, waiting out a refresh that redraws the codes (and its layout) meanwhile.
+    page.wait_for_function(
+        """() => {
+            const svg = document.querySelector('[data-role="barcode"] svg');
+            return svg !== null && svg.getBoundingClientRect().width >= 250;  // wide enough to scan
+        }""",
+        timeout=5000,
+    )
 
     # Refreshed with the QR code: a new code appears before the old one's window ends.
     first = _short_code(page)
