@@ -16,6 +16,7 @@ from members.models import (
     IssuanceBatch,
     IssuanceRow,
     Member,
+    RosterMissing,
     TransferRequest,
     Union,
 )
@@ -185,7 +186,8 @@ def lost_reports_undoable_for_staff(user) -> QuerySet[Card]:
 def staff_todo(user) -> dict:
     """What waits for this staff user, within their subtree: card applications to decide, approved
     ones to put into a batch (by bank), card batches someone else uploaded waiting for approval,
-    transfer requests into their unions, lost-card reports that may still be undone."""
+    transfer requests into their unions, lost-card reports that may still be undone, and the members a
+    roster no longer lists, waiting to be confirmed as left or transferred (by union)."""
     applications = card_applications_for_staff(user)
     approved_by_bank = list(
         applications.filter(status=CardApplication.Status.APPROVED)
@@ -214,6 +216,17 @@ def staff_todo(user) -> dict:
             .order_by("created_at")
         ),
         "lost_cards": list(lost_reports_undoable_for_staff(user)),
+        "not_in_roster": (
+            list(
+                scope_queryset(RosterMissing.objects.all(), user, "union__path")
+                .filter(resolution=RosterMissing.Resolution.PENDING)
+                .values("union__name")
+                .annotate(count=Count("id"))
+                .order_by("union__name")
+            )
+            if user.has_perm("members.change_rostermissing")
+            else []
+        ),
     }
 
 

@@ -571,3 +571,24 @@ def test_a_batch_of_applications_tells_the_other_approvers_not_its_uploader(
     assert len(notices(second_county, Topic.BATCH_TO_APPROVE)) == 1
     assert not notices(county, Topic.BATCH_TO_APPROVE) and not notices(city, Topic.BATCH_TO_APPROVE)
     assert not notices(workplace, Topic.BATCH_TO_APPROVE)
+
+
+def test_the_todo_page_counts_members_no_longer_on_a_roster_within_the_subtree(tree, county, other_city):
+    from django.core.files.base import ContentFile
+
+    from members.models import RosterImport, RosterMissing
+
+    def missing_in(union, uploader):
+        roster = RosterImport(union=union, original_filename="名册.csv", uploaded_by=uploader)
+        roster.file.save("todo-roster.csv", ContentFile("姓名,身份证号\n".encode()), save=False)
+        roster.save()
+        for _ in range(2):
+            RosterMissing.objects.create(roster=roster, member=MemberFactory(union=union), union=union)
+
+    missing_in(tree.C1A1, county)
+    missing_in(tree.C2A1, other_city)
+    mine = staff_client(county).get("/staff/todo/").content.decode()
+    assert tree.C1A1.name in mine and "不在最新名册" in mine and "2 人" in mine
+    assert tree.C2A1.name not in mine  # another county's members are not this operator's to confirm
+    RosterMissing.objects.update(resolution=RosterMissing.Resolution.KEPT)
+    assert "不在最新名册" not in staff_client(county).get("/staff/todo/").content.decode()
