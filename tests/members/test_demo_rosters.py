@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from members import demo
+from members import demo, demo_rosters
 from members.models import ReportedMemberCount, RosterImport, RosterMissing, UnionSubmission
 from stats import demo as stats_demo
 from stats.models import CoverageSnapshot
@@ -21,12 +21,12 @@ def test_demo_rosters_history_and_snapshots(settings, tmp_path):
     demo.seed_unions(seed=1, workplaces_per_county=2)
     demo.seed_staff(seed=1)
     demo.seed_members(seed=1, count=2000, log=lambda message: None)
-    assert demo.seed_rosters(seed=1, log=lambda message: None) > 0
-    assert demo.seed_roster_imports(seed=1) == 2
+    assert demo_rosters.seed_rosters(seed=1, log=lambda message: None) > 0
+    assert demo_rosters.seed_roster_imports(seed=1) == 2
     assert stats_demo.seed_snapshots(log=lambda message: None) > 50
     # Idempotent.
-    assert demo.seed_rosters(seed=1, log=lambda message: None) == 0
-    assert demo.seed_roster_imports(seed=1) == 0
+    assert demo_rosters.seed_rosters(seed=1, log=lambda message: None) == 0
+    assert demo_rosters.seed_roster_imports(seed=1) == 0
     assert stats_demo.seed_snapshots(log=lambda message: None) == 0
 
     assert set(RosterImport.objects.values_list("status", flat=True)) == {"completed", "validated"}

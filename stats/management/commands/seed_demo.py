@@ -17,6 +17,7 @@ from cities import demo as cities_demo
 from discounts import demo as discounts_demo
 from funds.demo import seed_funds
 from members import demo as members_demo
+from members import demo_journeys, demo_rosters
 from merchants import demo as merchants_demo
 from settlement.demo import seed_settlement
 from stats import demo as stats_demo
@@ -40,10 +41,10 @@ class Command(BaseCommand):
         staff = members_demo.seed_staff(seed=seed)
         members = members_demo.seed_members(seed=seed, count=options["members"], log=log)
         log(f"issuance batches: {members_demo.seed_batches(seed=seed)} created")
-        journeys = members_demo.seed_journeys()
+        journeys = demo_journeys.seed_journeys()
         log(f"member journeys: {len(journeys)} members")
-        members_demo.seed_rosters(seed=seed, log=log)
-        log(f"roster imports: {members_demo.seed_roster_imports(seed=seed)} created")
+        demo_rosters.seed_rosters(seed=seed, log=log)
+        log(f"roster imports: {demo_rosters.seed_roster_imports(seed=seed)} created")
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
         merchants = discounts_demo.with_offers(merchants)
