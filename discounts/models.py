@@ -1,3 +1,10 @@
+"""The discounts app's tables: offers and their live-limit changes, the quota and member counters the
+SQL function takes (discounts/sql/redemption_take.sql), redemptions, idempotency records, voucher codes,
+saved offers and search synonyms.
+
+Longer than most modules because it is one app's whole schema, and the counters, the redemption row
+and the SQL function that writes them must be read together."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,6 +1,9 @@
 """Member app API: sign-in with a one-time code, sign-out and the member's signed-in devices, the
 member's own data, the QR card token, and the member's inbox (``/api/v1/me/notifications/…``: the
-notices are the notifications app's)."""
+notices are the notifications app's).
+
+Longer than most modules because each operation carries its schema here (codes per status,
+examples), as in discounts.api.pos: the contract is read next to the code that keeps it."""
 
 from __future__ import annotations
 

@@ -1,3 +1,12 @@
+"""The members app's tables: the union tree, members, banks and cards (with the card codes), issuance
+batches and their rows, members' own requests (card applications, transfers), the roster with its
+dated history and reported counts, and the member's sign-in tokens.
+
+Longer than most modules because it is one app's whole schema, as Django lays an app out: the tables
+refer to each other (cards to members and banks, rows to batches, history to members and cards) and
+the history triggers and bulk statements of members.batch_processing and members.roster are written
+against them together; each family is marked by a ``# ---`` heading."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -20,7 +20,11 @@ What a roster may change, and through which function:
   (:class:`~members.models.RosterMissing`, "不在最新名册") until staff confirm them as left or
   transferred, or keep them — never removed by the import itself.
 
-Every change of a member's union or status is kept, dated, by the history triggers (``members.history``)."""
+Every change of a member's union or status is kept, dated, by the history triggers (``members.history``).
+
+Longer than most modules because a roster's whole life (upload, validation, confirmation, the
+chunks, the members it no longer lists, reported counts) reads in order here; the reading, checking
+and bulk SQL it shares with card batches live in their own modules."""
 
 from __future__ import annotations
 

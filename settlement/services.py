@@ -14,7 +14,10 @@ Money. Approving commits the statement's union shares in the funds of its offers
 (``funds.services.fund_commit``, reference: the statement); paying turns the commitment into a spend
 (``fund_spend(from_commitment=True)``) and gives back the adjustments (late voids) to the fund, on the
 reference of the statement that paid the voided share. Funds are changed in the order of their ids,
-and after the statement row, so two approvals cannot wait for each other."""
+and after the statement row, so two approvals cannot wait for each other.
+
+Longer than most modules because the statement's and the payment run's lives share their guarded
+transitions, the fund calls and the audit; split them if a third flow joins."""
 
 from __future__ import annotations
 

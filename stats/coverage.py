@@ -14,7 +14,9 @@ exactly it. Two choices behind them:
 * a workplace union's members are its roster (all members known, when it has applied one), else the
   member count it reported, else the members known (its card applicants); each snapshot row says how
   many of its workplace unions were counted each way.
-"""
+
+Longer than most modules because each figure's definition, the SQL that computes it and the reads
+that show it are kept side by side, so the three cannot drift apart."""
 
 from __future__ import annotations
 
