@@ -96,6 +96,7 @@ def test_county_operator_imports_a_roster_and_settles_who_left(new_page, demo, c
     page.goto(f"/staff/union/{WORKPLACE}/")
     page.get_by_role("button", name="立即刷新").click()
     expect(page.locator("#denominator-source")).to_have_text("按会员名册计", timeout=WORKER_TIMEOUT)
+    page.wait_for_load_state("networkidle")  # the refresh's own reload ends before we leave the page
     page.goto(f"/staff/union/{COUNTY}/")
     page.get_by_role("link", name="查看未上报名单").click()
     assert_page_basics(page)
