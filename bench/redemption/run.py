@@ -184,10 +184,11 @@ def redeem_sql(seedinfo: dict, scratch: Path) -> Path:
 
 
 def reset(url: str) -> None:
+    # CASCADE: what refers to redemptions (statement lines) goes with them; the seed makes none.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE discounts_redemption, discounts_offerdaycounter, discounts_memberofferdaycounter, "
-            "discounts_memberoffertotalcounter, discounts_idempotencyrecord"
+            "discounts_memberoffertotalcounter, discounts_idempotencyrecord CASCADE"
         )
         conn.execute("UPDATE discounts_offer SET budget_used = 0")
         conn.execute("VACUUM ANALYZE")
