@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from members import issuance, pii, selectors
 from members.batches import batch_upload
 from members.models import Card, CardApplication, IssuanceBatch, Member, PartnerBank
+from members.pending import leave_pending
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
@@ -74,17 +75,15 @@ def card_application_submit(*, member: Member, bank: PartnerBank) -> CardApplica
 def card_application_withdraw(*, member: Member, application_id: int) -> CardApplication:
     """The member takes back their own application while nobody has decided it; another member's
     application is "not found"."""
-    changed = CardApplication.objects.filter(
-        pk=application_id, member=member, status=CardApplication.Status.PENDING
-    ).update(status=CardApplication.Status.WITHDRAWN, decided_at=timezone.now())
-    if changed != 1:
-        application = CardApplication.objects.filter(pk=application_id, member=member).first()
-        if application is None:
-            raise NotFound(_("没有这份办卡申请。"))
-        raise ApplicationStateConflict(
-            _("该申请当前状态为“%(status)s”，不能撤回。") % {"status": application.get_status_display()}
-        )
-    return CardApplication.objects.get(pk=application_id)
+    return leave_pending(
+        CardApplication,
+        application_id,
+        owner={"member": member},
+        conflict=ApplicationStateConflict,
+        conflict_message=_("该申请当前状态为“%(status)s”，不能撤回。"),
+        not_found_message=_("没有这份办卡申请。"),
+        status=CardApplication.Status.WITHDRAWN,
+    )
 
 
 def _decidable(application: CardApplication, actor) -> None:
@@ -94,16 +93,16 @@ def _decidable(application: CardApplication, actor) -> None:
 
 
 def _decide(application: CardApplication, actor, *, status: str, reason: str = "") -> CardApplication:
-    changed = CardApplication.objects.filter(pk=application.pk, status=CardApplication.Status.PENDING).update(
-        status=status, reason=reason, decided_at=timezone.now(), decided_by=actor
+    return leave_pending(
+        CardApplication,
+        application.pk,
+        conflict=ApplicationStateConflict,
+        conflict_message=_("该申请当前状态为“%(status)s”，不能再审核。"),
+        not_found_message=_("没有这份办卡申请。"),
+        status=status,
+        reason=reason,
+        decided_by=actor,
     )
-    if changed != 1:
-        application.refresh_from_db()
-        raise ApplicationStateConflict(
-            _("该申请当前状态为“%(status)s”，不能再审核。") % {"status": application.get_status_display()}
-        )
-    application.refresh_from_db()
-    return application
 
 
 def card_application_approve(*, application: CardApplication, actor) -> CardApplication:

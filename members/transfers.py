@@ -6,17 +6,17 @@ accepting staff's subtree and keeps the card; offers follow the union, so eligib
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Member, TransferRequest, Union
+from members.pending import leave_pending
 from members.people import member_transfer
 from members.selectors import union_staff_to_notify
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
-from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.scoping import ensure_union_in_scope
 
 DECIDE_PERMISSION = "members.change_transferrequest"
@@ -74,17 +74,15 @@ def transfer_request_submit(*, member: Member, to_union: Union, note: str = "") 
 
 def transfer_request_withdraw(*, member: Member, request_id: int) -> TransferRequest:
     """The member takes back their own pending request; another member's request is "not found"."""
-    changed = TransferRequest.objects.filter(
-        pk=request_id, member=member, status=TransferRequest.Status.PENDING
-    ).update(status=TransferRequest.Status.WITHDRAWN, decided_at=timezone.now())
-    if changed != 1:
-        request = TransferRequest.objects.filter(pk=request_id, member=member).first()
-        if request is None:
-            raise NotFound(_("没有这份转会申请。"))
-        raise TransferStateConflict(
-            _("该转会申请当前状态为“%(status)s”，不能撤回。") % {"status": request.get_status_display()}
-        )
-    return TransferRequest.objects.get(pk=request_id)
+    return leave_pending(
+        TransferRequest,
+        request_id,
+        owner={"member": member},
+        conflict=TransferStateConflict,
+        conflict_message=_("该转会申请当前状态为“%(status)s”，不能撤回。"),
+        not_found_message=_("没有这份转会申请。"),
+        status=TransferRequest.Status.WITHDRAWN,
+    )
 
 
 def _decidable(request: TransferRequest, actor) -> None:
@@ -94,16 +92,16 @@ def _decidable(request: TransferRequest, actor) -> None:
 
 
 def _claim(request: TransferRequest, actor, *, status: str, reason: str = "") -> TransferRequest:
-    changed = TransferRequest.objects.filter(pk=request.pk, status=TransferRequest.Status.PENDING).update(
-        status=status, reason=reason, decided_at=timezone.now(), decided_by=actor
+    return leave_pending(
+        TransferRequest,
+        request.pk,
+        conflict=TransferStateConflict,
+        conflict_message=_("该转会申请当前状态为“%(status)s”，不能再处理。"),
+        not_found_message=_("没有这份转会申请。"),
+        status=status,
+        reason=reason,
+        decided_by=actor,
     )
-    if changed != 1:
-        request.refresh_from_db()
-        raise TransferStateConflict(
-            _("该转会申请当前状态为“%(status)s”，不能再处理。") % {"status": request.get_status_display()}
-        )
-    request.refresh_from_db()
-    return request
 
 
 def transfer_request_accept(*, request: TransferRequest, actor) -> TransferRequest:
