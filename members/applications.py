@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from members import issuance, pii, selectors
 from members.batches import batch_upload
 from members.models import Card, CardApplication, IssuanceBatch, Member, PartnerBank
-from members.pending import leave_pending
+from members.pending import PendingRequests
 from notifications.models import Topic
 from notifications.recipients import Recipient
 from notifications.services import notify
@@ -72,18 +72,19 @@ def card_application_submit(*, member: Member, bank: PartnerBank) -> CardApplica
     return application
 
 
+APPLICATIONS = PendingRequests(
+    CardApplication,
+    conflict=ApplicationStateConflict,
+    not_found_message=gettext_lazy("没有这份办卡申请。"),
+    withdraw_refused=gettext_lazy("该申请当前状态为“%(status)s”，不能撤回。"),
+    decide_refused=gettext_lazy("该申请当前状态为“%(status)s”，不能再审核。"),
+)
+
+
 def card_application_withdraw(*, member: Member, application_id: int) -> CardApplication:
     """The member takes back their own application while nobody has decided it; another member's
     application is "not found"."""
-    return leave_pending(
-        CardApplication,
-        application_id,
-        owner={"member": member},
-        conflict=ApplicationStateConflict,
-        conflict_message=_("该申请当前状态为“%(status)s”，不能撤回。"),
-        not_found_message=_("没有这份办卡申请。"),
-        status=CardApplication.Status.WITHDRAWN,
-    )
+    return APPLICATIONS.withdraw(member=member, pk=application_id)
 
 
 def _decidable(application: CardApplication, actor) -> None:
@@ -93,16 +94,7 @@ def _decidable(application: CardApplication, actor) -> None:
 
 
 def _decide(application: CardApplication, actor, *, status: str, reason: str = "") -> CardApplication:
-    return leave_pending(
-        CardApplication,
-        application.pk,
-        conflict=ApplicationStateConflict,
-        conflict_message=_("该申请当前状态为“%(status)s”，不能再审核。"),
-        not_found_message=_("没有这份办卡申请。"),
-        status=status,
-        reason=reason,
-        decided_by=actor,
-    )
+    return APPLICATIONS.decide(pk=application.pk, actor=actor, status=status, reason=reason)
 
 
 def card_application_approve(*, application: CardApplication, actor) -> CardApplication:

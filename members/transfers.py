@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import Member, TransferRequest, Union
-from members.pending import leave_pending
+from members.pending import PendingRequests
 from members.people import member_transfer
 from members.selectors import union_staff_to_notify
 from notifications.models import Topic
@@ -72,17 +72,18 @@ def transfer_request_submit(*, member: Member, to_union: Union, note: str = "") 
     return request
 
 
+REQUESTS = PendingRequests(
+    TransferRequest,
+    conflict=TransferStateConflict,
+    not_found_message=gettext_lazy("没有这份转会申请。"),
+    withdraw_refused=gettext_lazy("该转会申请当前状态为“%(status)s”，不能撤回。"),
+    decide_refused=gettext_lazy("该转会申请当前状态为“%(status)s”，不能再处理。"),
+)
+
+
 def transfer_request_withdraw(*, member: Member, request_id: int) -> TransferRequest:
     """The member takes back their own pending request; another member's request is "not found"."""
-    return leave_pending(
-        TransferRequest,
-        request_id,
-        owner={"member": member},
-        conflict=TransferStateConflict,
-        conflict_message=_("该转会申请当前状态为“%(status)s”，不能撤回。"),
-        not_found_message=_("没有这份转会申请。"),
-        status=TransferRequest.Status.WITHDRAWN,
-    )
+    return REQUESTS.withdraw(member=member, pk=request_id)
 
 
 def _decidable(request: TransferRequest, actor) -> None:
@@ -92,16 +93,7 @@ def _decidable(request: TransferRequest, actor) -> None:
 
 
 def _claim(request: TransferRequest, actor, *, status: str, reason: str = "") -> TransferRequest:
-    return leave_pending(
-        TransferRequest,
-        request.pk,
-        conflict=TransferStateConflict,
-        conflict_message=_("该转会申请当前状态为“%(status)s”，不能再处理。"),
-        not_found_message=_("没有这份转会申请。"),
-        status=status,
-        reason=reason,
-        decided_by=actor,
-    )
+    return REQUESTS.decide(pk=request.pk, actor=actor, status=status, reason=reason)
 
 
 def transfer_request_accept(*, request: TransferRequest, actor) -> TransferRequest:
