@@ -3,28 +3,21 @@ second person, resume, and the downloads with full ID numbers (audited)."""
 
 from __future__ import annotations
 
-from django import forms
-from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from members import batches, issuance, selectors
+from members.admin.uploads import UploadFileForm, UploadJobAdminMixin
 from members.models import IssuanceBatch, PartnerBank
-from portal.admin import ScopedAdminMixin
-from portal.approvals import SecondPersonRequired
 from portal.confirm import ask_first
-from portal.errors import ApplicationError, NotFound, PermissionDenied
-from portal.health import redis_is_up
+from portal.errors import NotFound, PermissionDenied
 from portal.xlsx import xlsx_download
 
-WORKERS_UNREACHABLE = _("后台任务服务暂时不可用，处理将在服务恢复后开始；请稍后再试，或稍后点击“继续处理”。")
 
-
-class IssuanceBatchUploadForm(forms.ModelForm):
+class IssuanceBatchUploadForm(UploadFileForm):
     class Meta:
         model = IssuanceBatch
         fields = ("union", "bank", "file")
@@ -38,21 +31,6 @@ class IssuanceBatchUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "bank" in self.fields:
             self.fields["bank"].queryset = PartnerBank.objects.filter(is_active=True)
-        if "file" in self.fields:
-            limits = _("每个文件最多 %(rows)s 行、%(size)d MB。") % {
-                "rows": f"{settings.ISSUANCE_UPLOAD_MAX_ROWS:,}",
-                "size": settings.ISSUANCE_UPLOAD_MAX_BYTES // (1024 * 1024),
-            }
-            self.fields["file"].help_text = f"{self.fields['file'].help_text} {limits}"
-
-    def clean_file(self):
-        uploaded = self.cleaned_data.get("file")
-        if uploaded is not None:
-            try:
-                batches.batch_check_upload(uploaded)
-            except ApplicationError as exc:
-                raise forms.ValidationError(exc.message) from None
-        return uploaded
 
 
 BATCH_APPROVE_CONSEQUENCE = _(
@@ -62,7 +40,7 @@ BATCH_APPROVE_CONSEQUENCE = _(
 
 
 @admin.register(IssuanceBatch)
-class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class IssuanceBatchAdmin(UploadJobAdminMixin, admin.ModelAdmin):
     """Upload → validation by a worker → approval → card production by a worker, with a live progress
     bar. Nothing of a batch is edited by hand; each step is a button backed by a service."""
 
@@ -107,47 +85,20 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     change_form_template = "admin/members/issuancebatch/change_form.html"
 
-    @admin.display(description=_("进度"))
-    def progress_display(self, obj):
-        return f"{obj.progress_percent}%"
+    upload_fields = ("union", "bank", "file")
+    uploaded_message = _("文件已上传，正在后台校验，请稍候查看结果。")
+    select_related = ("union", "bank")
 
-    def get_fields(self, request, obj=None):
-        return ("union", "bank", "file") if obj is None else self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        if request.user.union_id:
-            initial.setdefault("union", request.user.union_id)
-        return initial
-
-    def has_change_permission(self, request, obj=None):
-        # Batches are never edited: the change page is a read-only status page with step buttons.
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        batch = batches.batch_upload(
-            union=form.cleaned_data["union"],
-            bank=form.cleaned_data["bank"],
-            uploaded_file=form.cleaned_data["file"],
+    def upload(self, request, cleaned_data):
+        return batches.batch_upload(
+            union=cleaned_data["union"],
+            bank=cleaned_data["bank"],
+            uploaded_file=cleaned_data["file"],
             uploaded_by=request.user,
         )
-        obj.pk = batch.pk
-        obj.file = batch.file
-        obj.original_filename = batch.original_filename
-        obj._state.adding = False
 
-    def response_add(self, request, obj, post_url_continue=None):
-        if redis_is_up():
-            self.message_user(request, _("文件已上传，正在后台校验，请稍候查看结果。"), messages.SUCCESS)
-        else:
-            self.message_user(request, _("文件已保存。") + str(WORKERS_UNREACHABLE), messages.WARNING)
-        return redirect("admin:members_issuancebatch_change", obj.pk)
+    def job_status(self, obj) -> dict:
+        return selectors.batch_status(obj)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -164,11 +115,6 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def _batch_or_404(self, request, pk) -> IssuanceBatch:
-        if not self.has_view_or_change_permission(request):
-            raise DjangoPermissionDenied
-        return get_object_or_404(self.get_queryset(request).select_related("union", "bank"), pk=pk)
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         batch = self.get_queryset(request).filter(pk=object_id).select_related("union").first()
@@ -176,7 +122,7 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
             may_download_id_files = request.user.has_perm("members.download_bank_file")
             own_union = getattr(request.user, "union", None)
             extra_context.update(
-                batch_status=selectors.batch_status(batch),
+                job_status=selectors.batch_status(batch),
                 error_preview=selectors.batch_error_preview(batch),
                 member_changes=selectors.batch_member_changes_preview(batch),
                 can_approve=request.user.has_perm("members.approve_issuancebatch")
@@ -202,23 +148,19 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
             raise DjangoPermissionDenied
         return xlsx_download("发卡申请表模板.xlsx", issuance.template_workbook())
 
-    def status_view(self, request, pk):
-        batch = self._batch_or_404(request, pk)
-        return JsonResponse(selectors.batch_status(batch))
-
     def errors_view(self, request, pk):
-        batch = self._batch_or_404(request, pk)
+        batch = self._job_or_404(request, pk)
         report = issuance.error_report_workbook(selectors.batch_error_rows(batch))
         return xlsx_download(f"批次{batch.pk}错误明细.xlsx", report)
 
     def changes_view(self, request, pk):
-        batch = self._batch_or_404(request, pk)
+        batch = self._job_or_404(request, pk)
         report = issuance.member_changes_workbook(selectors.batch_member_change_rows(batch))
         return xlsx_download(f"批次{batch.pk}对已有会员的修改.xlsx", report)
 
     def _id_file_download(self, request, pk, open_file, filename_of) -> FileResponse:
         """A file of the batch with full ID numbers, opened (permission, audit) by the service."""
-        batch = self._batch_or_404(request, pk)
+        batch = self._job_or_404(request, pk)
         try:
             handle = open_file(batch=batch, actor=request.user)
         except PermissionDenied:
@@ -237,29 +179,9 @@ class IssuanceBatchAdmin(ScopedAdminMixin, admin.ModelAdmin):
             request, pk, batches.batch_bank_file_open, lambda batch: f"制卡文件-批次{batch.pk}.csv"
         )
 
-    def _step(self, request, pk, step, success, queues_work=True):
-        batch = self._batch_or_404(request, pk)
-        if request.method != "POST":
-            return redirect("admin:members_issuancebatch_change", batch.pk)
-        try:
-            step(batch)
-        except SecondPersonRequired as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        except PermissionDenied:
-            raise DjangoPermissionDenied from None
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            if queues_work and not redis_is_up():
-                # The step is recorded; its work waits until the workers can be reached again.
-                self.message_user(request, WORKERS_UNREACHABLE, messages.WARNING)
-            else:
-                self.message_user(request, success, messages.SUCCESS)
-        return redirect("admin:members_issuancebatch_change", batch.pk)
-
     def approve_view(self, request, pk):
         if request.method == "POST":
-            batch = self._batch_or_404(request, pk)
+            batch = self._job_or_404(request, pk)
             page = ask_first(
                 request,
                 heading=_("批准制卡"),

@@ -5,21 +5,16 @@ calls a service of ``members.roster``; nothing here decides a rule."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from members import issuance, roster
-from members.admin.batches import WORKERS_UNREACHABLE
-from members.batches import batch_check_upload
+from members.admin.uploads import UploadFileForm, UploadJobAdminMixin
 from members.models import ReportedMemberCount, RosterImport, RosterMissing, RosterRow, Union
 from portal.admin import ScopedAdminMixin
 from portal.errors import ApplicationError, PermissionDenied
-from portal.health import redis_is_up
 from portal.xlsx import xlsx_download
 
 RESUMABLE = (RosterImport.Status.UPLOADED, RosterImport.Status.VALIDATING, RosterImport.Status.APPLYING)
@@ -52,7 +47,7 @@ def _error_rows(item: RosterImport):
     )
 
 
-class RosterUploadForm(forms.ModelForm):
+class RosterUploadForm(UploadFileForm):
     class Meta:
         model = RosterImport
         fields = ("union", "file")
@@ -63,27 +58,9 @@ class RosterUploadForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "file" in self.fields:
-            limits = _("每个文件最多 %(rows)s 行、%(size)d MB。") % {
-                "rows": f"{settings.ISSUANCE_UPLOAD_MAX_ROWS:,}",
-                "size": settings.ISSUANCE_UPLOAD_MAX_BYTES // (1024 * 1024),
-            }
-            self.fields["file"].help_text = f"{self.fields['file'].help_text} {limits}"
-
-    def clean_file(self):
-        uploaded = self.cleaned_data.get("file")
-        if uploaded is not None:
-            try:
-                batch_check_upload(uploaded)
-            except ApplicationError as exc:
-                raise forms.ValidationError(exc.message) from None
-        return uploaded
-
 
 @admin.register(RosterImport)
-class RosterImportAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class RosterImportAdmin(UploadJobAdminMixin, admin.ModelAdmin):
     form = RosterUploadForm
     list_display = (
         "id",
@@ -124,48 +101,16 @@ class RosterImportAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     change_form_template = "admin/members/rosterimport/change_form.html"
 
-    @admin.display(description=_("进度"))
-    def progress_display(self, obj):
-        return f"{obj.progress_percent}%"
+    upload_fields = ("union", "file")
+    uploaded_message = _("名册已上传，正在后台校验，请稍候查看结果。")
 
-    def get_fields(self, request, obj=None):
-        return ("union", "file") if obj is None else self.readonly_fields
+    def upload(self, request, cleaned_data):
+        return roster.roster_upload(
+            union=cleaned_data["union"], uploaded_file=cleaned_data["file"], uploaded_by=request.user
+        )
 
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        if request.user.union_id:
-            initial.setdefault("union", request.user.union_id)
-        return initial
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        try:
-            created = roster.roster_upload(
-                union=form.cleaned_data["union"],
-                uploaded_file=form.cleaned_data["file"],
-                uploaded_by=request.user,
-            )
-        except PermissionDenied:
-            raise DjangoPermissionDenied from None
-        obj.pk = created.pk
-        obj.file = created.file
-        obj.original_filename = created.original_filename
-        obj._state.adding = False
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if redis_is_up():
-            self.message_user(request, _("名册已上传，正在后台校验，请稍候查看结果。"), messages.SUCCESS)
-        else:
-            self.message_user(request, _("文件已保存。") + str(WORKERS_UNREACHABLE), messages.WARNING)
-        return redirect("admin:members_rosterimport_change", obj.pk)
+    def job_status(self, obj) -> dict:
+        return roster_status(obj)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -179,17 +124,12 @@ class RosterImportAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def _roster_or_404(self, request, pk) -> RosterImport:
-        if not self.has_view_or_change_permission(request):
-            raise DjangoPermissionDenied
-        return get_object_or_404(self.get_queryset(request).select_related("union"), pk=pk)
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         item = self.get_queryset(request).filter(pk=object_id).select_related("union").first()
         if item is not None:
             extra_context.update(
-                roster_status=roster_status(item),
+                job_status=roster_status(item),
                 error_preview=list(_error_rows(item)[:20]),
                 can_confirm=request.user.has_perm("members.confirm_rosterimport")
                 and item.status == RosterImport.Status.VALIDATED
@@ -210,30 +150,10 @@ class RosterImportAdmin(ScopedAdminMixin, admin.ModelAdmin):
             raise DjangoPermissionDenied
         return xlsx_download("会员名册模板.xlsx", roster.roster_template_workbook())
 
-    def status_view(self, request, pk):
-        return JsonResponse(roster_status(self._roster_or_404(request, pk)))
-
     def errors_view(self, request, pk):
-        item = self._roster_or_404(request, pk)
+        item = self._job_or_404(request, pk)
         report = issuance.error_report_workbook(_error_rows(item).iterator(chunk_size=5000))
         return xlsx_download(f"名册{item.pk}错误明细.xlsx", report)
-
-    def _step(self, request, pk, step, success, queues_work=True):
-        item = self._roster_or_404(request, pk)
-        if request.method != "POST":
-            return redirect("admin:members_rosterimport_change", item.pk)
-        try:
-            step(item)
-        except PermissionDenied:
-            raise DjangoPermissionDenied from None
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            if queues_work and not redis_is_up():
-                self.message_user(request, WORKERS_UNREACHABLE, messages.WARNING)
-            else:
-                self.message_user(request, success, messages.SUCCESS)
-        return redirect("admin:members_rosterimport_change", item.pk)
 
     def confirm_view(self, request, pk):
         return self._step(
