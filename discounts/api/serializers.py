@@ -184,39 +184,32 @@ class VerifyResponseSerializer(serializers.Serializer):
     offers = VerifyOfferSerializer(many=True)
 
 
-class RedemptionSerializer(serializers.ModelSerializer):
+def _label(field: str) -> str:
+    return Redemption._meta.get_field(field).verbose_name
+
+
+class RedemptionSerializer(serializers.Serializer):
     """A redemption as every POS answer shows it — the first answer, its stored replay, the list, the
     detail and the void all come from here."""
 
+    # Declared rather than read off the model: the answer is built for every redemption, and a
+    # ModelSerializer builds its fields from the model anew for each instance.
+    id = serializers.IntegerField(read_only=True)
     offer = _IdTitle()
     store = _IdName()
     card_number_masked = serializers.CharField(source="card.number_masked")
     member_name_masked = serializers.CharField(source="member.name_masked")
+    units = serializers.IntegerField(read_only=True, label=_label("units"))
     amount = MoneyField(read_only=True)
     discount = MoneyField(read_only=True)
     payable = MoneyField(read_only=True)
     union_subsidy = MoneyField(read_only=True)
+    status = serializers.ChoiceField(
+        choices=Redemption.Status.choices, read_only=True, label=_label("status")
+    )
     merchant_reference = serializers.CharField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Redemption
-        fields = [
-            "id",
-            "offer",
-            "store",
-            "card_number_masked",
-            "member_name_masked",
-            "units",
-            "amount",
-            "discount",
-            "payable",
-            "union_subsidy",
-            "status",
-            "merchant_reference",
-            "created_at",
-            "voided_at",
-        ]
-        read_only_fields = fields
+    created_at = serializers.DateTimeField(read_only=True, label=_label("created_at"))
+    voided_at = serializers.DateTimeField(read_only=True, allow_null=True, label=_label("voided_at"))
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -224,9 +217,14 @@ class RedemptionSerializer(serializers.ModelSerializer):
         return data
 
 
+# One serializer whose fields are bound once: to_representation keeps nothing between calls, so every
+# answer can use it (binding the fields is most of what a new serializer instance costs).
+_ANSWER = RedemptionSerializer()
+
+
 def redemption_answer(redemption: Redemption) -> dict:
     """The JSON answer for one redemption: plain types, so it can be stored for replays."""
-    return dict(RedemptionSerializer(redemption).data)
+    return dict(_ANSWER.to_representation(redemption))
 
 
 class RedemptionPageSerializer(serializers.Serializer):
