@@ -130,7 +130,11 @@ elif DEBUG:
 else:
     raise environ.ImproperlyConfigured("DATABASE_URL is required when DJANGO_DEBUG is false")
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A persistent connection is checked before each request uses it (a PostgreSQL restart must not cost
+# a failed request); portal.db checks its socket instead of sending SELECT 1.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "portal.db"
 DATABASES["default"].setdefault("OPTIONS", {})
 # Parameters travel apart from the SQL (server-side binding), and a statement a connection has run
 # DB_PREPARE_THRESHOLD times is prepared: PostgreSQL stops parsing and planning the queries of every

@@ -32,6 +32,19 @@ def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):
     assert body["checks"]["database"] == "ok"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_connection_is_usable_until_the_server_drops_it():
+    """The health check reads the socket: a live idle connection is usable, one whose backend the
+    server terminated is not (so Django opens a new one before the request's first query)."""
+    pid = _own_pid()
+    assert connection.is_usable()
+    with psycopg.connect(database_url_for(connection.settings_dict), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    wait_for(lambda: not connection.is_usable(), timeout=10, message="the dropped connection to be seen")
+    connection.close_if_unusable_or_obsolete()
+    assert _own_pid() != pid
+
+
 def _own_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
