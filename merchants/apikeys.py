@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -18,7 +20,7 @@ from merchants.models import ApiKey, Merchant, Store
 from portal.audit import audit_record
 from portal.errors import ValidationFailed
 from portal.models import AuditEvent
-from portal.rows import fetch_instances, model_columns, select_list
+from portal.rows import fetch_row, instances_from_row, model_columns, select_list
 
 KEY_PREFIX_LENGTH = 8
 LAST_USED_RESOLUTION_SECONDS = 60  # last_used_at is written at most once a minute per key
@@ -67,6 +69,8 @@ def api_key_create(
 @transaction.atomic
 def api_key_revoke(*, key: ApiKey, revoked_by) -> ApiKey:
     updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_keys()
+    transaction.on_commit(forget_keys)  # and again once the revocation is what everyone reads
     key.refresh_from_db()
     if updated:
         audit_record(
@@ -88,8 +92,10 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
         return None
     now = timezone.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+    last_used = max(filter(None, (key.last_used_at, _last_used_written.get(key.pk))), default=None)
+    if last_used is None or (now - last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        _last_used_written[key.pk] = now
     return key
 
 
@@ -112,11 +118,39 @@ _LIVE_KEY_BY_PREFIX = (
 )
 
 
+# What the database said of a key prefix, kept by each web process for POS_KEY_CACHE_SECONDS (5 by
+# default): a till's requests then read no key row. A key revoked, or a merchant suspended, is refused
+# at once by the process that made the change and by every other within those seconds. Prefixes that
+# found nothing are kept too, so made-up keys cost no query; the memory is bounded by clearing it all.
+_key_rows: dict[str, tuple[float, tuple | None]] = {}
+_last_used_written: dict[int, object] = {}
+_KEY_ROWS_MAX = 10_000
+
+
+def forget_keys() -> None:
+    """Read every key anew on its next request (after a revocation or a merchant's status change)."""
+    _key_rows.clear()
+
+
+def _key_row(prefix: str) -> tuple | None:
+    now = time.monotonic()
+    cached = _key_rows.get(prefix)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = fetch_row(_LIVE_KEY_BY_PREFIX, [prefix])
+    if settings.POS_KEY_CACHE_SECONDS > 0:
+        if len(_key_rows) >= _KEY_ROWS_MAX:
+            _key_rows.clear()
+            _last_used_written.clear()
+        _key_rows[prefix] = (now + settings.POS_KEY_CACHE_SECONDS, row)
+    return row
+
+
 def _live_key_by_prefix(prefix: str) -> ApiKey | None:
-    found = fetch_instances(_LIVE_KEY_BY_PREFIX, [prefix], *_KEY_PARTS)
-    if found is None:
+    row = _key_row(prefix)
+    if row is None:
         return None
-    key, merchant, store = found
+    key, merchant, store = instances_from_row(row, *_KEY_PARTS)
     key.merchant = merchant
     key.store = store if key.store_id else None
     return key

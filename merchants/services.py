@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Union
+from merchants.apikeys import forget_keys
 from merchants.models import Category, Merchant, MerchantUser, Store
 from portal.approvals import ensure_second_person
 from portal.audit import audit_record
@@ -134,6 +135,10 @@ def _transition(
     if updated != 1:
         message = _("商家当前状态为“%(status)s”，不能执行此操作。")
         raise Conflict(message % {"status": merchant.get_status_display()})
+    # Its tills open or close with it: this web process reads its keys anew (merchants.apikeys), now
+    # and once the change is committed; the others within POS_KEY_CACHE_SECONDS.
+    forget_keys()
+    transaction.on_commit(forget_keys)
     merchant.refresh_from_db()
     audit_record(
         actor=reviewed_by,

@@ -27,16 +27,25 @@ def select_list(*aliased: tuple[str, Sequence[str]]) -> str:
     return ", ".join(f"{alias}.{column}" for alias, columns in aliased for column in columns)
 
 
-def fetch_instances(sql: str, params: Sequence | Mapping, *parts: Part) -> tuple | None:
-    """The first row of ``sql`` cut into one instance per (model, columns) part, in order, followed
-    by any values after the last part's columns; None when there is no row."""
+def fetch_row(sql: str, params: Sequence | Mapping) -> tuple | None:
+    """The first row of ``sql``, or None."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return cursor.fetchone()
+
+
+def instances_from_row(row: tuple, *parts: Part) -> tuple:
+    """``row`` cut into one new instance per (model, columns) part, in order, followed by any values
+    after the last part's columns."""
     found, start = [], 0
     for model, columns in parts:
         found.append(model.from_db(DEFAULT_DB_ALIAS, columns, row[start : start + len(columns)]))
         start += len(columns)
     return (*found, *row[start:])
+
+
+def fetch_instances(sql: str, params: Sequence | Mapping, *parts: Part) -> tuple | None:
+    """The first row of ``sql`` cut into one instance per (model, columns) part, in order, followed
+    by any values after the last part's columns; None when there is no row."""
+    row = fetch_row(sql, params)
+    return None if row is None else instances_from_row(row, *parts)

@@ -350,6 +350,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 POS_RATE_LIMIT_PER_MINUTE = env.int("POS_RATE_LIMIT_PER_MINUTE", default=600)
+# Seconds a web process trusts what it last read of a POS key (merchants.apikeys): a revoked key or a
+# suspended merchant is refused by every process within them. 0 reads the key on every request.
+POS_KEY_CACHE_SECONDS = env.int("POS_KEY_CACHE_SECONDS", default=5)
 
 # --- Members' one-time codes and card tokens -----------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.sms.ConsoleSmsBackend")

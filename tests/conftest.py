@@ -17,6 +17,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from members.models import Union
+from merchants.apikeys import forget_keys
 from portal.roles import Role, ensure_roles
 from tests.factories import UnionFactory, UserFactory
 
@@ -41,6 +42,7 @@ def _isolated_queue_and_cache(settings, request):
     settings.CACHES = {
         "default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
     }
+    forget_keys()  # what a web process remembers of POS keys, too
     yield
 
 
