@@ -157,7 +157,7 @@ def claim_mark_paid_otherwise(*, actor, claim: Claim, note: str = "") -> Claim:
 def _days_used_in_year(claim: Claim) -> int:
     year = claim.admitted_on.year
     used = (
-        Claim.objects.filter(member_id=claim.member_id, status=Claim.Status.APPROVED, admitted_on__year=year)
+        Claim.objects.filter(member_id=claim.member_id, status__in=Claim.COUNTED, admitted_on__year=year)
         .exclude(pk=claim.pk)
         .aggregate(days=Sum("days"))["days"]
     )
@@ -202,7 +202,7 @@ def claim_approve(*, actor, claim: Claim) -> Claim:
     fund = paying_fund(claim, year=local_day().year)
     if fund is None:
         raise Conflict(_("本工会本年度尚未设立普惠资金。"), code="fund_missing")
-    fund_commit(fund_id=fund.pk, amount=_yuan(amount_fen), reference=Reference.to(claim), actor=actor)
+    fund_commit(fund_id=fund.pk, amount=yuan(amount_fen), reference=Reference.to(claim), actor=actor)
     claim.status, claim.days, claim.amount_fen, claim.fund = Claim.Status.APPROVED, days, amount_fen, fund
     claim.decided_by, claim.decided_at = actor, timezone.now()
     claim.save(update_fields=["status", "days", "amount_fen", "fund", "decided_by", "decided_at"])
@@ -212,7 +212,7 @@ def claim_approve(*, actor, claim: Claim) -> Claim:
         topic=Topic.CLAIM_APPROVED,
         title=_("住院补贴申请已通过"),
         body=_("您在%(hospital)s的住院补贴 %(days)s 天、¥%(amount)s 已批准，将随下一批发放打入您的会员卡。")
-        % {"hospital": claim.hospital, "days": days, "amount": _yuan(amount_fen)},
+        % {"hospital": claim.hospital, "days": days, "amount": yuan(amount_fen)},
         dedup_key=f"claim-approved:{claim.pk}",
         phone=claim.member.phone,
     )
@@ -234,5 +234,6 @@ def claim_reject(*, actor, claim: Claim, reason: str) -> Claim:
     return claim
 
 
-def _yuan(fen: int) -> Decimal:
+def yuan(fen: int) -> Decimal:
+    """Fen as yuan with two decimals (the money of a claim is kept in fen)."""
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))

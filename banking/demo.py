@@ -64,7 +64,8 @@ def _csv(header, rows) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _receive(bank: PartnerBank, kind: str, name: str, content: bytes, actor) -> BankFile:
+def receive_file(bank: PartnerBank, kind: str, name: str, content: bytes, actor) -> BankFile:
+    """Receive a demo file as a bank would upload it, and process it at once."""
     bank_file, created = files.bank_file_receive(
         bank=bank, kind=kind, uploaded_file=SimpleUploadedFile(name, content), actor=actor
     )
@@ -93,7 +94,7 @@ def _issuance_result(bank: PartnerBank, actor) -> int:
         else:
             partial = f"{bank.bin}{BANK_SERIAL_BASE + card.serial:0{bank.serial_length}d}"
             rows.append([card.number, "开户", partial + luhn.calc_check_digit(partial), ""])
-    _receive(
+    receive_file(
         bank,
         BankFile.Kind.ISSUANCE_RESULT,
         f"{DEMO_FILE_PREFIX}issuance-result-{batch.pk}.csv",
@@ -149,7 +150,7 @@ def _transactions(bank: PartnerBank, actor, rng: random.Random) -> int:
             )
             lines.append([cards[0][0], "105130001", "-3", f"{today:%Y-%m-%d} 09:05:00", "X-NEGATIVE"])
             lines.append(list(lines[0]))
-        _receive(
+        receive_file(
             bank,
             BankFile.Kind.TRANSACTIONS,
             f"{DEMO_FILE_PREFIX}transactions-{bank.code}-{first:%Y%m}.csv",

@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from django.db import IntegrityError, transaction
@@ -37,6 +37,16 @@ ALLOWED_EXTENSIONS = (".csv", ".txt")
 
 class BankFileProblem(ValidationFailed):
     code = "bank_file_invalid"
+
+
+# Inbound kinds read by an app above this one (the allowances' credit results) register their reader
+# here from that app's ``ready()``, so that banking never imports it. A reader takes the file being
+# processed and records a result per line (``line_record``).
+INBOUND_READERS: dict[str, Callable[..., None]] = {}
+
+
+def register_inbound_reader(kind: str, reader: Callable[..., None]) -> None:
+    INBOUND_READERS[kind] = reader
 
 
 def content_hash_of(uploaded_file) -> str:

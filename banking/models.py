@@ -43,8 +43,10 @@ class BankFile(models.Model):
         ISSUANCE_RESULT = "issuance_result", _("制卡结果（银行→工会）")
         CARD_CHANGES = "card_changes", _("卡片变更（工会→银行）")
         TRANSACTIONS = "transactions", _("卡交易明细（银行→工会）")
+        ALLOWANCE_CREDITS = "allowance_credits", _("补贴入账（工会→银行）")
+        CREDIT_RESULT = "credit_result", _("补贴入账结果（银行→工会）")
 
-    INBOUND = (Kind.ISSUANCE_RESULT, Kind.TRANSACTIONS)
+    INBOUND = (Kind.ISSUANCE_RESULT, Kind.TRANSACTIONS, Kind.CREDIT_RESULT)
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("待处理")

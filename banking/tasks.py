@@ -32,6 +32,8 @@ def bank_file_process(bank_file_id: int) -> None:
             issuance_results.issuance_results_process(bank_file=bank_file)
         elif bank_file.kind == BankFile.Kind.TRANSACTIONS:
             transactions.transactions_process(bank_file=bank_file)
+        elif bank_file.kind in files.INBOUND_READERS:
+            files.INBOUND_READERS[bank_file.kind](bank_file=bank_file)
     except ApplicationError as problem:
         # The file as a whole cannot be read (no header, a missing column): nothing was applied.
         files.bank_file_mark_failed(bank_file_id=bank_file_id, message=str(problem.message))

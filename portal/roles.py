@@ -77,7 +77,13 @@ _SETTLEMENT = [
     "settlement.view_paymentrun",
     "settlement.manage_paymentrun",
 ]
-_ALLOWANCES = ["allowances.view_claim"]
+# Hospital allowances of the subtree: claims, and payout runs to the banks (docs/allowances.md).
+_ALLOWANCES = [
+    "allowances.view_claim",
+    "allowances.view_payoutrun",
+    "allowances.view_payoutline",
+    "allowances.manage_payoutrun",
+]
 
 
 class Role(models.TextChoices):

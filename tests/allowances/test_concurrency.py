@@ -12,13 +12,13 @@ from django.db.models import Sum
 from allowances import services
 from allowances.models import Claim
 from portal.errors import ApplicationError
-from tests.allowances.test_claims import fund, member, open_claim, people  # noqa: F401 - fixtures
+from tests.allowances.conftest import open_claim
 from tests.redemption.conftest import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_racing_approvals_never_exceed_the_days_of_the_year(people, member, fund, monkeypatch):  # noqa: F811
+def test_racing_approvals_never_exceed_the_days_of_the_year(people, member, fund, monkeypatch):
     computed = services.allowance_for
 
     def slow_allowance_for(claim):

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from allowances.models import Claim
+from allowances.models import Claim, PayoutRun
+from funds.selectors import fund_ledger_mismatches
 
 
 @pytest.mark.django_db
@@ -14,4 +15,8 @@ def test_the_demo_has_claims_in_every_status_once():
 
     assert set(Claim.objects.values_list("status", flat=True)) == set(Claim.Status.values)
     assert Claim.objects.filter(status=Claim.Status.OPEN, paid_otherwise=True).count() == 1
-    assert Claim.objects.count() == 4
+    assert Claim.objects.count() == 9
+    runs = list(PayoutRun.objects.order_by("pk"))
+    assert [run.status for run in runs] == [PayoutRun.Status.CLOSED, PayoutRun.Status.RELEASED]
+    assert sorted(runs[0].lines.values_list("status", flat=True)) == ["credited", "credited", "failed", "failed"]
+    assert fund_ledger_mismatches() == []

@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from allowances.models import PayoutRun
 from allowances.services import claim_open
 from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
@@ -149,6 +150,8 @@ ADMIN_MODELS = {
     "settlement.paymentrun": AdminModel("payment_run", STAFF, NOBODY, ABOVE, NOBODY),
     # Read-only: claims change only through allowances.services.
     "allowances.claim": AdminModel("claim", STAFF, NOBODY, ABOVE, NOBODY),
+    # Payout runs: any staff member may make one of their subtree's claims; C1A's run is seen above it.
+    "allowances.payoutrun": AdminModel("payout_run", STAFF, STAFF, ABOVE, NOBODY),
     "portal.user": AdminModel("county_operator", PROVINCE_ONLY, PROVINCE_ONLY, PROVINCE_ONLY, NOBODY),
     # City C1's site: its city operator and the province; only the province creates one, nobody deletes.
     "cities.citysite": AdminModel("city_site", ABOVE, PROVINCE_ONLY, ABOVE, NOBODY),
@@ -223,6 +226,7 @@ DOORS: dict[str, Door] = {
         "post",
     ),
     "history:redemptions": door(lambda o: reverse("history:redemptions"), MEMBERS),
+    "allowances:mine": door(lambda o: reverse("allowances:mine"), MEMBERS),
     "history:saved": door(lambda o: reverse("history:saved"), MEMBERS),
     "discounts:offer_save": door(
         lambda o: reverse("discounts:offer_save", args=[o.offer.pk]), MEMBERS, "post"
@@ -451,6 +455,13 @@ DOORS: dict[str, Door] = {
     "admin:members_issuancebatch_source": door(_batch("source"), PROVINCE_ONLY),
     "admin:members_issuancebatch_bank_file": door(_batch("bank_file"), PROVINCE_ONLY),
     "admin:members_issuancebatch_approve": door(_batch("approve"), ABOVE, "post"),
+    "admin:allowances_payoutrun_release": door(
+        lambda o: reverse("admin:allowances_payoutrun_release", args=[o.payout_run.pk]), ABOVE, "post"
+    ),
+    # The credit file holds full card numbers: the bank-file download rule (the province) applies too.
+    "admin:allowances_payoutrun_credit_file": door(
+        lambda o: reverse("admin:allowances_payoutrun_credit_file", args=[o.payout_run.pk]), PROVINCE_ONLY
+    ),
     "admin:members_issuancebatch_reject": door(_batch("reject"), ABOVE, "post", {"reason": "x"}),
     "admin:members_issuancebatch_resume": door(_batch("resume"), ABOVE, "post"),
     "admin:members_rosterimport_template": door(
@@ -718,6 +729,9 @@ def objects(world, bank):
         "matrix-result.csv", ContentFile("申请编号,结果,银行卡号,拒绝原因\n".encode()), save=False
     )
     o.bank_file.save()
+    o.payout_run = PayoutRun.objects.create(
+        bank=bank, union=world.tree.C1A, created_by=world.county_operator, credit_file=o.bank_file
+    )
     rejected = CardFactory(bank=bank, member=world.other_member, status=Card.Status.CANCELLED)
     o.issuance_result = IssuanceResult.objects.create(
         card=rejected,
