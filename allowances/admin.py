@@ -9,10 +9,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from allowances import payouts
+from allowances import payouts, services
 from allowances.models import Claim, PayoutLine, PayoutRun
 from allowances.services import yuan
 from banking.files import bank_file_open
@@ -27,7 +28,7 @@ CANCEL_REASON = _("银行无法入账，经工作人员核实取消发放")
 @admin.register(Claim)
 class ClaimAdmin(ScopedAdminMixin, admin.ModelAdmin):
     scope_path_field = "union_path"
-    actions = ("retry_credit", "cancel_credit")
+    actions = ("mark_paid_otherwise", "approve_claims", "reject_claims", "retry_credit", "cancel_credit")
     list_display = (
         "id",
         "member",
@@ -59,7 +60,7 @@ class ClaimAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _each_failed(self, request, queryset, step, done_message):
+    def _each(self, request, queryset, step, done_message):
         done = 0
         for claim_id in queryset.values_list("pk", flat=True):
             try:
@@ -71,9 +72,62 @@ class ClaimAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if done:
             self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
+    @admin.action(
+        description=_("待审核：未找到用卡支付，标记为其他方式支付（凭票据审核）"), permissions=["change"]
+    )
+    def mark_paid_otherwise(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda claim_id: services.claim_mark_paid_otherwise(actor=request.user, claim=claim_id),
+            _("%(count)s 份申请已标记为其他方式支付。"),
+        )
+
+    @admin.action(description=_("待审核：批准（按天数计算补贴并占用普惠资金）"), permissions=["change"])
+    def approve_claims(self, request, queryset):
+        page = ask_first(
+            request,
+            heading=_("批准住院补贴"),
+            consequence=_(
+                "所选申请将按天数计算补贴并从普惠资金中占用相应金额，随下一批发放打入会员卡。须由申请录入人以外的工作人员批准。"
+            ),
+            button=_("确认批准"),
+            cancel_url=reverse("admin:allowances_claim_changelist"),
+            admin_context=self.admin_site.each_context(request),
+        )
+        if page is not None:
+            return page
+        self._each(
+            request,
+            queryset,
+            lambda claim_id: services.claim_approve(actor=request.user, claim=claim_id),
+            _("已批准 %(count)s 份申请。"),
+        )
+
+    @admin.action(description=_("待审核：不批准（填写原因）"), permissions=["change"])
+    def reject_claims(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip()
+        if "apply" not in request.POST or not reason:
+            return TemplateResponse(
+                request,
+                "admin/allowances/claim/reject.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "claims": list(queryset),
+                    "reason": reason,
+                    "error": _("请填写不批准的原因，会员会看到它。") if "apply" in request.POST else "",
+                },
+            )
+        self._each(
+            request,
+            queryset,
+            lambda claim_id: services.claim_reject(actor=request.user, claim=claim_id, reason=reason),
+            _("%(count)s 份申请未批准。"),
+        )
+
     @admin.action(description=_("发放失败的补贴：重新发放（加入下一批）"), permissions=["change"])
     def retry_credit(self, request, queryset):
-        self._each_failed(
+        self._each(
             request,
             queryset,
             lambda claim_id: payouts.claim_retry(actor=request.user, claim_id=claim_id),
@@ -92,7 +146,7 @@ class ClaimAdmin(ScopedAdminMixin, admin.ModelAdmin):
         )
         if page is not None:
             return page
-        self._each_failed(
+        self._each(
             request,
             queryset,
             lambda claim_id: payouts.claim_cancel(

@@ -27,13 +27,15 @@ from notifications.services import notify
 from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.clock import local_day
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 
 # The programme's rule: 20 yuan a day, at most 30 days a stay and 60 days a calendar year.
 RATE_FEN_PER_DAY = 2000
 MAX_DAYS_PER_STAY = 30
 MAX_DAYS_PER_YEAR = 60
+# Who the audit log names when the member opens their own claim (no staff user acted).
+MEMBER_HIMSELF = "会员本人"
 # A bill is often paid at discharge or a few days later.
 PAYMENT_DAYS_AFTER_DISCHARGE = 7
 
@@ -72,9 +74,15 @@ def claim_open(
     discharged_on: datetime.date,
     bill_fen: int,
 ) -> Claim:
-    """Open a claim for ``member``'s stay; staff reach only the members of their subtree. The bill
-    paid with the member's card is matched at once when the transaction feed holds it."""
-    ensure_member_in_scope(actor, member.pk)
+    """Open a claim for ``member``'s stay. ``actor`` is a staff user, who reaches only the members of
+    their subtree, or the member themself (a :class:`Member`: their own claims only). The bill paid
+    with the member's card is matched at once when the transaction feed holds it."""
+    if isinstance(actor, Member):
+        if actor.pk != member.pk:
+            raise PermissionDenied(_("只能为本人申请住院补贴。"))
+        actor = MEMBER_HIMSELF
+    else:
+        ensure_member_in_scope(actor, member.pk)
     hospital = (hospital or "").strip()
     errors = {}
     if not hospital or len(hospital) > 100:

@@ -114,16 +114,13 @@ def _featured_offers(province: Union, bank: PartnerBank) -> list[list[tuple]]:
         # 河北仁济医院
         [
             (
-                "会员住院补贴每天20元",
-                Offer.Kind.ALLOWANCE,
+                "会员健康体检套餐",
+                Offer.Kind.FIXED_PRICE,
                 {
-                    "allowance_per_unit": "20",
-                    "unit_label": "天",
-                    "funder": Offer.Funder.UNION,
-                    "budget": "200000",
-                    "budget_owner": province,
-                    "per_member_total_limit": 30,
-                    "description": "用工会会员卡结算住院费用，工会按住院天数每天补贴20元。",
+                    "fixed_price": "299",
+                    "unit_label": "份",
+                    "per_member_total_limit": 1,
+                    "description": "工会会员凭会员卡预约健康体检，每人限1次。",
                 },
             )
         ],
@@ -184,7 +181,6 @@ SHOWCASE_OFFER_STATUSES = (
 )
 OFFER_REJECTED_REASON = "优惠说明不清，请写明适用商品范围。"
 REVIEWER = merchants_demo.REVIEWER  # the province admin signs the merchants and reviews their offers
-ALLOWANCE_CREATOR = "sjz_operator"  # demo staff who draft the union's own allowance
 # Variants of a template that say who may use it: everybody, hardship members, the merchant's city.
 VARIANTS = ["", "（困难职工专享）", "（本市会员专享）"]
 # The fields given as text in the templates that are amounts of money.
@@ -251,11 +247,7 @@ def _create_offers(*, seed: int, count: int, missing: list[tuple[int, Merchant]]
     )
     featured = _featured_offers(province, bank)
     offer_counts = _offer_counts(count, featured)
-    staff = {
-        user.username: user
-        for user in get_user_model().objects.filter(username__in=[REVIEWER, ALLOWANCE_CREATOR], is_staff=True)
-    }
-    reviewer = staff.get(REVIEWER)
+    reviewer = get_user_model().objects.filter(username=REVIEWER, is_staff=True).first()
     cities = {city.code: city for city in Union.objects.filter(code__in=merchants_demo.CITY_CENTRES)}
     valid_from = datetime.date(today.year, 1, 1)
     valid_until = datetime.date(today.year + 1, 12, 31)
@@ -290,8 +282,6 @@ def _create_offers(*, seed: int, count: int, missing: list[tuple[int, Merchant]]
                         moment=now - datetime.timedelta(seconds=index * 10 + number),
                     ),
                 )
-                if kind == Offer.Kind.ALLOWANCE:
-                    offer.created_by = staff.get(ALLOWANCE_CREATOR)
                 for name, value in fields.items():
                     if name in MONEY_FIELDS:
                         value = Decimal(value)
@@ -377,9 +367,9 @@ DEMO_SAVER_PURCHASES = 3
 
 def seed_savings(members: list[dict], *, log=print) -> int:
     """A few purchases for the last demo members with an active card, through the one redemption
-    service, so that their card page and 我的优惠记录 show savings (an allowance among them when the
-    demo's allowance is published). Offers are taken from the newest, away from the first merchants
-    that the walkthroughs use; an offer that is not usable right now (weekday, hour) is passed over.
+    service, so that their card page and 我的优惠记录 show savings. Offers are taken from the newest,
+    away from the first merchants that the walkthroughs use; an offer that is not usable right now
+    (weekday, hour) is passed over.
     Idempotent: a member who has any redemption gets none."""
     savers = [m for m in members if m["card_status"] == "active"][-DEMO_SAVERS:]
     offers = list(
@@ -403,15 +393,13 @@ def seed_savings(members: list[dict], *, log=print) -> int:
             store = offer.merchant.stores.filter(is_active=True).order_by("id").first()
             if store is None:
                 continue
-            per_unit = offer.kind == Offer.Kind.ALLOWANCE
             try:
                 redemption_create(
                     merchant=offer.merchant,
                     store_id=store.pk,
                     offer_id=offer.pk,
                     card_number=saver["card_number"],
-                    amount=Decimal("800.00" if per_unit else "128.00"),
-                    units=2 if per_unit else 1,
+                    amount=Decimal("128.00"),
                     idempotency_key=f"demo-savings-{saver['card_number']}-{offer.pk}",
                 )
             except ApplicationError:

@@ -88,6 +88,14 @@ class OfferFormMixin:
     # a model field the form shows under another name (the merchant's 折 for percent_off)
     field_aliases: dict[str, str] = {}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:
+            # The retired hospital allowance is not offered (see discounts.services.ALLOWANCE_RETIRED).
+            self.fields["kind"].choices = [
+                choice for choice in self.fields["kind"].choices if choice[0] != Offer.Kind.ALLOWANCE
+            ]
+
     def _post_clean(self):
         opts = self._meta
         try:

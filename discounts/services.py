@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from discounts import saved
 from discounts.models import Offer, OfferLimitChange
@@ -55,6 +56,9 @@ OFFER_FIELDS = (
     "eligible_groups",
 )
 # What only offer_change_limits may change once an offer is live.
+ALLOWANCE_RETIRED = gettext_lazy(
+    "住院补贴不再作为商家优惠：会员或工会为每次住院申请（“住院补贴”），工会审核后由银行打入会员卡。"
+)
 LIMIT_FIELDS = ("daily_quota", "per_member_daily_limit", "per_member_total_limit", "budget")
 LIVE_STATUSES = (Offer.Status.APPROVED, Offer.Status.PUBLISHED, Offer.Status.PAUSED)
 EDITABLE_STATUSES = (Offer.Status.DRAFT, Offer.Status.REJECTED)
@@ -136,10 +140,10 @@ def offer_validate(offer: Offer, *, stores: Iterable[Store] | None = None) -> No
         if offer.fixed_price is None:
             errors.add("fixed_price", _("特价类优惠须填写每份特价。"))
     elif offer.kind == Offer.Kind.ALLOWANCE:
-        if offer.allowance_per_unit is None:
-            errors.add("allowance_per_unit", _("工会补贴须填写每份补贴金额。"))
-        if offer.funder != Offer.Funder.UNION:
-            errors.add("funder", _("工会补贴只能由工会出资。"))
+        # Retired: the hospital allowance is a claim for a stay paid onto the card (allowances), not a
+        # discount at the hospital's till. The kind stays only for the offers and redemptions recorded
+        # before (allowances migration 0004 carried them over as claims).
+        errors.add("kind", ALLOWANCE_RETIRED)
 
     if not (offer.unit_label or "").strip():
         errors.add("unit_label", _("请填写单位，例如 张、天、份。"))

@@ -11,7 +11,7 @@ from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from discounts.models import Redemption
+from discounts.models import Offer, Redemption
 from discounts.statements import next_month
 from portal.scoping import scope_queryset
 from settlement.models import ZERO, PaymentRun, Statement, StatementLine
@@ -42,10 +42,16 @@ def month_closed(first: date) -> bool:
 # prepared, and every month can be recomputed at any time (the reconciliation does exactly that).
 
 
+# What the union owes a merchant: a redemption's union share. The retired hospital allowance offers
+# recorded a subsidy at the hospital's till that was the member's, never the hospital's: they are not
+# owed to the merchant (their records became allowance claims, paid onto the member's card).
+OWED = Q(union_subsidy__gt=0) & ~Q(offer__kind=Offer.Kind.ALLOWANCE)
+
+
 def owed_shares(*, month: date) -> QuerySet[Redemption]:
     """Redemptions whose union share is owed in ``month`` (all merchants)."""
     end = next_month(month)
-    return Redemption.objects.filter(local_day__gte=month, local_day__lt=end, union_subsidy__gt=0).filter(
+    return Redemption.objects.filter(OWED, local_day__gte=month, local_day__lt=end).filter(
         Q(status=Redemption.Status.COMPLETED)
         | Q(status=Redemption.Status.VOIDED, voided_at__gte=month_start(end))
     )
@@ -54,8 +60,8 @@ def owed_shares(*, month: date) -> QuerySet[Redemption]:
 def late_voids(*, month: date) -> QuerySet[Redemption]:
     """Redemptions of an earlier month voided in ``month``: taken back in ``month``."""
     return Redemption.objects.filter(
+        OWED,
         status=Redemption.Status.VOIDED,
-        union_subsidy__gt=0,
         local_day__lt=month,
         voided_at__gte=month_start(month),
         voided_at__lt=month_start(next_month(month)),

@@ -86,9 +86,9 @@ def test_offer_approval_and_quota_and_budget_changes_are_audited(world):
 def test_budget_changes_are_audited_with_old_and_new_values(world):
     offer = OfferFactory(
         merchant=world.merchant,
-        kind=Offer.Kind.ALLOWANCE,
+        kind=Offer.Kind.FIXED_PRICE,
         percent_off=None,
-        allowance_per_unit=Decimal("20.00"),
+        fixed_price=Decimal("20.00"),
         funder=Offer.Funder.UNION,
         budget=Decimal("1000.00"),
         budget_owner=world.tree.C1A,

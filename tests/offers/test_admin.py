@@ -64,9 +64,9 @@ def test_admin_edit_never_writes_back_a_stale_budget_used(client, tree, make_sta
     offer = OfferFactory(
         merchant=MerchantFactory(region=tree.C1A),
         status=Offer.Status.DRAFT,  # a live offer's title is no longer editable (see below)
-        kind=Offer.Kind.ALLOWANCE,
+        kind=Offer.Kind.FIXED_PRICE,
         percent_off=None,
-        allowance_per_unit=Decimal("20"),
+        fixed_price=Decimal("20"),
         funder=Offer.Funder.UNION,
         budget=Decimal("1000"),
         budget_owner=tree.P,
@@ -74,17 +74,17 @@ def test_admin_edit_never_writes_back_a_stale_budget_used(client, tree, make_sta
     client.force_login(make_staff(tree.C1, Role.CITY_OPERATOR))
     data = admin_form_data(
         offer,
-        allowance_per_unit="20",
+        fixed_price="20",
         budget="1000",
         budget_owner=tree.P.pk,
         percent_off="",
-        title="住院补贴",
+        title="体检套餐",
     )
     client.get(f"/admin/discounts/offer/{offer.pk}/change/")
     Offer.objects.filter(pk=offer.pk).update(budget_used=Decimal("120"))  # a redemption meanwhile
     assert client.post(f"/admin/discounts/offer/{offer.pk}/change/", data).status_code == 302
     offer.refresh_from_db()
-    assert offer.title == "住院补贴" and offer.budget_used == Decimal("120")
+    assert offer.title == "体检套餐" and offer.budget_used == Decimal("120")
 
 
 def test_workflow_buttons_in_the_admin(client, offer, tree, make_staff):

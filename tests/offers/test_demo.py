@@ -48,13 +48,8 @@ def test_seed_builds_the_featured_offers_and_is_idempotent():
     )
     assert Merchant.objects.get(pk=cinema["id"]).region.path.startswith("130000/130100/")
 
-    allowance = Offer.objects.get(kind=Offer.Kind.ALLOWANCE, allowance_per_unit=20)
-    assert (allowance.unit_label, allowance.funder, allowance.budget, allowance.budget_owner.code) == (
-        "天",
-        "union",
-        200000,
-        "130000",
-    )
+    # The hospital allowance is a claim paid onto the card now (allowances), never a till offer.
+    assert not Offer.objects.filter(kind=Offer.Kind.ALLOWANCE).exists()
     assert Offer.objects.filter(funder=Offer.Funder.BANK, bank__code="HBBANK").exists()
     assert Offer.objects.filter(kind=Offer.Kind.PERCENT_OFF, merchant__category__code="supermarkets").exists()
     assert Offer.objects.filter(kind=Offer.Kind.AMOUNT_OFF, merchant__category__code="dining").exists()
@@ -109,8 +104,7 @@ def test_the_demo_shows_every_status_signed_by_two_people():
     assert applied.created_by is None and applied.reviewed_by is None  # from the public page
     signed = Merchant.objects.exclude(status=Merchant.Status.APPLIED)
     assert all(m.created_by and m.reviewed_by and m.created_by != m.reviewed_by for m in signed)
-    allowance = Offer.objects.get(kind=Offer.Kind.ALLOWANCE)
-    assert allowance.created_by and allowance.created_by != allowance.reviewed_by
+    assert not Offer.objects.filter(kind=Offer.Kind.ALLOWANCE).exists()
 
 
 def test_demo_members_saved_the_cinema_offer_and_hear_of_its_quota_rises(settings):

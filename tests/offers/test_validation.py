@@ -80,17 +80,12 @@ def test_daily_member_limit_above_total_limit_is_refused(merchant):
     assert "不能超过" in fields["per_member_daily_limit"][0]
 
 
-def test_allowance_needs_amount_budget_budget_owner_and_union_funding(merchant):
-    fields = refusal(build(merchant, kind=Offer.Kind.ALLOWANCE, percent_off=None))
-    assert set(fields) >= {"allowance_per_unit", "budget", "budget_owner", "funder"}
-    assert fields["budget_owner"] == ["工会出资的优惠须指定预算归属工会。"]
-
-
-def test_a_complete_allowance_passes(merchant):
-    offer_validate(
+def test_the_retired_allowance_kind_is_refused_and_points_to_the_claims(merchant):
+    fields = refusal(
         build(
             merchant,
             kind=Offer.Kind.ALLOWANCE,
+            percent_off=None,
             allowance_per_unit=Decimal("20"),
             unit_label="天",
             funder=Offer.Funder.UNION,
@@ -98,6 +93,7 @@ def test_a_complete_allowance_passes(merchant):
             budget_owner=UnionFactory(),
         )
     )
+    assert "住院补贴不再作为商家优惠" in fields["kind"][0]
 
 
 def test_fixed_price_needs_a_price(merchant):

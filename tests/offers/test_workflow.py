@@ -189,9 +189,9 @@ def test_quota_may_drop_below_todays_use_but_budget_not_below_spent(merchant, re
 
     offer = OfferFactory(
         merchant=merchant,
-        kind=Offer.Kind.ALLOWANCE,
+        kind=Offer.Kind.FIXED_PRICE,
         percent_off=None,
-        allowance_per_unit=Decimal("20"),
+        fixed_price=Decimal("20"),
         funder=Offer.Funder.UNION,
         budget=Decimal("1000"),
         budget_owner=tree.P,
