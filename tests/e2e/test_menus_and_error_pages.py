@@ -79,6 +79,23 @@ def test_a_missing_page_is_the_portals_own_with_a_way_back(new_page, live_server
     page.wait_for_url(re.compile(r"/merchant/$"))
 
 
+@pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_server_failure_is_the_portals_own_page_with_a_way_back(new_page, live_server, settings, device):
+    """An unexpected error answers 500 with the portal's page — no traceback, no technical words — and
+    a way back home."""
+    settings.ROOT_URLCONF = "tests.e2e.failing_urls"
+    settings.DEBUG = False
+    page = new_page(device)
+    response = page.goto("/test-failure/")
+    assert response.status == 500
+    assert_page_basics(page)
+    expect(page.locator("h1")).to_have_text("服务出错了")
+    body = page.locator("body").inner_text()
+    assert "RuntimeError" not in body and "Traceback" not in body
+    page.get_by_role("link", name="返回首页").click()
+    page.wait_for_url(live_server.url + "/")
+
+
 def test_a_page_the_account_may_not_open_says_so_with_a_way_back(new_page, places):
     MerchantUserFactory(
         user__username="cashier_li", merchant__region=places["county"], role=MerchantUser.Role.CASHIER
