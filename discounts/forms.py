@@ -81,6 +81,12 @@ class ZheField(forms.DecimalField):
         return zhe_to_percent_off(zhe)
 
 
+def zhe_initial(form) -> None:
+    """A saved offer's percent off shown in 折 in ``form``'s ``discount_zhe``."""
+    if form.instance.percent_off is not None and "discount_zhe" not in form.initial:
+        form.initial["discount_zhe"] = percent_off_to_zhe(form.instance.percent_off)
+
+
 class OfferFormMixin:
     """Shared by the merchant portal's offer form and the admin's: every rule is checked by
     offer_validate, whose messages land on the fields."""
@@ -96,6 +102,12 @@ class OfferFormMixin:
                 choice for choice in self.fields["kind"].choices if choice[0] != Offer.Kind.ALLOWANCE
             ]
 
+    def clean(self):
+        cleaned = super().clean()
+        if "discount_zhe" in self.fields:
+            cleaned["percent_off"] = cleaned.get("discount_zhe")  # what the services take
+        return cleaned
+
     def _post_clean(self):
         opts = self._meta
         try:
@@ -103,6 +115,9 @@ class OfferFormMixin:
         except forms.ValidationError as error:
             self._update_errors(error)
             return
+        if "discount_zhe" in self.fields:
+            # 折 stands in for the percent off (ZheField cleans to it)
+            self.instance.percent_off = self.cleaned_data.get("discount_zhe")
         stores = self.cleaned_data.get("stores")
         try:
             offer_validate(self.instance, stores=list(stores) if stores is not None else None)
@@ -143,8 +158,7 @@ class OfferForm(OfferFormMixin, forms.ModelForm):
         # 折 takes percent_off's place in the form (and its order)
         del self.fields["percent_off"]
         self.order_fields([("discount_zhe" if name == "percent_off" else name) for name in OFFER_FIELDS])
-        if self.instance.percent_off is not None and "discount_zhe" not in self.initial:
-            self.initial["discount_zhe"] = percent_off_to_zhe(self.instance.percent_off)
+        zhe_initial(self)
         self.fields["stores"].queryset = merchant.stores.order_by("id")
         unions = Union.objects.filter(level__in=BUDGET_UNION_LEVELS).order_by("path")
         for name in ("budget_owner", "eligible_union"):
@@ -155,8 +169,3 @@ class OfferForm(OfferFormMixin, forms.ModelForm):
                 help_text=self.fields[name].help_text,
             )
         self.fields["bank"].queryset = PartnerBank.objects.filter(is_active=True)
-
-    def clean(self):
-        cleaned = super().clean()
-        cleaned["percent_off"] = cleaned.get("discount_zhe")
-        return cleaned

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from discounts import services, vouchers
-from discounts.forms import OfferFormMixin, eligible_groups_field, weekdays_field
+from discounts.forms import OfferFormMixin, ZheField, eligible_groups_field, weekdays_field, zhe_initial
 from discounts.models import Offer, OfferLimitChange
 from discounts.selectors import offer_headline, offer_preview
 from members.models import Union
@@ -35,15 +35,25 @@ END_CONSEQUENCE = _lazy(
 
 
 class OfferAdminForm(OfferFormMixin, forms.ModelForm):
+    """The staff's offer form: the same rules (offer_validate) and the same 折 as the merchant's."""
+
     weekdays = weekdays_field()
     eligible_groups = eligible_groups_field()
+    discount_zhe = ZheField()
+    field_aliases = {"percent_off": "discount_zhe"}
 
     class Meta:
         model = Offer
-        fields = ["merchant", *services.OFFER_FIELDS, "stores"]
+        # 折 takes the percent off's place (and its order)
+        fields = [
+            "merchant",
+            *("discount_zhe" if f == "percent_off" else f for f in services.OFFER_FIELDS),
+            "stores",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        zhe_initial(self)
         # The unions offered are the staff's own subtree; an existing offer keeps the union it
         # already names (e.g. the province funding an allowance that a city operator edits).
         for name in ("budget_owner", "eligible_union"):
@@ -53,7 +63,10 @@ class OfferAdminForm(OfferFormMixin, forms.ModelForm):
                 field.queryset = (field.queryset | Union.objects.filter(pk=current)).distinct()
         self.locked = set()
         if self.instance.pk is not None:
-            self.locked = set(self.fields) - services.offer_editable_fields(self.instance)
+            editable = set(services.offer_editable_fields(self.instance))
+            if "percent_off" in editable:
+                editable.add("discount_zhe")
+            self.locked = set(self.fields) - editable
             for name in self.locked:
                 self.fields[name].disabled = True  # shown, and never taken from the request
 

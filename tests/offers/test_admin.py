@@ -19,13 +19,20 @@ def offer(tree):
     return OfferFactory(merchant=MerchantFactory(region=tree.C1A), title="周末观影", daily_quota=200)
 
 
+def zhe(percent_off) -> str:
+    """The 折 the admin's form takes for a percent off (10 → 9)."""
+    return "" if percent_off in (None, "") else str((Decimal(100) - Decimal(percent_off)) / 10)
+
+
 def admin_form_data(offer, **overrides):
+    if "percent_off" in overrides:
+        overrides["discount_zhe"] = zhe(overrides.pop("percent_off"))
     data = {
         "merchant": offer.merchant_id,
         "title": offer.title,
         "description": "",
         "kind": offer.kind,
-        "percent_off": str(offer.percent_off or ""),
+        "discount_zhe": zhe(offer.percent_off),
         "unit_label": offer.unit_label,
         "funder": offer.funder,
         "channel": offer.channel,
@@ -145,15 +152,16 @@ def test_admin_offer_list_query_count_is_fixed(client, tree, make_staff, django_
 
 def test_staff_add_an_offer_as_a_draft_and_validation_shows_on_the_form(client, tree, make_staff):
     merchant = MerchantFactory(region=tree.C1A)
-    # Merchants draft most offers; staff add the union's own (allowances) in the admin, as drafts.
+    # Merchants draft most offers; staff add the union's own in the admin, as drafts — in 折, as
+    # merchants do (会员9折 is 10 % off).
     client.force_login(make_staff(tree.C1, Role.CITY_OPERATOR))
     template = OfferFactory.build(merchant=merchant, title="会员9折", daily_quota=None)
     data = admin_form_data(template, percent_off="10")
-    response = client.post("/admin/discounts/offer/add/", {**data, "percent_off": "120"})
+    response = client.post("/admin/discounts/offer/add/", {**data, "discount_zhe": "150"})
     assert response.status_code == 200
-    assert "折扣比例须大于0且小于100" in response.content.decode()
+    assert "例如 9.5 或 95 都表示95折" in response.content.decode()
     assert client.post("/admin/discounts/offer/add/", data).status_code == 302
-    offer = Offer.objects.get(title="会员9折")
+    offer = Offer.objects.get(title="会员9折", percent_off=Decimal("10"))
     assert offer.status == Offer.Status.DRAFT and offer.merchant == merchant
 
 
