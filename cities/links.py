@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 
 from cities.models import CitySite
+from portal.images import versioned
 
 PROVINCE_ICONS = {192: "cities/icons/icon-192.png", 512: "cities/icons/icon-512.png"}
 
@@ -18,26 +19,20 @@ def site_url(request, site: CitySite, name: str, *args) -> str:
     return reverse(f"cities:{name}", args=[site.slug, *args])
 
 
-def _version(file_name: str) -> str:
-    """The content digest in a stored image's name (``logo-<digest>.png``), to bust caches."""
-    stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return stem.rsplit("-", 1)[-1]
-
-
 def logo_url(request, site: CitySite) -> str:
     if not site.logo:
         return ""
-    return f"{site_url(request, site, 'logo')}?v={_version(site.logo.name)}"
+    return versioned(site_url(request, site, "logo"), site.logo)
 
 
 def wechat_qr_url(request, site: CitySite) -> str:
     if not site.wechat_qr:
         return ""
-    return f"{site_url(request, site, 'wechat_qr')}?v={_version(site.wechat_qr.name)}"
+    return versioned(site_url(request, site, "wechat_qr"), site.wechat_qr)
 
 
 def banner_image_url(request, banner) -> str:
-    return f"{site_url(request, banner.site, 'banner_image', banner.pk)}?v={_version(banner.image.name)}"
+    return versioned(site_url(request, banner.site, "banner_image", banner.pk), banner.image)
 
 
 def icon_url(request, site: CitySite | None, size: int) -> str:

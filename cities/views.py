@@ -26,12 +26,12 @@ from cities.models import CitySite
 from cities.theme import site_colours
 from discounts import selectors as offer_selectors
 from merchants.selectors import category_list
+from portal.images import IMAGE_MAX_AGE, image_response
 
 HOME_OFFERS = 8
 HOME_NEWS = 3
 OFFERS_PAGE_SIZE = 20
 NEWS_PAGE_SIZE = 10
-IMAGE_MAX_AGE = 60 * 60 * 24  # images are addressed with their digest (?v=), so a change shows at once
 # What the service worker keeps for the app to open without a connection: the look, the card page's
 # script and the offline page. Personal pages are never in this list (see templates/cities/sw.js).
 SHELL_STATIC = (
@@ -182,13 +182,7 @@ def chooser(request):
 
 
 def _image_response(field_file) -> FileResponse:
-    if not field_file or not default_storage.exists(field_file.name):
-        raise Http404
-    response = FileResponse(
-        default_storage.open(field_file.name, "rb"), content_type=images.content_type(field_file.name)
-    )
-    response["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}"
-    return response
+    return image_response(field_file)
 
 
 @require_GET

@@ -53,6 +53,8 @@ class Offer(models.Model):
     )
     title = models.CharField(_("标题"), max_length=120)
     description = models.TextField(_("说明"), blank=True)
+    # Drawn again by portal.images before it is stored; none: the merchant's picture (discounts.pictures).
+    picture = models.ImageField(_("图片"), upload_to="pictures/offers/", blank=True, max_length=255)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
     percent_off = models.DecimalField(
         _("折扣比例(%)"),

@@ -55,10 +55,10 @@ OFFER_FIELDS = (
     "eligible_union",
     "eligible_groups",
 )
-# What only offer_change_limits may change once an offer is live.
 ALLOWANCE_RETIRED = gettext_lazy(
     "住院补贴不再作为商家优惠：会员或工会为每次住院申请（“住院补贴”），工会审核后由银行打入会员卡。"
 )
+# What only offer_change_limits may change once an offer is live.
 LIMIT_FIELDS = ("daily_quota", "per_member_daily_limit", "per_member_total_limit", "budget")
 LIVE_STATUSES = (Offer.Status.APPROVED, Offer.Status.PUBLISHED, Offer.Status.PAUSED)
 EDITABLE_STATUSES = (Offer.Status.DRAFT, Offer.Status.REJECTED)

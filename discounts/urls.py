@@ -46,6 +46,7 @@ offer_pages = [
         name="offers_redirect",
     ),
     path("offers/<int:offer_id>/", offers.offer_detail, name="offer_detail"),
+    path("offers/<int:offer_id>/picture/", offers.offer_picture, name="offer_picture"),
     path("offers/<int:offer_id>/claim/", offers.offer_claim_code, name="offer_claim_code"),
     path("offers/<int:offer_id>/save/", saved.offer_save_view, name="offer_save"),
     path("offers/<int:offer_id>/save-merchant/", saved.merchant_save_view, name="merchant_save"),
@@ -73,6 +74,7 @@ merchant_offer_pages = [
     path("offers/preview/", merchant_offers.offer_preview_view, name="offer_preview"),
     path("offers/<int:offer_id>/", merchant_offers.offer_edit, name="offer_edit"),
     path("offers/<int:offer_id>/submit/", merchant_offers.offer_submit_view, name="offer_submit"),
+    path("offers/<int:offer_id>/picture/", merchant_offers.offer_picture_view, name="offer_picture"),
 ]
 
 subsidy_pages = [

@@ -11,17 +11,20 @@ show every other status of a merchant (see ``STATUS_SHOWCASE``)."""
 from __future__ import annotations
 
 import datetime
+import io
 import random
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from members.demo import demo_secret
 from members.models import Union
 from merchants import apikeys
 from merchants.models import ApiKey, Category, Merchant, MerchantUser, Store
+from merchants.pictures import replace_picture
 from portal.clock import local_day
 
 BATCH_SIZE = 1000
@@ -210,7 +213,45 @@ def seed_merchants(*, seed: int = 1, count: int = 60, log=print) -> list[dict]:
         )
     if created:
         log(f"merchants: {created} created")
+    drawn = _draw_pictures(count=min(count, DEMO_PICTURES))
+    if drawn:
+        log(f"merchant pictures: {drawn} drawn")
     return _sign_ins(seed=seed, count=min(count, SIGN_IN_MERCHANTS))
+
+
+# The first demo merchants get a picture of their own; the rest show their category's drawing.
+DEMO_PICTURES = 6
+PICTURE_COLOURS = (
+    (196, 87, 43),
+    (47, 125, 91),
+    (122, 75, 179),
+    (42, 122, 176),
+    (160, 106, 26),
+    (69, 90, 100),
+)
+
+
+def _draw_pictures(*, count: int) -> int:
+    """A simple drawn picture (stripes and a disc in the merchant's colour) for the first merchants
+    that have none, stored through the one picture rule (merchants.pictures)."""
+    drawn = 0
+    for index, merchant in enumerate(Merchant.objects.order_by("pk")[:count]):
+        if merchant.picture:
+            continue
+        colour = PICTURE_COLOURS[index % len(PICTURE_COLOURS)]
+        image = Image.new("RGB", (800, 600), colour)
+        draw = ImageDraw.Draw(image)
+        light = tuple(min(255, part + 60) for part in colour)
+        for left in range(-600, 800, 120):
+            draw.polygon([(left, 600), (left + 60, 600), (left + 660, 0), (left + 600, 0)], fill=light)
+        draw.ellipse((250, 150, 550, 450), fill=(255, 255, 255))
+        draw.ellipse((330, 230, 470, 370), fill=colour)
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        with transaction.atomic():
+            replace_picture(merchant, out)
+        drawn += 1
+    return drawn
 
 
 def city_code(county: Union) -> str:

@@ -73,6 +73,8 @@ class Merchant(models.Model):
     contact_phone = models.CharField(_("联系电话"), max_length=20)
     contact_email = models.EmailField(_("电子邮箱"), blank=True)
     description = models.TextField(_("简介"), blank=True)
+    # Drawn again by portal.images before it is stored (merchants.pictures); none: the category's own.
+    picture = models.ImageField(_("图片"), upload_to="pictures/merchants/", blank=True, max_length=255)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.APPLIED)
     status_reason = models.CharField(_("审核意见"), max_length=500, blank=True)
     contract_start = models.DateField(_("合作开始"), null=True, blank=True)

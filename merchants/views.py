@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from members.views import client_ip
-from merchants import apikeys, selectors, services
+from merchants import apikeys, pictures, selectors, services
 from merchants.access import merchant_user_required
 from merchants.forms import (
     ApiKeyForm,
@@ -23,10 +24,11 @@ from merchants.forms import (
     StoreForm,
     add_service_errors,
 )
-from merchants.models import ApiKey, MerchantUser, Store
+from merchants.models import ApiKey, Merchant, MerchantUser, Store
 from portal.clock import local_day
 from portal.confirm import ask_first
 from portal.errors import ApplicationError, ValidationFailed
+from portal.images import image_response
 
 TILL_URL = "/merchant/till/"
 MANAGER = MerchantUser.Role.MANAGER
@@ -100,6 +102,32 @@ def home(request):
         }
     )
     return render(request, "merchants/home.html", context)
+
+
+@require_GET
+def picture(request, merchant_id: int):
+    """A merchant's picture, for the member pages (signed merchants) and the merchant's own users."""
+    merchant = get_object_or_404(Merchant, pk=merchant_id)
+    if not pictures.picture_visible(merchant, request.user):
+        raise Http404
+    return image_response(merchant.picture)
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def picture_upload(request):
+    """The merchant's picture, shown on its offers that have none of their own."""
+    uploaded = request.FILES.get("picture")
+    if uploaded is None:
+        messages.error(request, _("请选择要上传的图片。"))
+        return redirect("merchants:home")
+    try:
+        pictures.merchant_picture_set(merchant=request.merchant, uploaded=uploaded, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("商家图片已更换。"))
+    return redirect("merchants:home")
 
 
 # --- Stores ---------------------------------------------------------------------------------------------

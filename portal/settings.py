@@ -400,7 +400,8 @@ NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", d
 CITY_SITES_DOMAIN = env.str("CITY_SITES_DOMAIN", default="localhost" if DEBUG else "")
 CITY_SITES_PATH_PREFIX = env.bool("CITY_SITES_PATH_PREFIX", default=True)
 CITY_SITE_COOKIE_AGE = 60 * 60 * 24 * 180  # a city chosen through its path is remembered this long
-CITY_IMAGE_MAX_BYTES = env.int("CITY_IMAGE_MAX_BYTES", default=2 * 1024 * 1024)
+# The largest image anybody may upload (a city's logo or banner, a merchant's or an offer's picture).
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=env.int("CITY_IMAGE_MAX_BYTES", default=2 * 1024 * 1024))
 
 # --- Webhooks (docs/webhooks.md) ---------------------------------------------------------------
 # Endpoints are https only; http to 127.0.0.1, ::1 or localhost (and nowhere else) is allowed in

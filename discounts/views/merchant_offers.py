@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from discounts.forms import OfferForm
 from discounts.models import Offer
+from discounts.pictures import offer_picture_set
 from discounts.selectors import offer_preview
 from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
 from discounts.services import KIND_AMOUNT_FIELDS, OFFER_FIELDS, offer_create, offer_submit, offer_update
@@ -120,3 +121,25 @@ def offer_submit_view(request, offer_id: int):
     else:
         messages.success(request, _("优惠“%(title)s”已提交工会审核。") % {"title": offer.title})
     return redirect(reverse("merchants:home"))
+
+
+@merchant_user_required(role=MANAGER)
+@require_POST
+def offer_picture_view(request, offer_id: int):
+    """The offer's own picture, while the offer may still be edited."""
+    offer = get_object_or_404(
+        Offer.objects.select_related("merchant"), pk=offer_id, merchant=request.merchant
+    )
+    uploaded = request.FILES.get("picture")
+    if uploaded is None:
+        messages.error(request, _("请选择要上传的图片。"))
+    else:
+        try:
+            offer_picture_set(offer=offer, uploaded=uploaded, actor=request.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("优惠图片已更换。"))
+    if offer.status in OFFER_EDITABLE_STATUSES:
+        return redirect("merchants:offer_edit", offer.pk)
+    return redirect("merchants:home")

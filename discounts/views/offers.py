@@ -8,7 +8,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,10 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from discounts import saved, selectors
 from discounts.models import Offer
+from discounts.pictures import offer_picture_visible
 from discounts.vouchers import voucher_claim
 from members.auth import current_member
 from merchants.selectors import category_list, region_choices
 from portal.errors import ApplicationError, NotFound
+from portal.images import image_response
 
 PAGE_SIZE = 20
 MEMBER_SIGN_IN_URL = "/me/sign-in/"
@@ -151,3 +153,12 @@ def offer_claim_code(request, offer_id: int):
     else:
         messages.success(request, _("领取成功，您的券码是 %(code)s。") % {"code": code.code})
     return redirect(detail_url)
+
+
+@require_GET
+def offer_picture(request, offer_id: int):
+    """An offer's picture: public once members can see the offer, else only to its merchant's users."""
+    offer = get_object_or_404(Offer, pk=offer_id)
+    if not offer_picture_visible(offer, request.user):
+        raise Http404
+    return image_response(offer.picture)

@@ -82,7 +82,7 @@ def test_a_gif_is_refused_even_when_it_is_a_real_image():
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(settings):
-    settings.CITY_IMAGE_MAX_BYTES = 1000
+    settings.IMAGE_MAX_BYTES = 1000
 
     class Upload(io.BytesIO):
         size = 5000

@@ -164,7 +164,8 @@ def assert_page_basics(page) -> None:
 
 def usable_every_day(demo: dict) -> tuple[dict, Offer]:
     """A demo merchant and one of its in-store offers that any member can use on any day and hour,
-    so the journey does not depend on the weekday it runs on."""
+    so the journey does not depend on the weekday it runs on, and that takes money off a purchase of
+    120 yuan (a fixed price above it saves nothing)."""
     ids = [offer["id"] for merchant in demo["merchants"] for offer in merchant["offers"]]
     offers = Offer.objects.in_bulk(ids)
     for merchant in demo["merchants"]:
@@ -174,6 +175,8 @@ def usable_every_day(demo: dict) -> tuple[dict, Offer]:
                 offer.status == Offer.Status.PUBLISHED
                 and offer.channel == Offer.Channel.IN_STORE
                 and offer.kind in (Offer.Kind.AMOUNT_OFF, Offer.Kind.PERCENT_OFF, Offer.Kind.FIXED_PRICE)
+                and (offer.fixed_price is None or offer.fixed_price < 120)
+                and (offer.min_spend is None or offer.min_spend <= 120)
                 and not offer.weekdays
                 and offer.time_from is None
                 and offer.eligible_union_id is None

@@ -259,6 +259,11 @@ DOORS: dict[str, Door] = {
     "merchants:login": door(lambda o: reverse("merchants:login"), OPEN),
     "merchants:logout": door(lambda o: reverse("merchants:logout"), OPEN, "post"),
     "merchants:store_create": door(lambda o: reverse("merchants:store_create"), MANAGERS),
+    # Each manager changes only their own merchant's picture (nothing sent: a message, nothing changed).
+    "merchants:picture_upload": door(lambda o: reverse("merchants:picture_upload"), MANAGERS, "post"),
+    # No picture was uploaded: 404 for everybody (who sees one: tests/merchants/test_pictures.py).
+    "merchants:picture": door(lambda o: reverse("merchants:picture", args=[o.merchant.pk]), NOBODY),
+    "discounts:offer_picture": door(lambda o: reverse("discounts:offer_picture", args=[o.offer.pk]), NOBODY),
     "merchants:store_edit": door(lambda o: reverse("merchants:store_edit", args=[o.store.pk]), NOBODY),
     "merchants:user_create": door(lambda o: reverse("merchants:user_create"), MANAGERS),
     "merchants:user_set_active": door(
@@ -273,6 +278,9 @@ DOORS: dict[str, Door] = {
     "merchants:offer_preview": door(lambda o: reverse("merchants:offer_preview"), MANAGERS, "post"),
     "merchants:offer_submit": door(
         lambda o: reverse("merchants:offer_submit", args=[o.offer.pk]), NOBODY, "post"
+    ),
+    "merchants:offer_picture": door(
+        lambda o: reverse("merchants:offer_picture", args=[o.offer.pk]), NOBODY, "post"
     ),
     # Webhooks: managers only; the endpoint and delivery are the cashier's merchant's.
     "webhooks:endpoints": door(lambda o: reverse("webhooks:endpoints"), MANAGERS),
