@@ -8,6 +8,7 @@ which commits it (``funds.services.fund_commit``, reference ``allowances.claim``
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -34,6 +35,18 @@ from portal.models import AuditEvent
 RATE_FEN_PER_DAY = 2000
 MAX_DAYS_PER_STAY = 30
 MAX_DAYS_PER_YEAR = 60
+
+
+@dataclass(frozen=True)
+class Hospital:
+    """A hospital's user opening a claim for the card presented at its counter. The caller (the
+    merchant portal, an app above this one) has checked that ``user`` works for an open partner
+    hospital called ``name``."""
+
+    user: object
+    name: str
+
+
 # Who the audit log names when the member opens their own claim (no staff user acted).
 MEMBER_HIMSELF = "会员本人"
 # A bill is often paid at discharge or a few days later.
@@ -81,6 +94,10 @@ def claim_open(
         if actor.pk != member.pk:
             raise PermissionDenied(_("只能为本人申请住院补贴。"))
         actor = MEMBER_HIMSELF
+    elif isinstance(actor, Hospital):
+        # The hospital names the stay of the card presented to it; the claim is in its own name.
+        hospital = actor.name
+        actor = actor.user
     else:
         ensure_member_in_scope(actor, member.pk)
     hospital = (hospital or "").strip()

@@ -3,6 +3,8 @@ put back on the fields. (The offer forms of the merchant portal are discounts' o
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext
@@ -13,6 +15,7 @@ from merchants.access import merchant_closed_reason
 from merchants.models import Category, MerchantUser, Store
 from merchants.selectors import region_choices
 from portal.errors import ValidationFailed
+from portal.forms import DateInput
 
 
 def add_service_errors(form: forms.Form, error: ValidationFailed) -> None:
@@ -139,3 +142,19 @@ class ApiKeyForm(forms.Form):
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = merchant.stores.order_by("id")
+
+
+class HospitalClaimForm(forms.Form):
+    """A partner hospital opens an allowance claim for the union card presented at its counter."""
+
+    card_number = forms.CharField(
+        label=_("会员卡号"),
+        max_length=40,
+        help_text=_("刷卡或输入会员出示的工会会员卡号。"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    admitted_on = forms.DateField(label=_("入院日期"), widget=DateInput())
+    discharged_on = forms.DateField(label=_("出院日期"), widget=DateInput())
+    bill = forms.DecimalField(
+        label=_("医疗费用（元）"), min_value=Decimal("0.01"), max_digits=10, decimal_places=2
+    )

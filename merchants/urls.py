@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout/", views.MerchantLogoutView.as_view(), name="logout"),
     path("picture/", views.picture_upload, name="picture_upload"),
     path("pictures/<int:merchant_id>/", views.picture, name="picture"),
+    path("allowance-claims/", views.hospital_claims, name="hospital_claims"),
     path("stores/new/", views.store_create, name="store_create"),
     path("stores/<int:store_id>/", views.store_edit, name="store_edit"),
     path("users/new/", views.user_create, name="user_create"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -13,11 +14,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from allowances.models import Claim
+from allowances.services import Hospital, claim_open
+from members.models import Card
+from members.tokens import normalize_card_input
 from members.views import client_ip
 from merchants import apikeys, pictures, selectors, services
-from merchants.access import merchant_user_required
+from merchants.access import merchant_closed_reason, merchant_user_required
 from merchants.forms import (
     ApiKeyForm,
+    HospitalClaimForm,
     MerchantApplicationForm,
     MerchantLoginForm,
     MerchantUserForm,
@@ -102,6 +108,58 @@ def home(request):
         }
     )
     return render(request, "merchants/home.html", context)
+
+
+# --- Hospitals: allowance claims for the cards presented ------------------------------------------
+
+HOSPITAL_CATEGORY = "health"
+
+
+@merchant_user_required()
+@require_http_methods(["GET", "POST"])
+def hospital_claims(request):
+    """A partner hospital (a signed merchant of the 医疗健康 category, open today) opens a hospital
+    allowance claim for the union card presented at its counter; the member's union decides it
+    (allowances.services). Its own claims are listed below, with where each stands."""
+    merchant = request.merchant
+    if merchant.category.code != HOSPITAL_CATEGORY:
+        raise DjangoPermissionDenied
+    closed = merchant_closed_reason(merchant)
+    form = HospitalClaimForm(request.POST or None)
+    if request.method == "POST" and closed is None and form.is_valid():
+        data = form.cleaned_data
+        card = (
+            Card.objects.select_related("member")
+            .filter(number=normalize_card_input(data["card_number"]), status__in=Card.LIVE_STATUSES)
+            .first()
+        )
+        if card is None:
+            form.add_error("card_number", _("没有这张有效的工会会员卡，请核对卡号。"))
+        else:
+            try:
+                claim_open(
+                    actor=Hospital(user=request.user, name=merchant.name),
+                    member=card.member,
+                    hospital=merchant.name,
+                    admitted_on=data["admitted_on"],
+                    discharged_on=data["discharged_on"],
+                    bill_fen=int(data["bill"] * 100),
+                )
+            except ValidationFailed as refused:
+                for field, problems in (refused.fields or {}).items():
+                    for problem in problems:
+                        form.add_error("bill" if field == "bill_fen" else field, problem)
+            else:
+                messages.success(request, _("住院补贴申请已提交，会员所在工会审核后发放到会员卡。"))
+                return redirect("merchants:hospital_claims")
+    claims = Claim.objects.filter(
+        hospital=merchant.name, created_by__merchant_user__merchant=merchant
+    ).order_by("-created_at")[:50]
+    return render(
+        request,
+        "merchants/hospital_claims.html",
+        {"form": form, "closed": closed, "claims": claims, "merchant": merchant},
+    )
 
 
 @require_GET

@@ -114,3 +114,42 @@ def test_another_countys_staff_cannot_decide(client, member, people):
     client.force_login(people.outsider)
     client.post(CHANGELIST, {"action": "mark_paid_otherwise", "_selected_action": [claim.pk]})
     assert Claim.objects.get().paid_otherwise is False
+
+
+def test_a_partner_hospital_opens_a_claim_for_the_card_presented(client, member, tree, people):
+    from merchants.models import Category, Merchant, MerchantUser
+    from tests.factories import CardFactory, MerchantFactory, MerchantUserFactory
+    from tests.offers.conftest import seed_categories
+
+    seed_categories()
+    card = CardFactory(member=member)
+    hospital = MerchantFactory(
+        region=tree.C1A, name="河北仁济医院", category=Category.objects.get(code="health"),
+        status=Merchant.Status.APPROVED,
+    )  # fmt: skip
+    clerk = MerchantUserFactory(merchant=hospital, role=MerchantUser.Role.CASHIER).user
+    client.force_login(clerk)
+    url = "/merchant/allowance-claims/"
+    form = {"admitted_on": "2026-03-02", "discharged_on": "2026-03-05", "bill": "1500.00"}
+    unknown = client.post(url, {**form, "card_number": "6200000000000000"}).content.decode()
+    assert "没有这张有效的工会会员卡" in unknown
+    client.post(url, {**form, "card_number": " ".join([card.number[:4], card.number[4:]])}, follow=True)
+    claim = Claim.objects.get()
+    assert (claim.member, claim.hospital, claim.created_by, claim.bill_fen) == (
+        member,
+        "河北仁济医院",
+        clerk,
+        150_000,
+    )
+    assert "待审核" in client.get(url).content.decode()
+    # The union decides it; the hospital is no party to the approval.
+    services.claim_mark_paid_otherwise(actor=people.opener, claim=claim)
+
+
+def test_only_a_partner_hospitals_users_open_claims_there(client, tree):
+    from merchants.models import MerchantUser
+    from tests.factories import MerchantFactory, MerchantUserFactory
+
+    cinema = MerchantFactory(region=tree.C1A)
+    client.force_login(MerchantUserFactory(merchant=cinema, role=MerchantUser.Role.MANAGER).user)
+    assert client.get("/merchant/allowance-claims/").status_code == 403

@@ -260,6 +260,8 @@ DOORS: dict[str, Door] = {
     "merchants:logout": door(lambda o: reverse("merchants:logout"), OPEN, "post"),
     "merchants:store_create": door(lambda o: reverse("merchants:store_create"), MANAGERS),
     # Each manager changes only their own merchant's picture (nothing sent: a message, nothing changed).
+    # Only a partner hospital's users (the matrix's merchants are not hospitals: tests/allowances).
+    "merchants:hospital_claims": door(lambda o: reverse("merchants:hospital_claims"), NOBODY),
     "merchants:picture_upload": door(lambda o: reverse("merchants:picture_upload"), MANAGERS, "post"),
     # No picture was uploaded: 404 for everybody (who sees one: tests/merchants/test_pictures.py).
     "merchants:picture": door(lambda o: reverse("merchants:picture", args=[o.merchant.pk]), NOBODY),
