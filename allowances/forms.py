@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.errors import ValidationFailed
 from portal.forms import DateInput
 
 
@@ -21,3 +22,15 @@ class StayForm(forms.Form):
         decimal_places=2,
         help_text=_("用会员卡支付的金额；工会将与银行的交易记录核对。"),
     )
+
+
+def add_claim_errors(form: forms.Form, refused: ValidationFailed) -> None:
+    """A refusal of ``claim_open`` shown on a claim form (the form's bill in yuan is its ``bill_fen``)."""
+    for field, problems in (refused.fields or {None: [refused.message]}).items():
+        name = "bill" if field == "bill_fen" else field
+        for problem in problems:
+            form.add_error(name if name in form.fields else None, problem)
+
+
+def bill_fen(cleaned_data: dict) -> int:
+    return int(cleaned_data["bill"] * 100)

@@ -21,6 +21,7 @@ from banking.models import CardTransaction
 from funds.models import Fund
 from funds.services import Reference, fund_commit
 from members.models import Member
+from members.people import audit_actor
 from members.scope import ensure_member_in_scope
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -47,8 +48,6 @@ class Hospital:
     name: str
 
 
-# Who the audit log names when the member opens their own claim (no staff user acted).
-MEMBER_HIMSELF = "会员本人"
 # A bill is often paid at discharge or a few days later.
 PAYMENT_DAYS_AFTER_DISCHARGE = 7
 
@@ -93,7 +92,7 @@ def claim_open(
     if isinstance(actor, Member):
         if actor.pk != member.pk:
             raise PermissionDenied(_("只能为本人申请住院补贴。"))
-        actor = MEMBER_HIMSELF
+        actor = audit_actor(actor)
     elif isinstance(actor, Hospital):
         # The hospital names the stay of the card presented to it; the claim is in its own name.
         hospital = actor.name

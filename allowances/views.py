@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from allowances import services
-from allowances.forms import StayForm
+from allowances.forms import StayForm, add_claim_errors, bill_fen
 from allowances.models import Claim
 from allowances.services import MAX_DAYS_PER_STAY, MAX_DAYS_PER_YEAR, RATE_FEN_PER_DAY, yuan
 from members.auth import member_required
@@ -27,12 +27,10 @@ def my_allowances(request):
                 hospital=data["hospital"],
                 admitted_on=data["admitted_on"],
                 discharged_on=data["discharged_on"],
-                bill_fen=int(data["bill"] * 100),
+                bill_fen=bill_fen(data),
             )
         except ValidationFailed as refused:
-            for field, problems in (refused.fields or {}).items():
-                for problem in problems:
-                    form.add_error("bill" if field == "bill_fen" else field, problem)
+            add_claim_errors(form, refused)
         else:
             messages.success(request, _("申请已提交，所在工会审核后会通知您。"))
             return redirect("allowances:mine")

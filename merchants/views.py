@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from allowances.forms import add_claim_errors, bill_fen
 from allowances.models import Claim
 from allowances.services import Hospital, claim_open
 from members.models import Card
@@ -143,12 +144,10 @@ def hospital_claims(request):
                     hospital=merchant.name,
                     admitted_on=data["admitted_on"],
                     discharged_on=data["discharged_on"],
-                    bill_fen=int(data["bill"] * 100),
+                    bill_fen=bill_fen(data),
                 )
             except ValidationFailed as refused:
-                for field, problems in (refused.fields or {}).items():
-                    for problem in problems:
-                        form.add_error("bill" if field == "bill_fen" else field, problem)
+                add_claim_errors(form, refused)
             else:
                 messages.success(request, _("住院补贴申请已提交，会员所在工会审核后发放到会员卡。"))
                 return redirect("merchants:hospital_claims")
