@@ -33,7 +33,7 @@ from allowances.services import yuan
 from banking.files import BankFileProblem, bank_file_finish, line_record, read_lines
 from banking.models import BankFile, BankFileLine
 from funds.services import Reference, fund_release, fund_spend
-from members.models import Card, PartnerBank
+from members.models import Card, PartnerBank, Union
 from members.scope import ensure_member_in_scope
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -94,7 +94,9 @@ def payout_run_create(*, actor, bank: PartnerBank) -> PayoutRun:
     claims = [claim for claim in claims if claim.member_id in cards]
     if not claims:
         raise Conflict(_("没有待发放到该银行卡的已批准补贴。"), code="nothing_to_pay")
-    run = PayoutRun.objects.create(bank=bank, union=actor.union, created_by=actor)
+    # The run belongs to the maker's union (a superuser without one: the province, the tree's root).
+    union = actor.union or Union.objects.get(parent__isnull=True)
+    run = PayoutRun.objects.create(bank=bank, union=union, created_by=actor)
     PayoutLine.objects.bulk_create(
         PayoutLine(run=run, claim=claim, card=cards[claim.member_id], amount_fen=claim.amount_fen)
         for claim in claims

@@ -305,3 +305,10 @@ def test_staff_make_and_release_a_run_in_the_admin_asking_first(people, payer, t
     download = client.get(f"/admin/allowances/payoutrun/{run.pk}/credit-file/")
     assert download.status_code == 200
     assert claim.member.cards.get().number in b"".join(download.streaming_content).decode()
+
+
+def test_a_superuser_without_a_union_makes_a_run_of_the_province(people, tree, bank, fund):
+    approved_claim(people, tree, bank)
+    admin = UserFactory(is_staff=True, is_superuser=True, union=None)
+    run = payouts.payout_run_create(actor=admin, bank=bank)
+    assert run.union == tree.P and run.line_count == 1
