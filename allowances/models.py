@@ -1,6 +1,7 @@
 """Hospital allowance claims: a member's stay in hospital, the bill paid with the union card, and the
-allowance the union pays onto the card (rate × days, capped). Only ``allowances.services`` changes
-a claim; the money moves in ``funds.services`` with the claim as its reference."""
+allowance the union pays onto the card (rate × days, capped), and the payout runs that pay it. Only
+``allowances.services`` and ``allowances.payouts`` change them; the money moves in ``funds.services``
+with the claim as its reference."""
 
 from __future__ import annotations
 
