@@ -95,7 +95,7 @@ class Offer(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="offers",
-        help_text=_("工会分担部分从该资金支出（结算单审批时承诺，支付时支出）。"),
+        help_text=_("工会分担部分在每笔核销时从该资金支出，撤销时退回；审核通过时选定。"),
     )
     budget_used = models.DecimalField(_("已用预算"), default=Decimal("0.00"), editable=False, **MONEY)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.IN_STORE)
@@ -214,6 +214,16 @@ class Offer(models.Model):
         unit): only then does the till ask for a quantity (discounts.rules.compute_amounts)."""
         return self.kind in (self.Kind.FIXED_PRICE, self.Kind.ALLOWANCE)
 
+    @property
+    def draws_on_fund(self) -> bool:
+        """Whether the union pays a share of each redemption at the till — a union-funded or co-funded
+        offer used in store — and so needs a fund to take it from (chosen when the offer is approved)."""
+        return (
+            self.funder in (self.Funder.UNION, self.Funder.COFUNDED)
+            and self.channel == self.Channel.IN_STORE
+            and self.kind != self.Kind.ALLOWANCE
+        )
+
 
 class OfferLimitChange(models.Model):
     """Audit trail of a live offer's quota, limits or budget: who changed what, when, from and to."""
@@ -328,6 +338,12 @@ class VoucherCode(models.Model):
         return self.code
 
 
+def merchant_share(*, discount: Decimal, union_subsidy: Decimal) -> Decimal:
+    """What the merchant bears of a discount when the union bears ``union_subsidy`` of it (an
+    allowance, paid with no discount, leaves the merchant nothing to bear)."""
+    return max(discount - union_subsidy, Decimal("0.00"))
+
+
 class Redemption(models.Model):
     """One use of an offer at a till (核销). Amounts are exact to the fen."""
 
@@ -355,6 +371,16 @@ class Redemption(models.Model):
     discount = models.DecimalField(_("优惠金额"), **MONEY)
     payable = models.DecimalField(_("实付金额"), **MONEY)
     union_subsidy = models.DecimalField(_("工会补贴"), default=Decimal("0.00"), **MONEY)
+    # The fund the union's share was spent from at the till (the offer's fund at that moment, so a
+    # void gives back to the same fund whatever the offer names later); none without a union share.
+    fund = models.ForeignKey(
+        "funds.Fund",
+        verbose_name=_("普惠资金"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="redemptions",
+    )
     funder = models.CharField(_("出资方"), max_length=16, choices=Offer.Funder.choices)
     local_day = models.DateField(_("核销日期"))
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.COMPLETED)
@@ -433,6 +459,10 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.offer_id} {self.amount}"
+
+    @property
+    def merchant_share(self) -> Decimal:
+        return merchant_share(discount=self.discount, union_subsidy=self.union_subsidy)
 
 
 class IdempotencyRecord(models.Model):

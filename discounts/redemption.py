@@ -8,15 +8,17 @@ count and deciding in Python, so they hold under any interleaving of concurrent 
 
 - ``discounts_offerdaycounter``: units of an offer used on a local day (daily quota);
 - ``discounts_memberofferdaycounter`` / ``discounts_memberoffertotalcounter``: per-member limits;
-- ``discounts_offer.budget_used``: union subsidies against the offer's budget.
+- ``discounts_offer.budget_used``: union subsidies against the offer's budget;
+- ``funds_fund.spent``: the union's share, spent from the offer's fund (``Redemption.fund``), guarded by
+  what the fund has left, with its ledger row (docs/funds.md).
 
 Every transaction that touches these rows takes them in one order — the redemption row, the member's
-day counter, the member's total counter, the offer's day counter, the offer row — so two writers can
-never wait for each other in a cycle. A redemption is recorded by one statement: the insert of its row
-and ``discounts_redemption_take()`` (migration discounts 0006), which takes the limits inside the
-database. The hot rows (shared by every member of an offer) come last, so their row locks are held
-only for the end of that statement and its commit, which does not wait for the disk: the answer to
-the till does (``_await_durable``).
+day counter, the member's total counter, the offer's day counter, the offer row, the fund row — so two
+writers can never wait for each other in a cycle. A redemption is recorded by one statement: the
+insert of its row and ``discounts_redemption_take()`` (migration discounts 0006, 0015), which takes the
+limits inside the database. The hot rows (shared by every member of an offer, or of every offer of a
+fund) come last, so their row locks are held only for the end of that statement and its commit, which
+does not wait for the disk: the answer to the till does (``_await_durable``).
 
 Whether an offer is usable for the member is not decided here but by the one usability rule,
 ``discounts.usability.offer_usability``: verify asks it with the counters read, redeem without them
@@ -49,6 +51,8 @@ from discounts.models import (
     OfferDayCounter,
     Redemption,
 )
+from funds.models import Fund
+from funds.services import Reference, fund_give_back
 from members.models import Card, Member, Union
 from members.tokens import card_token_card_id, is_short_code, normalize_card_input
 from merchants.access import ensure_merchant_open
@@ -383,7 +387,7 @@ _RECORD = (
     "WITH r AS (INSERT INTO discounts_redemption "  # noqa: S608 - the column names come from the model
     f"({', '.join(REDEMPTION_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(REDEMPTION_COLUMNS))}) RETURNING id) "
-    "SELECT r.id, discounts_redemption_take(%s, %s, %s, %s, %s, r.id, %s, %s, %s) FROM r"
+    "SELECT r.id, discounts_redemption_take(%s, %s, %s, %s, %s, %s, r.id, %s, %s, %s) FROM r"
 )
 
 _REFUSED = "refused:"
@@ -451,7 +455,7 @@ def _record(redemption: Redemption, params: list) -> None:
         redemption.pk = cursor.fetchone()[0]
 
 
-_TAKE = "SELECT discounts_redemption_take(%s, %s, %s, %s, %s, NULL, NULL, NULL, false)"
+_TAKE = "SELECT discounts_redemption_take(%s, %s, %s, %s, %s, NULL, NULL, NULL, NULL, false)"
 
 
 def limits_take(*, offer_id: int, member_id: int, day: date, units: int, subsidy: Decimal) -> None:
@@ -560,6 +564,8 @@ def redemption_create(
         discount=amounts.discount,
         payable=amounts.payable,
         union_subsidy=amounts.union_subsidy,
+        # The union's share is spent from the offer's fund by the same statement (docs/funds.md).
+        fund_id=offer.fund_id if amounts.union_subsidy > 0 else None,
         funder=offer.funder,
         local_day=day,
         idempotency_key=idempotency_key,
@@ -573,7 +579,17 @@ def redemption_create(
     if claim is not None:
         claim_id, answer = claim.record_id, Jsonb(answer_for(redemption) if answer_for else {})
     params = [getattr(redemption, column) for column in REDEMPTION_COLUMNS]
-    params += [offer.pk, member.pk, day, units, amounts.union_subsidy, claim_id, answer, True]
+    params += [
+        offer.pk,
+        member.pk,
+        day,
+        units,
+        amounts.union_subsidy,
+        redemption.fund_id,
+        claim_id,
+        answer,
+        True,
+    ]
     in_transaction = connection.in_atomic_block
     try:
         if in_transaction:
@@ -652,6 +668,13 @@ def redemption_void(
             _release(cursor, _RELEASE_OFFER_DAY, params, "offer_day")
             if redemption.union_subsidy > 0:
                 _release(cursor, _RELEASE_BUDGET, params, "budget")
+        if redemption.fund_id is not None and redemption.union_subsidy > 0:
+            # The fund row last, as the redemption took it; at most what this redemption spent.
+            fund_give_back(
+                fund_id=redemption.fund_id,
+                amount=redemption.union_subsidy,
+                reference=Reference.to(redemption),
+            )
         merchant = Merchant.objects.select_related("region").get(pk=redemption.merchant_id)
         audit_record(
             actor=user or (f"apikey:{api_key.prefix}" if api_key is not None else None),
@@ -751,6 +774,8 @@ def redemption_verify(
             "offer_id", "used"
         )
     )
+    fund_ids = {offer.fund_id for offer in offers if offer.fund_id is not None}
+    fund_left = dict(Fund.objects.filter(pk__in=fund_ids).with_left().values_list("pk", "left_amount"))
     checks = []
     for offer in offers:
         answer = usability.offer_usability(
@@ -764,6 +789,7 @@ def redemption_verify(
                 used_today=used_today.get(offer.pk, 0),
                 member_today=member_today.get(offer.pk, 0),
                 member_total=member_total.get(offer.pk, 0),
+                fund_left=fund_left.get(offer.fund_id),
             ),
             merchant_checked=True,
         )

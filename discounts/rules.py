@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from discounts.models import Offer
+from discounts.models import Offer, merchant_share
 from portal.clock import local_day as local_day  # re-exported: discounts' doors read the day here
 from portal.errors import ApplicationError
 
@@ -49,8 +49,7 @@ class Amounts:
 
     @property
     def merchant_share(self) -> Decimal:
-        """What the merchant bears of the discount (the union bears ``union_subsidy``)."""
-        return max(self.discount - self.union_subsidy, Decimal("0.00"))
+        return merchant_share(discount=self.discount, union_subsidy=self.union_subsidy)
 
 
 def union_share(offer: Offer, *, discount: Decimal, units: int) -> Decimal:

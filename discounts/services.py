@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from discounts import saved
 from discounts.models import Offer, OfferLimitChange
 from discounts.rules import local_day
+from funds.models import Fund
+from funds.selectors import fund_in_scope
 from members.models import MemberGroup
 from merchants.models import Merchant, MerchantUser, Store
 from portal.approvals import ensure_second_person
@@ -384,7 +386,15 @@ def ensure_offer_reviewer(user, offer: Offer) -> None:
 
 
 def _offer_transition(
-    *, offer: Offer, actor, action: str, from_statuses, to_status: str, reason: str = "", **extra
+    *,
+    offer: Offer,
+    actor,
+    action: str,
+    from_statuses,
+    to_status: str,
+    reason: str = "",
+    audit_data: dict | None = None,
+    **extra,
 ) -> Offer:
     previous = offer.status
     updated = Offer.objects.filter(pk=offer.pk, status__in=list(from_statuses)).update(
@@ -400,7 +410,7 @@ def _offer_transition(
         action=AuditEvent.Action.OFFER_REVIEWED,
         target=offer,
         union_path=offer.merchant.region.path,
-        data={"action": action, "from": previous, "to": to_status, "reason": reason},
+        data={"action": action, "from": previous, "to": to_status, "reason": reason, **(audit_data or {})},
     )
     return offer
 
@@ -421,12 +431,38 @@ def offer_submit(*, offer: Offer, submitted_by) -> Offer:
     )
 
 
+def _approval_fund(offer: Offer, reviewer, fund_id) -> Fund | None:
+    """The fund an offer's union shares will be spent from, chosen by the reviewer (or already named):
+    required when the union pays a share at the till, refused otherwise; one the reviewer reaches."""
+    fund_id = offer.fund_id if fund_id in (None, "") else fund_id
+    if not offer.draws_on_fund:
+        if fund_id is not None:
+            raise ValidationFailed(
+                _("只有工会出资或共担的到店优惠才从普惠资金支出。"),
+                fields={"fund": [_("该优惠不需要普惠资金。")]},
+            )
+        return None
+    if fund_id is None:
+        raise ValidationFailed(
+            _("请选择工会分担从哪一笔普惠资金支出。"), fields={"fund": [_("该字段是必填项。")]}
+        )
+    fund = fund_in_scope(reviewer, fund_id)
+    if fund is None:
+        raise ValidationFailed(
+            _("请选择您所辖工会的普惠资金。"), fields={"fund": [_("请选择您所辖工会的普惠资金。")]}
+        )
+    return fund
+
+
 @transaction.atomic
-def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
-    """By a reviewer other than whoever drafted the offer (staff draft the union's own offers)."""
+def offer_approve(*, offer: Offer, reviewed_by, fund_id: int | None = None) -> Offer:
+    """By a reviewer other than whoever drafted the offer (staff draft the union's own offers). An
+    offer whose union share is paid at the till (``Offer.draws_on_fund``) is approved with the fund
+    that pays it: ``fund_id``, or the one it already names."""
     ensure_offer_reviewer(reviewed_by, offer)
     ensure_second_person(actor=reviewed_by, creator_id=offer.created_by_id, target=offer, what=_("批准优惠"))
     offer_validate(offer, stores=list(offer.stores.all()))
+    fund = _approval_fund(offer, reviewed_by, fund_id)
     offer = _offer_transition(
         offer=offer,
         actor=reviewed_by,
@@ -436,6 +472,8 @@ def offer_approve(*, offer: Offer, reviewed_by) -> Offer:
         reviewed_by=reviewed_by,
         reviewed_at=timezone.now(),
         status_reason="",
+        fund=fund,
+        audit_data={"fund": fund.pk} if fund is not None else None,
     )
     saved.notify_offer_reviewed(offer, approved=True)
     return offer

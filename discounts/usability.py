@@ -37,12 +37,14 @@ SMALLEST_SUBSIDY = Decimal("0.01")
 @dataclass(frozen=True)
 class Usage:
     """What the offer's counters say (read by the caller): units of the offer used today, the
-    member's units today and in total, and an online offer's unclaimed codes (None: not read)."""
+    member's units today and in total, an online offer's unclaimed codes and what is left in the
+    fund its union share comes from (None: not read)."""
 
     used_today: int = 0
     member_today: int = 0
     member_total: int = 0
     codes_left: int | None = None
+    fund_left: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,12 @@ def _budget() -> Usability:
     return _no("budget_exhausted", "budget", _("该优惠的工会补贴预算已用完。"), _("补贴已发完"))
 
 
+def _fund() -> Usability:
+    """The fund the union's share comes from cannot cover it: to the till, the subsidy money is gone
+    (the POS code of an exhausted budget), in words that say which money."""
+    return _no("budget_exhausted", "fund", _("工会普惠资金已用完，该优惠暂不能使用。"), _("补贴已发完"))
+
+
 # The refusals of ``discounts_redemption_take()`` ('refused:<name>'), in the rule's own words, so a
 # redemption the database refuses reads as verify predicted it.
 REFUSED_BY_DATABASE = {
@@ -196,12 +204,13 @@ REFUSED_BY_DATABASE = {
     "member_total_limit": _member_total,
     "quota_exhausted": _quota,
     "budget_exhausted": _budget,
+    "fund_exhausted": _fund,
 }
 
 
 def _counter_refusal(offer: Offer, usage: Usage, remaining: int | None) -> Usability | None:
     """In the order ``discounts_redemption_take()`` takes them — the member's day and total counters,
-    the offer's day counter, the budget — so verify names the refusal a redemption then meets."""
+    the offer's day counter, the budget, the fund — so verify names the refusal a redemption then meets."""
     daily, total = offer.per_member_daily_limit, offer.per_member_total_limit
     if daily is not None and usage.member_today >= daily:
         return _member_daily()
@@ -212,6 +221,8 @@ def _counter_refusal(offer: Offer, usage: Usage, remaining: int | None) -> Usabi
     smallest = smallest_subsidy(offer)
     if offer.budget is not None and smallest is not None and offer.budget - offer.budget_used < smallest:
         return _budget()
+    if offer.fund_id is not None and None not in (usage.fund_left, smallest) and usage.fund_left < smallest:
+        return _fund()
     if offer.channel == Offer.Channel.ONLINE and usage.codes_left == 0:
         return _no("quota_exhausted", "codes", _("券码已领完。"), _("券码已领完"))
     return None

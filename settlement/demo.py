@@ -5,7 +5,8 @@ with one late void taken back as an adjustment. Deterministic, and nothing happe
 has statements already.
 
 Redemptions of past months are written as rows here: the till records only today's redemptions
-(its clock is the real one). Everything after them goes through ``settlement.services``."""
+(its clock is the real one). Their shares are spent from the fund through ``funds.services``, as the
+till spends them, and everything after them goes through ``settlement.services``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from discounts.models import Offer, Redemption
 from discounts.rules import compute_amounts
 from discounts.statements import next_month, previous_month
 from funds.models import Fund
+from funds.services import Reference, fund_give_back, fund_spend
 from members.models import Card, Union
 from merchants import demo as merchants_demo
 from merchants.models import MerchantUser
@@ -97,18 +99,22 @@ def seed_settlement(*, seed: int = 1, log=print) -> int:
                 Redemption(
                     offer=offer, merchant=merchant, store=store, card=card, member=card.member, units=1,
                     amount=amounts.amount, discount=amounts.discount, payable=amounts.payable,
-                    union_subsidy=amounts.union_subsidy, funder=offer.funder, local_day=day,
+                    union_subsidy=amounts.union_subsidy, fund=fund, funder=offer.funder, local_day=day,
                     idempotency_key=f"demo-settlement-{month:%Y%m}-{n}",
                 )
             )  # fmt: skip
     Redemption.objects.bulk_create(made)
     for redemption in made:
         Redemption.objects.filter(pk=redemption.pk).update(created_at=_moment(redemption.local_day, 15))
-    # One ticket of the paid month voided late, in the open month: an adjustment there.
+        # What the till does for each of them: the union's share spent from the offer's fund.
+        fund_spend(fund_id=fund.pk, amount=redemption.union_subsidy, reference=Reference.to(redemption))
+    # One ticket of the paid month voided late, in the open month: an adjustment there, its share
+    # given back to the fund as a void does.
     late = made[TICKETS_PER_MONTH - 1]
     Redemption.objects.filter(pk=late.pk).update(
         status=Redemption.Status.VOIDED, voided_at=_moment(open_month, 10), void_reason="重复收款，次月撤销"
     )
+    fund_give_back(fund_id=fund.pk, amount=late.union_subsidy, reference=Reference.to(late))
 
     province_admin, city_operator = users["province_admin"], users["sjz_operator"]
     paid = statement_prepare(merchant=merchant, month=paid_month, actor=None)

@@ -3,9 +3,10 @@ lies in it). Every figure is an SQL sum read in one transaction, and the report 
 
 1. Σ union shares of the month's redemptions (owed shares less late voids) = Σ statement lines;
 2. Σ statement lines = Σ paid payment lines + outstanding (statements not yet paid);
-3. funds: Σ spent (net of given back) on the statements' reference = Σ paid statements' totals, and
-   Σ committed (net of released) = Σ share totals of approved statements not yet paid — both
-   cumulative over every month, because a late void gives back on the statement of an earlier month.
+3. funds: Σ spent (net of given back) on the references of the subtree's redemptions = Σ union shares
+   of its completed redemptions — cumulative over every month: the till spends each share from the
+   offer's fund and a void, whenever it comes, gives it back (a share recorded without a fund breaks
+   this identity, as it should: nothing paid for it).
 
 A merchant whose figures disagree is listed with the difference (e.g. a draft not yet brought up to
 date after a late void, or a merchant with no statement yet)."""
@@ -21,13 +22,14 @@ from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
+from discounts.models import Redemption
 from funds.models import FundMovement
 from merchants.models import Merchant
 from portal.xlsx import workbook_bytes
 from settlement.models import ZERO, PaymentLine, Statement, StatementLine
-from settlement.selectors import late_voids, money_sum, owed_shares
+from settlement.selectors import OWED, late_voids, money_sum, owed_shares
 
-STATEMENT_REFERENCE = Statement._meta.label_lower
+REDEMPTION_REFERENCE = Redemption._meta.label_lower
 
 
 @dataclass
@@ -53,10 +55,8 @@ class Reconciliation:
     statement_lines: Decimal = ZERO
     payments: Decimal = ZERO
     outstanding: Decimal = ZERO
-    paid_statements_total: Decimal = ZERO
     fund_spent: Decimal = ZERO
-    approved_shares_total: Decimal = ZERO
-    fund_committed: Decimal = ZERO
+    union_shares_total: Decimal = ZERO
     merchants: list[MerchantFigures] = field(default_factory=list)
 
     @property
@@ -66,10 +66,8 @@ class Reconciliation:
              self.redemption_shares == self.statement_lines),
             (_("结算单明细 = 已支付 + 未支付"), self.statement_lines, self.payments + self.outstanding,
              self.statement_lines == self.payments + self.outstanding),
-            (_("资金已支出 = 已支付结算单合计（累计）"), self.fund_spent, self.paid_statements_total,
-             self.fund_spent == self.paid_statements_total),
-            (_("资金已承诺 = 已审批待支付结算单的工会分担（累计）"), self.fund_committed,
-             self.approved_shares_total, self.fund_committed == self.approved_shares_total),
+            (_("资金已支出 = 核销工会分担（累计）"), self.fund_spent, self.union_shares_total,
+             self.fund_spent == self.union_shares_total),
         ]  # fmt: skip
 
     @property
@@ -77,12 +75,15 @@ class Reconciliation:
         return all(check[3] for check in self.checks)
 
 
-def _net(statements, plus: str, minus: str) -> Decimal:
-    ids = statements.annotate(ref=Cast("pk", CharField())).values("ref")
-    figures = FundMovement.objects.filter(reference_type=STATEMENT_REFERENCE, reference_id__in=ids).aggregate(
-        plus=money_sum("amount", filter=Q(kind=plus)), minus=money_sum("amount", filter=Q(kind=minus))
+def _net_spent(redemptions) -> Decimal:
+    """What the funds spent, net of what they got back, on these redemptions."""
+    ids = redemptions.annotate(ref=Cast("pk", CharField())).values("ref")
+    movements = FundMovement.objects.filter(reference_type=REDEMPTION_REFERENCE, reference_id__in=ids)
+    figures = movements.aggregate(
+        spent=money_sum("amount", filter=Q(kind=FundMovement.Kind.SPENT)),
+        given_back=money_sum("amount", filter=Q(kind=FundMovement.Kind.GIVEN_BACK)),
     )
-    return figures["plus"] - figures["minus"]
+    return figures["spent"] - figures["given_back"]
 
 
 def reconcile(*, month: date, union_path: str) -> Reconciliation:
@@ -140,13 +141,11 @@ def reconcile(*, month: date, union_path: str) -> Reconciliation:
         report.payments = sum((f.paid for f in by_merchant.values()), ZERO)
         report.outstanding = sum((f.outstanding for f in by_merchant.values()), ZERO)
 
-        all_statements = Statement.objects.filter(in_tree)
-        paid = all_statements.filter(status=Statement.Status.PAID)
-        approved = all_statements.filter(status=Statement.Status.APPROVED)
-        report.paid_statements_total = paid.aggregate(s=money_sum("total"))["s"]
-        report.approved_shares_total = approved.aggregate(s=money_sum("share_total"))["s"]
-        report.fund_spent = _net(all_statements, FundMovement.Kind.SPENT, FundMovement.Kind.GIVEN_BACK)
-        report.fund_committed = _net(all_statements, FundMovement.Kind.COMMITTED, FundMovement.Kind.RELEASED)
+        shares = Redemption.objects.filter(OWED).filter(in_tree)
+        report.union_shares_total = shares.filter(status=Redemption.Status.COMPLETED).aggregate(
+            s=money_sum("union_subsidy")
+        )["s"]
+        report.fund_spent = _net_spent(shares)
     return report
 
 

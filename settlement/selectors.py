@@ -80,7 +80,7 @@ class OwedLine:
 
 def owed_lines(*, merchant_id: int, month: date) -> list[OwedLine]:
     """The lines a statement of ``merchant_id`` for ``month`` holds, in the order of the redemptions."""
-    fields = ("id", "offer_id", "offer__fund_id", "local_day", "union_subsidy")
+    fields = ("id", "offer_id", "fund_id", "local_day", "union_subsidy")  # the fund the till spent from
     lines = [
         OwedLine(rid, StatementLine.Kind.SHARE, offer, fund, day, share)
         for rid, offer, fund, day, share in owed_shares(month=month)

@@ -10,21 +10,19 @@ The life of a statement (per merchant and local month):
 Status changes are guarded: the row is updated only if the old status still holds, and the row count
 is checked, so two clicks, two tabs or a retried task change a statement once.
 
-Money. Approving commits the statement's union shares in the funds of its offers
-(``funds.services.fund_commit``, reference: the statement); paying turns the commitment into a spend
-(``fund_spend(from_commitment=True)``) and gives back the adjustments (late voids) to the fund, on the
-reference of the statement that paid the voided share. Funds are changed in the order of their ids,
-and after the statement row, so two approvals cannot wait for each other.
+Money. The union's share of each redemption was spent from its offer's fund at the till, and a void
+gave it back (``discounts.redemption``, docs/funds.md): a statement is what the union owes the
+merchant for those shares, and approving or paying it moves no fund. A share recorded without a fund
+(an offer approved before funds were chosen at approval) cannot be approved: no fund paid for it.
 
 Longer than most modules because the statement's and the payment run's lives share their guarded
-transitions, the fund calls and the audit; split them if a third flow joins."""
+transitions and the audit; split them if a third flow joins."""
 
 from __future__ import annotations
 
 import csv
 import io
 import logging
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -35,8 +33,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from funds.models import Fund
-from funds.services import Reference, fund_commit, fund_give_back, fund_spend
 from merchants.models import Merchant, MerchantUser
 from notifications.models import Topic
 from notifications.recipients import Recipient
@@ -128,17 +124,6 @@ def _clean_bank_reference(value: str) -> str:
     if not text or len(text) > BANK_REFERENCE_LENGTH:
         raise ValidationFailed(_("银行流水号不正确。"), fields={"bank_reference": [_("请填写银行流水号。")]})
     return text
-
-
-def fund_totals(statement: Statement) -> dict[int | None, tuple[Decimal, Decimal]]:
-    """Per fund of the statement's lines: (shares, adjustments as a positive amount)."""
-    totals: dict[int | None, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for fund_id, kind, amount in statement.lines.values_list("fund_id", "kind", "amount"):
-        if kind == StatementLine.Kind.SHARE:
-            totals[fund_id][0] += amount
-        else:
-            totals[fund_id][1] -= amount
-    return {fund_id: (shares, adjustments) for fund_id, (shares, adjustments) in totals.items()}
 
 
 # --- Preparing -------------------------------------------------------------------------------------
@@ -290,8 +275,7 @@ def statement_dispute(*, statement_id: int, merchant_user: MerchantUser, reason:
 
 @transaction.atomic
 def statement_approve(*, statement_id: int, actor) -> Statement:
-    """A staff member other than the one who prepared the statement approves it; its union shares are
-    committed in the funds of its offers."""
+    """A staff member other than the one who prepared the statement approves it for payment."""
     statement = _locked(statement_id)
     if not user_can_reach_union(actor, statement.merchant.region):
         raise StatementNotFound()
@@ -301,57 +285,11 @@ def statement_approve(*, statement_id: int, actor) -> Statement:
     )
     if statement.status != S.CONFIRMED:
         raise StatementStateChanged()
-    totals = fund_totals(statement)
-    if None in totals:
-        raise Conflict(_("结算单中有优惠未指定普惠资金，不能审批。"), code="offer_without_fund")
-    # Approving promises the money of the offers' funds: the approver must reach each fund's union.
-    for fund in Fund.objects.filter(pk__in=totals).select_related("union"):
-        if not user_can_reach_union(actor, fund.union):
-            raise PermissionDenied(
-                _("结算单从“%(fund)s”支出，须由该资金所属工会的工作人员审批。") % {"fund": fund.name},
-                code="fund_out_of_scope",
-            )
+    if statement.lines.filter(fund__isnull=True).exists():
+        raise Conflict(_("结算单中有核销未从普惠资金支出工会分担，不能审批。"), code="offer_without_fund")
     _transition(statement, [S.CONFIRMED], S.APPROVED, approved_by=actor, approved_at=timezone.now())
-    for fund_id in sorted(totals):
-        shares, _adjustments = totals[fund_id]
-        if shares > 0:
-            fund_commit(fund_id=fund_id, amount=shares, reference=Reference.to(statement), actor=actor)
     _audit(actor, statement, "approved")
     return statement
-
-
-def _pay_funds(statement: Statement, actor) -> None:
-    """Spend what approval committed, and give back each late void on the reference of the statement
-    that paid its share (which must itself be paid)."""
-    totals = fund_totals(statement)
-    for fund_id in sorted(totals):
-        shares, _adjustments = totals[fund_id]
-        if shares > 0:
-            fund_spend(
-                fund_id=fund_id,
-                amount=shares,
-                reference=Reference.to(statement),
-                actor=actor,
-                from_commitment=True,
-            )
-    adjustments = (
-        StatementLine.objects.filter(statement=statement, kind=StatementLine.Kind.ADJUSTMENT)
-        .values_list("fund_id", "redemption_id", "amount")
-        .order_by("fund_id", "redemption_id")
-    )
-    for _fund_id, redemption_id, amount in adjustments:
-        original = (
-            StatementLine.objects.filter(redemption_id=redemption_id, kind=StatementLine.Kind.SHARE)
-            .select_related("statement")
-            .first()
-        )
-        if original is None or original.statement.status != S.PAID:
-            raise Conflict(
-                _("跨月撤销所冲抵的原结算单尚未支付，请先支付原结算单。"), code="adjusted_statement_unpaid"
-            )
-        fund_give_back(
-            fund_id=original.fund_id, amount=-amount, reference=Reference.to(original.statement), actor=actor
-        )
 
 
 @transaction.atomic
@@ -384,7 +322,6 @@ def statement_mark_paid(
     )
     if changed != 1:
         raise StatementStateChanged()
-    _pay_funds(statement, actor)
     _audit(actor, statement, "paid", bank_reference=bank_reference, paid_on=paid_on.isoformat())
     return statement
 

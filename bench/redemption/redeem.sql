@@ -42,6 +42,6 @@ WITH r AS (
   VALUES (/*REDEMPTION_VALUES*/)
   RETURNING id)
 SELECT r.id, discounts_redemption_take(:offer, :row_card_member_id,
-  (now() AT TIME ZONE 'Asia/Shanghai')::date, :units, 0.00, r.id, :claim_id,
+  (now() AT TIME ZONE 'Asia/Shanghai')::date, :units, 0.00, NULL, r.id, :claim_id,
   '{"id": null, "status": "completed"}'::jsonb, true) FROM r;
 SELECT pg_current_xact_id();

@@ -148,6 +148,7 @@ REDEMPTION_VALUES = {
     "discount": "35.00",
     "payable": "10.00",
     "union_subsidy": "0.00",
+    "fund_id": "NULL",
     "funder": "'merchant'",
     "local_day": "(now() AT TIME ZONE 'Asia/Shanghai')::date",
     "status": "'completed'",

@@ -22,6 +22,7 @@ from discounts import services, vouchers
 from discounts.forms import OfferFormMixin, ZheField, eligible_groups_field, weekdays_field, zhe_initial
 from discounts.models import Offer, OfferLimitChange
 from discounts.selectors import offer_headline, offer_preview
+from funds.selectors import funds_in_scope
 from members.models import Union
 from merchants.models import Merchant, Store
 from portal.admin import ScopedAdminMixin
@@ -206,6 +207,10 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
             locked = set(services.OFFER_FIELDS) - services.offer_editable_fields(offer)
             extra_context["locked_reason"] = services.offer_locked_reason(offer) if locked else ""
             extra_context["preview"] = offer_preview(offer)
+            if offer.status == Offer.Status.PENDING and offer.draws_on_fund:
+                # The funds the reviewer may pay the union's shares from, with what each has left.
+                funds = funds_in_scope(request.user).with_left().select_related("union")
+                extra_context["approval_funds"] = funds.order_by("-year", "union__path")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -338,7 +343,9 @@ class OfferAdmin(ScopedAdminMixin, admin.ModelAdmin):
         action = request.POST.get("action", "")
         reason = request.POST.get("reason", "")
         steps = {
-            "approve": lambda: services.offer_approve(offer=offer, reviewed_by=request.user),
+            "approve": lambda: services.offer_approve(
+                offer=offer, reviewed_by=request.user, fund_id=request.POST.get("fund") or None
+            ),
             "reject": lambda: services.offer_reject(offer=offer, reviewed_by=request.user, reason=reason),
             "publish": lambda: services.offer_publish(offer=offer, published_by=request.user),
             "pause": lambda: services.offer_pause(offer=offer, paused_by=request.user, reason=reason),

@@ -10,6 +10,7 @@ CREATE OR REPLACE FUNCTION discounts_redemption_take(
     p_day date,
     p_units integer,
     p_subsidy numeric,
+    p_fund bigint,
     p_redemption bigint,
     p_claim bigint,
     p_answer jsonb,
@@ -75,6 +76,23 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'refused:budget_exhausted';
         END IF;
+    END IF;
+
+    -- The union's share, spent from the offer's fund (docs/funds.md): the hottest row, shared by
+    -- every offer drawing on the fund, so it is taken last and held only for the commit. The guard
+    -- is the fund's own: what is left covers the share. The ledger row names the redemption.
+    IF p_fund IS NOT NULL AND p_subsidy > 0 THEN
+        UPDATE funds_fund SET spent = spent + p_subsidy
+        WHERE id = p_fund
+          AND received + added + transferred_in - allocated - transferred_out - committed - spent >= p_subsidy;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'refused:fund_exhausted';
+        END IF;
+        INSERT INTO funds_fundmovement
+            (fund_id, kind, amount, actor_id, actor_label, reference_type, reference_id, operation_id,
+             note, created_at)
+        VALUES (p_fund, 'spent', p_subsidy, NULL, 'system', 'discounts.redemption', p_redemption::text,
+                NULL, '', now());
     END IF;
 
     IF p_async_commit THEN

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from discounts import services
 from discounts.models import Offer, OfferLimitChange
+from funds.services import fund_open
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.roles import Role
@@ -228,3 +229,75 @@ def test_only_limits_can_be_changed_and_nonsense_is_refused(merchant, reviewer):
         services.offer_change_limits(offer=offer, changed_by=reviewer, title="新标题")
     with pytest.raises(ValidationFailed, match="每日名额不能小于0"):
         services.offer_change_limits(offer=offer, changed_by=reviewer, daily_quota=-5)
+
+
+# --- The fund a union's share is paid from, chosen at approval (issue 18) -------------------------
+
+
+@pytest.fixture
+def cofunded_pending(merchant, manager, tree):
+    offer = draft(
+        merchant,
+        manager,
+        funder=Offer.Funder.COFUNDED,
+        union_share_per_unit=Decimal("5"),
+        budget=Decimal("10000"),
+        budget_owner=tree.C1,
+    )
+    services.offer_submit(offer=offer, submitted_by=manager)
+    return offer
+
+
+def _fund_of(union):
+    return fund_open(union=union, year=timezone.localdate().year)
+
+
+def test_a_cofunded_offer_is_approved_with_the_fund_that_pays_its_share(cofunded_pending, reviewer, tree):
+    with pytest.raises(ValidationFailed) as refused:
+        services.offer_approve(offer=cofunded_pending, reviewed_by=reviewer)
+    assert "fund" in refused.value.fields
+    assert Offer.objects.get(pk=cofunded_pending.pk).status == Offer.Status.PENDING
+
+    city_fund = _fund_of(tree.C1)
+    services.offer_approve(offer=cofunded_pending, reviewed_by=reviewer, fund_id=city_fund.pk)
+
+    offer = Offer.objects.get(pk=cofunded_pending.pk)
+    assert (offer.status, offer.fund_id) == (Offer.Status.APPROVED, city_fund.pk)
+    event = AuditEvent.objects.filter(
+        action=AuditEvent.Action.OFFER_REVIEWED, target_id=str(offer.pk)
+    ).latest("id")
+    assert event.data["fund"] == city_fund.pk
+
+
+def test_a_fund_out_of_the_reviewers_reach_is_refused_like_one_that_does_not_exist(
+    cofunded_pending, reviewer, tree
+):
+    other_city = _fund_of(tree.C2)
+    for fund_id in (other_city.pk, 2**62, "x"):
+        with pytest.raises(ValidationFailed):
+            services.offer_approve(offer=cofunded_pending, reviewed_by=reviewer, fund_id=fund_id)
+    assert Offer.objects.get(pk=cofunded_pending.pk).fund_id is None
+
+
+def test_an_offer_the_merchant_pays_alone_takes_no_fund(merchant, manager, reviewer, tree):
+    offer = draft(merchant, manager)
+    services.offer_submit(offer=offer, submitted_by=manager)
+    with pytest.raises(ValidationFailed):
+        services.offer_approve(offer=offer, reviewed_by=reviewer, fund_id=_fund_of(tree.C1).pk)
+    services.offer_approve(offer=offer, reviewed_by=reviewer)
+    assert Offer.objects.get(pk=offer.pk).fund_id is None
+
+
+def test_the_admin_approves_with_the_fund_chosen_on_the_page(client, cofunded_pending, reviewer, tree):
+    city_fund = _fund_of(tree.C1)
+    _fund_of(tree.C2)  # another city's: not offered
+    client.force_login(reviewer)
+    page = client.get(f"/admin/discounts/offer/{cofunded_pending.pk}/change/").content.decode()
+    assert f'<option value="{city_fund.pk}"' in page and page.count('name="fund"') == 1
+    assert str(tree.C2.name) not in page.split('id="workflow-fund"')[1].split("</select>")[0]
+
+    url = f"/admin/discounts/offer/{cofunded_pending.pk}/workflow/"
+    client.post(url, {"action": "approve"})
+    assert Offer.objects.get(pk=cofunded_pending.pk).status == Offer.Status.PENDING
+    client.post(url, {"action": "approve", "fund": str(city_fund.pk)})
+    assert Offer.objects.get(pk=cofunded_pending.pk).fund_id == city_fund.pk

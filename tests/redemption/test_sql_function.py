@@ -40,7 +40,18 @@ def test_the_file_declares_the_signature_the_application_calls():
         r"FUNCTION discounts_redemption_take\((.*?)\) RETURNS", source("redemption_take"), re.S
     )
     types = [part.split()[1] for part in signature.group(1).split(",")]
-    assert types == ["bigint", "bigint", "date", "integer", "numeric", "bigint", "bigint", "jsonb", "boolean"]
+    assert types == [
+        "bigint",
+        "bigint",
+        "date",
+        "integer",
+        "numeric",
+        "bigint",
+        "bigint",
+        "bigint",
+        "jsonb",
+        "boolean",
+    ]
 
 
 def test_function_body_is_what_the_dollar_quotes_enclose():

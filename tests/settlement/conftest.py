@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from discounts.models import Offer, Redemption
-from funds.services import fund_add_money, fund_open
+from funds.services import Reference, fund_add_money, fund_give_back, fund_open, fund_spend
 from members.models import Card
 from merchants.models import MerchantUser
 from portal.roles import Role
@@ -86,12 +86,14 @@ def setting(tree, make_staff) -> Setting:
 def redeemed(setting):
     """redeemed(day, share, voided_on=None) → a redemption of ``day`` whose union share is ``share``,
     voided on ``voided_on`` when given. Rows of past months are written directly: the till records
-    only today's redemptions, and these tests are about what settlement makes of them."""
+    only today's redemptions, and these tests are about what settlement makes of them. As at the
+    till, the share is spent from the offer's fund and a void gives it back."""
 
     def make(day: date, share: str | Decimal = "20.00", voided_on: date | None = None, offer=None):
         share = Decimal(share)
+        offer = offer or setting.offer
         redemption = Redemption.objects.create(
-            offer=offer or setting.offer,
+            offer=offer,
             merchant=setting.merchant,
             store=setting.store,
             card=setting.card,
@@ -100,14 +102,19 @@ def redeemed(setting):
             discount=share,
             payable=Decimal("10.00"),
             union_subsidy=share,
+            fund_id=offer.fund_id,
             funder="union",
             local_day=day,
             idempotency_key=f"t-{next(_keys)}",
         )
+        if offer.fund_id is not None:
+            fund_spend(fund_id=offer.fund_id, amount=share, reference=Reference.to(redemption))
         if voided_on is not None:
             Redemption.objects.filter(pk=redemption.pk).update(
                 status=Redemption.Status.VOIDED, voided_at=at(voided_on, 15), void_reason="测试"
             )
+            if offer.fund_id is not None:
+                fund_give_back(fund_id=offer.fund_id, amount=share, reference=Reference.to(redemption))
             redemption.refresh_from_db()
         return redemption
 

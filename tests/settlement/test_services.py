@@ -141,7 +141,7 @@ def test_a_disputed_statement_keeps_its_reason_and_returns_to_draft_when_prepare
     assert statement_prepare(merchant=setting.merchant, month=JAN, actor=setting.approver).status == "draft"
 
 
-def test_approval_needs_a_second_staff_member_of_the_subtree_and_commits_the_shares(setting, redeemed):
+def test_approval_needs_a_second_staff_member_of_the_subtree_and_moves_no_fund(setting, redeemed):
     redeemed(date(2026, 1, 5), "20.00")
     statement = confirmed(setting)
 
@@ -153,10 +153,11 @@ def test_approval_needs_a_second_staff_member_of_the_subtree_and_commits_the_sha
     )
     approved = statement_approve(statement_id=statement.pk, actor=setting.approver)
 
-    fund = Fund.objects.get(pk=setting.fund.pk)
-    assert (approved.status, approved.approved_by, fund.committed) == (
+    fund = Fund.objects.get(pk=setting.fund.pk)  # the share was spent at the till, once
+    assert (approved.status, approved.approved_by, fund.committed, fund.spent) == (
         "approved",
         setting.approver,
+        Decimal("0"),
         Decimal("20"),
     )
     assert (
@@ -249,10 +250,11 @@ def test_a_failed_payment_leaves_the_statement_approved_for_the_next_run(setting
     assert code_of(payment_run_create, actor=setting.approver) == "nothing_to_pay"
 
 
-def test_a_late_void_is_given_back_to_the_fund_when_its_months_statement_is_paid(setting, redeemed):
+def test_a_late_void_gives_back_to_the_fund_at_once_and_is_an_adjustment_of_its_month(setting, redeemed):
     redeemed(date(2026, 1, 10), "20.00")
     redeemed(date(2026, 1, 31), "8.00", voided_on=date(2026, 2, 2))
     redeemed(date(2026, 2, 5), "5.00")
+    assert Fund.objects.get(pk=setting.fund.pk).spent == Decimal("25.00")
     jan = confirmed(setting, JAN)
     statement_approve(statement_id=jan.pk, actor=setting.approver)
     paid_through_run(setting, [jan.pk])
