@@ -207,7 +207,15 @@ def test_a_member_gets_a_card_and_a_hospital_allowance_paid_onto_it(
     claim = Claim.objects.get(member__phone=phone)
     assert claim.payment is not None and claim.payment.reference == "E2EHOSP0001"
 
-    # The county approves it in the admin (the member opened it: any operator of the county may).
+    # The county finds it on its to-do page, opens it (the card payment is named) and approves it in
+    # the admin's list (the member opened it: any operator of the county may approve it).
+    county.goto("/staff/todo/")
+    waiting = county.locator(f"[data-role=claims] li[data-item='{claim.pk}']")
+    expect(waiting).to_contain_text("已匹配用卡支付，待批准")
+    waiting.get_by_role("link", name=re.compile(HOSPITAL)).click()
+    county.wait_for_url(re.compile(rf"/admin/allowances/claim/{claim.pk}/change/$"))
+    assert_page_basics(county)
+    expect(county.locator("#content")).to_contain_text("E2EHOSP0001")
     county.goto("/admin/allowances/claim/?status__exact=open")
     assert_page_basics(county)
     county.locator(f"input.action-select[value='{claim.pk}']").check()
@@ -216,6 +224,8 @@ def test_a_member_gets_a_card_and_a_hospital_allowance_paid_onto_it(
     expect(county.get_by_role("heading", name="请确认：批准住院补贴")).to_be_visible()
     county.get_by_role("button", name="确认批准").click()
     expect(county.locator(".messagelist")).to_contain_text("已批准 1 份申请。")
+    county.goto("/staff/todo/")
+    expect(county.locator(f"[data-role=claims] li[data-item='{claim.pk}']")).to_have_count(0)
     member.reload()
     expect(claim_card).to_contain_text("已批准 3 天、¥60.00，将于下一批发放打入您的会员卡。")
 
