@@ -2,11 +2,16 @@
 applications to approve or refuse, approved ones to put into a batch, transfer requests into their
 unions to accept or refuse, lost-card reports that may still be undone. The services decide (scope,
 permission, state); these views find the row in the user's subtree (another subtree's row is "not
-found") and show the outcome."""
+found") and show the outcome.
+
+Apps above members add what waits in them (the allowances' claims) as sections of their own, through
+:func:`register_todo_section`, so that members never imports them."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -21,6 +26,43 @@ from members.forms import ReasonForm, UndoLostForm
 from members.models import CardApplication, PartnerBank, TransferRequest
 from portal.errors import ApplicationError
 from portal.scoping import staff_union_path
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """One thing waiting: what it is, what it waits for, and the page where it is done."""
+
+    key: int
+    text: str
+    detail: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TodoSection:
+    """A section of the page kept by another app; ``key`` names it on the page (``data-role``)."""
+
+    key: str
+    heading: str
+    items: list[TodoItem]
+    empty: str
+    count: int
+    more_url: str = ""
+
+
+# A section is a callable taking the staff user and returning its TodoSection, or None when the user
+# may not act on that kind of thing (the section is then not shown).
+TODO_SECTIONS: list[Callable[[object], TodoSection | None]] = []
+
+
+def register_todo_section(section: Callable[[object], TodoSection | None]) -> None:
+    """Called from an app's ``ready()``; registering the same callable again changes nothing."""
+    if section not in TODO_SECTIONS:
+        TODO_SECTIONS.append(section)
+
+
+def todo_sections(user) -> list[TodoSection]:
+    return [found for found in (section(user) for section in TODO_SECTIONS) if found is not None]
 
 
 def todo_access(view):
@@ -69,6 +111,7 @@ def todo_list(request):
             "undo_window_days": cards.UNDO_LOST_WINDOW.days,
             "may_decide": request.user.has_perm(applications.DECIDE_PERMISSION),
             "may_change_cards": request.user.has_perm("members.change_card"),
+            "more_sections": todo_sections(request.user),
         },
     )
 
