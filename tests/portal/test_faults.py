@@ -19,13 +19,25 @@ def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):
     without a restart of its own (CONN_HEALTH_CHECKS)."""
     assert get_json(f"{gunicorn_server}/healthz")[0] == 200
     with psycopg.connect(database_url_for(connection.settings_dict), autocommit=True) as admin:
-        killed = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = '' AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend' AND pid NOT IN (%s)",
-            [_own_pid()],
-        ).fetchall()
-    assert killed, "the web held no connection to drop"
+        killed = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = '' "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND pid NOT IN (%s)",
+                [_own_pid()],
+            ).fetchall()
+            if admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+        ]
+        assert killed, "the web held no connection to drop"
+        # pg_terminate_backend only signals: as after a restart, the old backends are gone first.
+        wait_for(
+            lambda: (
+                not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", [killed]).fetchone()
+            ),
+            timeout=10,
+            message="the terminated backends to exit",
+        )
 
     status, body = get_json(f"{gunicorn_server}/healthz")
     assert status == 200, body
