@@ -18,11 +18,12 @@ from drf_spectacular.utils import (
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import generics, serializers, status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from members import api_examples as examples
 from members import applications, cards, people, selectors, sign_in, transfers
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication, member_sign_out
 from members.models import Card, CardApplication, Member, MemberApiToken, PartnerBank
@@ -31,9 +32,9 @@ from members.sessions import member_session_end, member_sessions
 from members.views import client_ip
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
-from notifications.models import Notification
 from notifications.recipients import Recipient
 from notifications.serializers import NotificationSerializer
+from portal.api import Pagination
 from portal.errors import NotFound, ValidationFailed
 
 
@@ -145,6 +146,7 @@ class OtpRequestView(APIView):
 
     @extend_schema(
         operation_id="member_otp_request",
+        examples=examples.OTP_REQUEST,
         tags=["member"],
         request=OtpRequestInput,
         responses={200: OtpRequestOutput, 400: ERROR, 429: ERROR},
@@ -170,6 +172,7 @@ class OtpVerifyView(APIView):
 
     @extend_schema(
         operation_id="member_otp_verify",
+        examples=examples.OTP_VERIFY,
         tags=["member"],
         request=OtpVerifyInput,
         responses={200: TokenOutput, 400: ERROR, 404: ERROR, 429: ERROR},
@@ -193,6 +196,7 @@ class OtpVerifyView(APIView):
 class MeView(_MemberView):
     @extend_schema(
         operation_id="member_me",
+        examples=examples.ME_ANSWER,
         tags=["member"],
         responses={200: MeOutput, 401: ERROR},
         summary="The signed-in member, masked",
@@ -206,6 +210,7 @@ class MeView(_MemberView):
 class ConsentView(_MemberView):
     @extend_schema(
         operation_id="member_consent",
+        examples=examples.ME_ANSWER,
         tags=["member"],
         request=None,
         responses={200: MeOutput, 401: ERROR},
@@ -220,6 +225,7 @@ class ConsentView(_MemberView):
 class CardTokenView(_MemberView):
     @extend_schema(
         operation_id="member_card_token",
+        examples=examples.CARD_TOKEN,
         tags=["member"],
         responses={
             200: CardTokenOutput,
@@ -281,41 +287,47 @@ INBOX_NOT_FOUND = OpenApiResponse(
 )
 
 
-class NotificationListView(_MemberView, generics.ListAPIView):
-    serializer_class = NotificationSerializer
+class NotificationPageSerializer(serializers.Serializer):
+    """One page of the inbox with the unread count: the page itself is the answer (a plain view, so
+    the schema does not wrap it in a second page)."""
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no member signed in
-            return Notification.objects.none()
-        return notification_selectors.inbox(recipient=self.recipient())
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    unread_count = serializers.IntegerField()
+    results = NotificationSerializer(many=True)
 
+
+class NotificationListView(_MemberView):
     @extend_schema(
         operation_id="me_notifications_list",
         tags=["member"],
         summary="The signed-in member's notifications, unread first",
-        responses={
-            200: inline_serializer(
-                "NotificationPage",
-                {
-                    "count": serializers.IntegerField(),
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "unread_count": serializers.IntegerField(),
-                    "results": NotificationSerializer(many=True),
-                },
+        parameters=[
+            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
+                description=f"Rows per page (default {Pagination.page_size})",
             ),
-            401: INBOX_UNAUTHENTICATED,
-        },
+        ],
+        responses={200: NotificationPageSerializer, 401: INBOX_UNAUTHENTICATED},
+        examples=examples.NOTIFICATIONS,
     )
-    def get(self, request, *args, **kwargs):
-        response = self.list(request, *args, **kwargs)
-        response.data["unread_count"] = notification_selectors.unread_count(recipient=self.recipient())
+    def get(self, request):
+        recipient = self.recipient()
+        paginator = Pagination()
+        inbox = notification_selectors.inbox(recipient=recipient)
+        page = paginator.paginate_queryset(inbox, request, view=self)
+        response = paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+        response.data["unread_count"] = notification_selectors.unread_count(recipient=recipient)
         return response
 
 
 class NotificationReadView(_MemberView):
     @extend_schema(
         operation_id="me_notification_read",
+        examples=examples.NOTIFICATION_READ,
         tags=["member"],
         summary="Mark one notification read",
         description="Marking a notification that is already read keeps its first reading time.",
@@ -332,6 +344,7 @@ class NotificationReadView(_MemberView):
 class NotificationReadAllView(_MemberView):
     @extend_schema(
         operation_id="me_notifications_read_all",
+        examples=examples.NOTIFICATIONS_READ_ALL,
         tags=["member"],
         summary="Mark every notification read",
         request=None,
@@ -388,6 +401,7 @@ def _refusal(description: str) -> OpenApiResponse:
 class CardApplicationsView(_MemberView):
     @extend_schema(
         operation_id="me_card_applications_list",
+        examples=examples.APPLICATIONS,
         tags=["member"],
         summary="The signed-in member's card applications, newest first",
         responses={200: CardApplicationOutput(many=True), 401: ERROR},
@@ -400,6 +414,7 @@ class CardApplicationsView(_MemberView):
 
     @extend_schema(
         operation_id="me_card_application_create",
+        examples=examples.APPLICATION_CREATE,
         tags=["member"],
         summary="Apply for a card with the chosen partner bank",
         description="The member's workplace union approves or refuses it; approved applications join "
@@ -429,6 +444,7 @@ class CardApplicationsView(_MemberView):
 class TransferRequestsView(_MemberView):
     @extend_schema(
         operation_id="me_transfer_requests_list",
+        examples=examples.TRANSFERS,
         tags=["member"],
         summary="The signed-in member's latest transfer requests",
         responses={200: TransferRequestOutput(many=True), 401: ERROR},
@@ -440,6 +456,7 @@ class TransferRequestsView(_MemberView):
 
     @extend_schema(
         operation_id="me_transfer_request_create",
+        examples=examples.TRANSFER_CREATE,
         tags=["member"],
         summary="Ask to move to another workplace union",
         description="The receiving union accepts or refuses; the card stays the member's.",
@@ -464,6 +481,7 @@ class TransferRequestsView(_MemberView):
 class CardUndoLostView(_MemberView):
     @extend_schema(
         operation_id="me_card_undo_lost",
+        examples=examples.UNDO_LOST,
         tags=["member"],
         summary="Undo the lost-card report of the member's card (解除挂失), within 7 days",
         request=None,
@@ -538,22 +556,15 @@ class SessionListView(_MemberView):
         summary="The member's signed-in devices (live bearer tokens), newest first",
         examples=[
             OpenApiExample(
-                "Two phones",
+                "This phone",
                 response_only=True,
-                value=[
-                    {
-                        "id": 88,
-                        "created_at": "2026-12-06T09:00:00+08:00",
-                        "expires_at": "2027-01-05T09:00:00+08:00",
-                        "current": True,
-                    },
-                    {
-                        "id": 61,
-                        "created_at": "2026-11-20T18:30:00+08:00",
-                        "expires_at": "2026-12-20T18:30:00+08:00",
-                        "current": False,
-                    },
-                ],
+                # One item: the schema shows it as the list's element.
+                value={
+                    "id": 88,
+                    "created_at": "2026-12-06T09:00:00+08:00",
+                    "expires_at": "2027-01-05T09:00:00+08:00",
+                    "current": True,
+                },
             )
         ],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -64,11 +64,38 @@ def _statement(request, pk: int) -> Statement:
     return statement
 
 
+STATEMENT = {
+    "id": 31,
+    "month": "2026-11",
+    "status": "paid",
+    "share_total": "315.00",
+    "adjustment_total": "15.00",
+    "total": "300.00",
+    "line_count": 22,
+    "confirmed_at": "2026-12-02T10:11:05+08:00",
+    "approved_at": "2026-12-03T15:40:22+08:00",
+    "paid_on": "2026-12-05",
+    "bank_reference": "HB20261205000731",
+}
+LINES = [
+    {"redemption": 10412, "kind": "share", "offer": 7, "local_day": "2026-11-08", "amount": "15.00"},
+    {"redemption": 10233, "kind": "adjustment", "offer": 7, "local_day": "2026-10-31", "amount": "-15.00"},
+]
+
+
 class StatementListView(PosView):
     pagination_class = Pagination
 
     @extend_schema(
         operation_id="statements_list",
+        examples=[
+            OpenApiExample(
+                "Statements",
+                response_only=True,
+                status_codes=["200"],
+                value=STATEMENT,  # one item: the schema wraps it in the page
+            )
+        ],
         summary="The merchant's monthly settlement statements, newest month first",
         responses={200: StatementSerializer(many=True), **_AUTH_ERRORS},
     )
@@ -82,6 +109,11 @@ class StatementListView(PosView):
 class StatementDetailView(PosView):
     @extend_schema(
         operation_id="statements_retrieve",
+        examples=[
+            OpenApiExample(
+                "Statement", response_only=True, status_codes=["200"], value={**STATEMENT, "lines": LINES}
+            )
+        ],
         summary="One statement with its lines (union shares, and late voids as negative adjustments)",
         responses={200: StatementDetailSerializer, **_NOT_FOUND, **_AUTH_ERRORS},
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
@@ -72,12 +72,41 @@ _ERROR = inline_serializer(
 )
 
 
+COVERAGE_EXAMPLE = {
+    "date": "2026-12-05",
+    "union": {"code": "1301", "name": "石家庄市总工会"},
+    "definitions": [
+        {"key": "members", "label": "会员数", "text": "本单位及全部下级工会中会籍状态为“在会”的会员人数；…"},
+    ],
+    "rows": [
+        {
+            "code": "130102",
+            "name": "长安区总工会",
+            "level": "county",
+            "members": 48210,
+            "cardholders": 9132,
+            "coverage": "0.1894",
+            "rank_among_siblings": 2,
+            "rank_in_level": 17,
+            "workplace_unions": 64,
+            "roster_unions": 51,
+            "reported_unions": 9,
+            "card_data_unions": 58,
+            "reported_members": 3120,
+        }
+    ],
+}
+
+
 class CoverageStatsView(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsCoverageStaff]
 
     @extend_schema(
         operation_id="stats_coverage",
+        examples=[
+            OpenApiExample("Coverage", response_only=True, status_codes=["200"], value=COVERAGE_EXAMPLE),
+        ],
         summary="发卡覆盖面统计",
         description=(
             "Coverage rows of one snapshot day inside the caller's union subtree. members = active "

@@ -192,6 +192,17 @@ class MemberSavedView(APIView):
 
     @extend_schema(
         operation_id="me_saved_list",
+        examples=[
+            OpenApiExample(
+                "Saved",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "offers": [{"id": 7, "title": "观影立减 20 元", "merchant": "星光影城"}],
+                    "merchants": [{"id": 2, "name": "星光影城"}],
+                },
+            )
+        ],
         summary="The member's saved offers and merchants",
         tags=["Member"],
         responses={
@@ -222,18 +233,25 @@ class MemberSavedView(APIView):
 
 
 class MemberSavedOfferView(APIView):
-    """``PUT`` saves a listed offer (201, or 200 when already saved); ``DELETE`` unsaves it (204)."""
+    """``PUT`` saves a listed offer (200, saving it again changes nothing); ``DELETE`` unsaves it (204)."""
 
     authentication_classes = [MemberTokenAuthentication, MemberSessionAuthentication]
     permission_classes = [IsMember]
 
     @extend_schema(
         operation_id="me_saved_offer_put",
+        examples=[
+            OpenApiExample(
+                "Saved", response_only=True, status_codes=["200"], value={"offer": 7, "saved": True}
+            )
+        ],
         summary="Save an offer",
         tags=["Member"],
         request=None,
         responses={
-            200: inline_serializer("SavedOfferResult", {"saved": serializers.BooleanField()}),
+            200: inline_serializer(
+                "SavedOfferResult", {"offer": serializers.IntegerField(), "saved": serializers.BooleanField()}
+            ),
             401: error_response("Not signed in", ["unauthenticated"]),
             404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
         },
@@ -265,11 +283,19 @@ class MemberSavedMerchantView(APIView):
 
     @extend_schema(
         operation_id="me_saved_merchant_put",
+        examples=[
+            OpenApiExample(
+                "Saved", response_only=True, status_codes=["200"], value={"merchant": 2, "saved": True}
+            )
+        ],
         summary="Save a merchant",
         tags=["Member"],
         request=None,
         responses={
-            200: inline_serializer("SavedMerchantResult", {"saved": serializers.BooleanField()}),
+            200: inline_serializer(
+                "SavedMerchantResult",
+                {"merchant": serializers.IntegerField(), "saved": serializers.BooleanField()},
+            ),
             401: error_response("Not signed in", ["unauthenticated"]),
             404: error_response(
                 "Unknown merchant, or none of its offers is listed", ["merchant_not_found", "not_found"]

@@ -252,8 +252,12 @@ class CardVerifyView(PosView):
             404: error_response("Unknown card, or an expired/forged member token", ["card_not_found"]),
         },
         examples=[
-            OpenApiExample("By card number", value={"card_number": "6217 0000 0000 1234", "store": 3}),
-            OpenApiExample("By member QR token", value={"member_token": "eyJjIjo0Mn0:1t…"}),
+            OpenApiExample(
+                "By card number", request_only=True, value={"card_number": "6217 0000 0000 1234", "store": 3}
+            ),
+            OpenApiExample(
+                "By member QR token", request_only=True, value={"member_token": "eyJjIjo0Mn0:1t…"}
+            ),
             OpenApiExample(
                 "Verified",
                 response_only=True,

@@ -155,6 +155,64 @@ _FILTER_PARAMETERS = [
 ]
 
 
+_OFFER_EXAMPLE = {
+    "id": 42,
+    "title": "会员观影 10 元一张",
+    "kind": "fixed_price",
+    "headline": "会员价10元/张",
+    "channel": "in_store",
+    "funder": "cofunded",
+    "merchant": {
+        "id": 7,
+        "name": "石家庄万达影城",
+        "category": "entertainment",
+        "category_name": "休闲娱乐",
+        "region": "长安区",
+    },
+    "valid_from": "2026-01-01",
+    "valid_until": "2026-12-31",
+    "weekdays": [6, 7],
+    "daily_quota": 200,
+    "remaining_today": 57,
+    "unit_label": "张",
+    "eligible_union": None,
+    "eligible_groups": [],
+    "distance_km": 1.284,
+    "usable_today": True,
+    "not_usable_words": "",
+}
+
+_OFFER_DETAIL_EXAMPLE = {
+    **_OFFER_EXAMPLE,
+    "description": "周末场次，每人每日限购两张。",
+    "percent_off": None,
+    "amount_off": None,
+    "min_spend": None,
+    "fixed_price": "10.00",
+    "allowance_per_unit": None,
+    "time_from": "10:00:00",
+    "time_until": "22:00:00",
+    "per_member_daily_limit": 2,
+    "per_member_total_limit": None,
+    "rules": ["仅周六、周日", "每日 10:00–22:00", "每人每日限 2 张", "今日剩余 57 张"],
+    "stores": [
+        {
+            "id": 11,
+            "name": "万达广场店",
+            "address": "石家庄市长安区建设北大街 1 号",
+            "phone": "0311-80000000",
+            "region": "长安区",
+            "latitude": "38.053100",
+            "longitude": "114.521400",
+            "map_url": (
+                "https://uri.amap.com/marker?position=114.521400%2C38.053100"
+                "&name=%E4%B8%87%E8%BE%BE%E5%B9%BF%E5%9C%BA%E5%BA%97&src=union-card"
+            ),
+        }
+    ],
+}
+
+
 class PublicApiMixin:
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -168,15 +226,14 @@ class PublicApiMixin:
         OpenApiExample(
             "Categories",
             response_only=True,
-            value=[
-                {
-                    "code": "entertainment",
-                    "name": "休闲娱乐",
-                    "name_en": "Entertainment",
-                    "icon": "film",
-                    "sort_order": 1,
-                }
-            ],
+            # One item: the schema shows it as the list's element.
+            value={
+                "code": "entertainment",
+                "name": "休闲娱乐",
+                "name_en": "Entertainment",
+                "icon": "film",
+                "sort_order": 1,
+            },
         )
     ],
 )
@@ -205,6 +262,8 @@ class CategoryListView(PublicApiMixin, generics.ListAPIView):
         400: error_response("Unknown or invalid filter", ["validation_error"]),
     },
     examples=[
+        # One item: the schema shows it as the page's element.
+        OpenApiExample("Offers", response_only=True, value=_OFFER_EXAMPLE),
         OpenApiExample(
             "Bad filter",
             response_only=True,
@@ -216,7 +275,7 @@ class CategoryListView(PublicApiMixin, generics.ListAPIView):
                     "fields": {"near": ["位置格式应为“纬度,经度”，例如 38.04,114.51。"]},
                 }
             },
-        )
+        ),
     ],
 )
 class OfferListView(PublicApiMixin, generics.ListAPIView):
@@ -244,12 +303,13 @@ class OfferListView(PublicApiMixin, generics.ListAPIView):
         404: error_response("Unknown, unpublished or ended offer", ["offer_not_found", "not_found"]),
     },
     examples=[
+        OpenApiExample("Offer", response_only=True, value=_OFFER_DETAIL_EXAMPLE),
         OpenApiExample(
             "Not listed",
             response_only=True,
             status_codes=["404"],
             value={"error": {"code": "offer_not_found", "message": "优惠不存在或已下架。"}},
-        )
+        ),
     ],
 )
 class OfferDetailView(PublicApiMixin, generics.RetrieveAPIView):
