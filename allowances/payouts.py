@@ -95,7 +95,7 @@ def payout_run_create(*, actor, bank: PartnerBank) -> PayoutRun:
     if not claims:
         raise Conflict(_("没有待发放到该银行卡的已批准补贴。"), code="nothing_to_pay")
     # The run belongs to the maker's union (a superuser without one: the province, the tree's root).
-    union = actor.union or Union.objects.get(parent__isnull=True)
+    union = actor.union or Union.objects.province()
     run = PayoutRun.objects.create(bank=bank, union=union, created_by=actor)
     PayoutLine.objects.bulk_create(
         PayoutLine(run=run, claim=claim, card=cards[claim.member_id], amount_fen=claim.amount_fen)

@@ -234,7 +234,7 @@ def batch_production_file(request, batch_id: int):
 
 def _card_use(request):
     month = _month(request)
-    province = Union.objects.filter(parent__isnull=True).order_by("path").first()
+    province = Union.objects.province()
     bank_id = access.staff_bank_id(request.user)
     rows = selectors.card_use_by_union(parent=province, month=month, bank_id=bank_id) if province else []
     return month, rows

@@ -18,14 +18,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from discounts import sandbox
 from discounts.models import Offer, Redemption, SavedMerchant, SavedOffer, VoucherCode
-from discounts.redemption import redemption_create
+from discounts.redemption import redemption_create, redemption_void
 from discounts.services import offer_change_limits
 from discounts.vouchers import voucher_random_code
-from members.demo import DEMO_PHONE_PREFIX, DEMO_STAFF
+from members.demo import DEMO_PHONE_PREFIX, DEMO_STAFF, demo_secret
 from members.models import Member, PartnerBank, Union
+from merchants import apikeys
 from merchants import demo as merchants_demo
-from merchants.models import Merchant
+from merchants.models import ApiKey, Merchant
 from portal.clock import local_day
 from portal.errors import ApplicationError
 
@@ -359,6 +361,36 @@ def with_offers(sign_ins: list[dict]) -> list[dict]:
                 completed["offers"] = offers[entry["id"]]
         result.append(completed)
     return result
+
+
+def seed_sandbox(sign_ins: list[dict], *, seed: int = 1, log=print) -> list[dict]:
+    """The first demo merchant's integrator gets a test key (``pk_test_…``, from the seed) with a test
+    redemption made and one voided, so the sandbox page and the key's list show something; the
+    merchant's sign-in gains ``test_key``."""
+    if not sign_ins:
+        return sign_ins
+    first = sign_ins[0]
+    prefix = demo_secret(seed, "pos-test-key-prefix", apikeys.KEY_PREFIX_LENGTH)
+    raw_key = f"pk_{apikeys.TEST_MODE}_{prefix}_{demo_secret(seed, 'pos-test-key', 32)}"
+    if not ApiKey.objects.filter(prefix=prefix).exists():
+        merchant = Merchant.objects.get(pk=first["id"])
+        key, _raw = sandbox.sandbox_key_create(
+            merchant=merchant, name="收银系统厂商联调", created_by=None, raw_key=raw_key
+        )
+        plain = key.merchant.offers.order_by("id").first()
+        for number, voided in ((sandbox.CARDS[0].number, False), (sandbox.CARDS[1].number, True)):
+            redemption = redemption_create(
+                merchant=key.merchant,
+                store_id=key.store_id,
+                offer_id=plain.pk,
+                card_number=number,
+                amount="88.00",
+                api_key=key,
+            )
+            if voided:
+                redemption_void(redemption=redemption, reason="联调：撤销测试", api_key=key)
+        log(f"sandbox: test key for {merchant.name}")
+    return [{**first, "test_key": raw_key}, *sign_ins[1:]]
 
 
 DEMO_SAVERS = 3  # the last members of the demo list have something in 我的优惠记录 and 累计节省

@@ -51,6 +51,7 @@ from discounts.models import (
     OfferDayCounter,
     Redemption,
 )
+from discounts.sandbox import card_in_sandbox
 from funds.models import Fund
 from funds.services import Reference, fund_give_back
 from members.models import Card, Member, Union
@@ -181,17 +182,23 @@ def _card_key(card_number: str | None, member_token: str | None) -> CardKey:
     return "id", card_token_card_id(member_token)
 
 
-def _card_found(card: Card | None) -> Card:
-    if card is None:
+def _card_at(merchant: Merchant, card: Card | None) -> Card:
+    """The card, when it may be shown at this merchant: test cards at the sandbox merchant only, and
+    only test cards there (discounts.sandbox). A card of the other world is as unknown as one that
+    does not exist, so neither world's counters, limits or history ever see the other's."""
+    if card is None or card_in_sandbox(card) != merchant.is_sandbox:
         raise _card_not_found()
     return card
 
 
-def card_identify(*, card_number: str | None = None, member_token: str | None = None) -> Card:
+def card_identify(
+    *, merchant: Merchant, card_number: str | None = None, member_token: str | None = None
+) -> Card:
     """The card (with its member and the member's union) named by a card number or by the QR token
-    of the member's card page. An expired or forged token is an unknown card."""
+    of the member's card page, as the merchant's till may see it. An expired or forged token is an
+    unknown card."""
     key = _card_key(card_number, member_token)
-    return _card_found(_rows(card=key)[2] if key[1] else None)
+    return _card_at(merchant, _rows(card=key)[2] if key[1] else None)
 
 
 def _store_id(*, store_id, api_key: ApiKey | None) -> int:
@@ -537,7 +544,7 @@ def redemption_create(
     )
     store = _store_allowed(key_store or store, merchant)
     offer = _offer_allowed(offer, merchant)
-    card = _card_found(card)
+    card = _card_at(merchant, card)
     member = card.member
     # The one usability rule, without the counters: the database function below takes them.
     refusal = usability.offer_usability(
@@ -757,7 +764,7 @@ def redemption_verify(
     store = None
     if store_id not in (None, "") or (api_key is not None and api_key.store_id):
         store = store_for_redemption(merchant=merchant, store_id=store_id, api_key=api_key)
-    card = card_identify(card_number=card_number, member_token=member_token)
+    card = card_identify(merchant=merchant, card_number=card_number, member_token=member_token)
     member = card.member
     offers = list(usable_offers(merchant, day))
     ids = [offer.pk for offer in offers]

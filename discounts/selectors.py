@@ -120,10 +120,13 @@ def offer_filters_parse(params: Mapping[str, str], *, strict: bool) -> OfferFilt
 
 def listed_offer_q(today: date) -> Q:
     """What members see: published, inside the validity dates, of a merchant open today (the one
-    merchant-open rule, ``Merchant.open_q``)."""
-    return Q(status=Offer.Status.PUBLISHED, valid_from__lte=today, valid_until__gte=today) & (
-        Merchant.open_q(today, prefix="merchant__")
-    )
+    merchant-open rule, ``Merchant.open_q``) — never the integrators' sandbox (discounts.sandbox)."""
+    return Q(
+        status=Offer.Status.PUBLISHED,
+        valid_from__lte=today,
+        valid_until__gte=today,
+        merchant__is_sandbox=False,
+    ) & (Merchant.open_q(today, prefix="merchant__"))
 
 
 def _used_today(today: date) -> Coalesce:

@@ -10,7 +10,7 @@ from django.views.generic import RedirectView
 from discounts.api import member as member_api
 from discounts.api import pos as pos_api
 from discounts.api import public as public_api
-from discounts.views import bank_offers, cashier, history, merchant_offers, offers, saved, statements
+from discounts.views import bank_offers, cashier, history, merchant_offers, offers, sandbox, saved, statements
 from merchants import urls as merchant_portal
 
 # The POS API, with the member's own redemption history beside it (its names were always "pos:…").
@@ -75,6 +75,7 @@ merchant_offer_pages = [
     path("offers/<int:offer_id>/", merchant_offers.offer_edit, name="offer_edit"),
     path("offers/<int:offer_id>/submit/", merchant_offers.offer_submit_view, name="offer_submit"),
     path("offers/<int:offer_id>/picture/", merchant_offers.offer_picture_view, name="offer_picture"),
+    path("sandbox/", sandbox.sandbox_page, name="sandbox"),
 ]
 
 subsidy_pages = [

@@ -26,7 +26,7 @@ def seed_funds(*, seed: int = 1, year: int | None = None, counties_per_city: int
     """Open and fill the demo funds of ``year`` (the current local year by default); returns how many
     funds were opened (0 when the demo funds exist already)."""
     year = year or timezone.localdate().year
-    province = Union.objects.filter(level=Union.Level.PROVINCE, parent=None).order_by("code").first()
+    province = Union.objects.province()
     if province is None or Fund.objects.filter(union=province, year=year).exists():
         return 0
     rng = random.Random(seed)

@@ -22,6 +22,11 @@ class UnionQuerySet(models.QuerySet):
         """The node and every union below it: one indexed prefix match on the materialized path."""
         return self.filter(path__startswith=node.path)
 
+    def province(self) -> Union | None:
+        """The province: the root of the union tree. (The integrators' sandbox keeps its test
+        members in a tree of its own, a single workplace union, which is never the province.)"""
+        return self.filter(level=Union.Level.PROVINCE, parent__isnull=True).order_by("path").first()
+
 
 class Union(models.Model):
     """A node of the union tree: province → city → county → workplace.

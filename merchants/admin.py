@@ -337,6 +337,7 @@ class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("merchant", "store")
     readonly_fields = (
         "merchant",
+        "sandbox_for",
         "store",
         "name",
         "prefix",

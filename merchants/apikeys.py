@@ -1,6 +1,7 @@
 """POS API keys: made once, shown once, stored as a SHA-256 with a visible prefix.
 
-A key reads ``pk_<prefix>_<secret>``; the prefix finds the row, the hash proves the secret."""
+A key reads ``pk_<prefix>_<secret>``, a test key (the sandbox's, discounts.sandbox)
+``pk_test_<prefix>_<secret>``; the prefix finds the row, the hash proves the secret."""
 
 from __future__ import annotations
 
@@ -30,23 +31,47 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def _new_key(prefix: str | None = None) -> tuple[str, str]:
-    prefix = prefix or secrets.token_hex(KEY_PREFIX_LENGTH // 2)
-    return prefix, f"pk_{prefix}_{secrets.token_urlsafe(24)}"
+TEST_MODE = "test"
+
+
+def _new_key(*, test: bool) -> tuple[str, str]:
+    prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+    mode = f"{TEST_MODE}_" if test else ""
+    return prefix, f"pk_{mode}{prefix}_{secrets.token_urlsafe(24)}"
+
+
+def key_prefix(raw_key: str) -> str | None:
+    """The prefix a key names (``pk_<prefix>_…`` or ``pk_test_<prefix>_…``), or None."""
+    parts = raw_key.split("_")
+    if parts[:2] == ["pk", TEST_MODE]:
+        parts = ["pk", *parts[2:]]
+    if len(parts) < 3 or parts[0] != "pk" or not parts[1]:
+        return None
+    return parts[1]
 
 
 @transaction.atomic
 def api_key_create(
-    *, merchant: Merchant, name: str, created_by, store: Store | None = None, raw_key: str | None = None
+    *,
+    merchant: Merchant,
+    name: str,
+    created_by,
+    store: Store | None = None,
+    raw_key: str | None = None,
+    sandbox_for: Merchant | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never shown again.
-    ``raw_key`` lets the demo data derive a stable key from its seed."""
+    ``raw_key`` lets the demo data derive a stable key from its seed. A test key (``sandbox_for``,
+    the merchant whose integrator holds it) belongs to the sandbox merchant and reads ``pk_test_…``:
+    discounts.sandbox makes them, with the store that keeps each integrator's redemptions apart."""
     if store is not None and store.merchant_id != merchant.pk:
         raise ValidationFailed("门店不属于该商家。", fields={"store": ["门店不属于该商家。"]})
+    if (sandbox_for is not None) != merchant.is_sandbox:
+        raise ValidationFailed("测试密钥只能属于测试商户，测试商户只有测试密钥。")
     if raw_key is None:
-        prefix, raw_key = _new_key()
+        prefix, raw_key = _new_key(test=sandbox_for is not None)
     else:
-        prefix = raw_key.split("_")[1]
+        prefix = key_prefix(raw_key)
     key = ApiKey.objects.create(
         merchant=merchant,
         store=store,
@@ -54,14 +79,16 @@ def api_key_create(
         prefix=prefix,
         key_hash=hash_key(raw_key),
         created_by=created_by,
+        sandbox_for=sandbox_for,
     )
+    holder = sandbox_for or merchant
     audit_record(
         actor=created_by,
         action=AuditEvent.Action.API_KEY_CREATED,
         target=key,
-        label=f"{merchant.name} · {name}",
-        union_path=merchant.region.path,
-        data={"prefix": prefix, "store": store.pk if store else None},
+        label=f"{holder.name} · {name}",
+        union_path=holder.region.path,
+        data={"prefix": prefix, "store": store.pk if store else None, "test": sandbox_for is not None},
     )
     return key, raw_key
 
@@ -73,22 +100,23 @@ def api_key_revoke(*, key: ApiKey, revoked_by) -> ApiKey:
     transaction.on_commit(forget_keys)  # and again once the revocation is what everyone reads
     key.refresh_from_db()
     if updated:
+        holder = key.sandbox_for or key.merchant
         audit_record(
             actor=revoked_by,
             action=AuditEvent.Action.API_KEY_REVOKED,
             target=key,
-            label=f"{key.merchant.name} · {key.name}",
-            union_path=key.merchant.region.path,
+            label=f"{holder.name} · {key.name}",
+            union_path=holder.region.path,
         )
     return key
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The live key for ``raw_key`` (with its merchant and store), or None."""
-    parts = raw_key.split("_")
-    if len(parts) < 3 or parts[0] != "pk":
+    prefix = key_prefix(raw_key)
+    if prefix is None:
         return None
-    key = _live_key_by_prefix(parts[1])
+    key = _live_key_by_prefix(prefix)
     if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
         return None
     now = timezone.now()
@@ -105,7 +133,8 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
 # the merchant-open rule reads.
 _KEY_COLUMNS = model_columns(ApiKey)
 _MERCHANT_COLUMNS = model_columns(
-    Merchant, {"id", "name", "status", "region_id", "category_id", "contract_start", "contract_end"}
+    Merchant,
+    {"id", "name", "status", "region_id", "category_id", "contract_start", "contract_end", "is_sandbox"},
 )
 _STORE_COLUMNS = model_columns(Store, {"id", "merchant_id", "name", "region_id", "is_active"})
 _KEY_PARTS = ((ApiKey, _KEY_COLUMNS), (Merchant, _MERCHANT_COLUMNS), (Store, _STORE_COLUMNS))

@@ -98,6 +98,9 @@ class Merchant(models.Model):
         help_text=_("录入该商家的工作人员；公开申请的商家为空。批准签约须由录入人以外的人完成。"),
     )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    # The integrators' sandbox (discounts.sandbox): its test keys act here, on test cards only; it is
+    # never listed to members, never owed money, and its redemptions never reach a real member.
+    is_sandbox = models.BooleanField(_("测试商户"), default=False, editable=False)
 
     objects = MerchantQuerySet.as_manager()
 
@@ -227,6 +230,17 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    # A test key (``pk_test_…``) acts on the sandbox merchant; this is the merchant whose integrator
+    # holds it, who sees and revokes it beside the live keys.
+    sandbox_for = models.ForeignKey(
+        Merchant,
+        verbose_name=_("测试密钥所属商家"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.CASCADE,
+        related_name="test_keys",
+    )
 
     class Meta:
         verbose_name = _("POS API 密钥")
@@ -239,3 +253,7 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def is_test(self) -> bool:
+        return self.sandbox_for_id is not None

@@ -40,5 +40,10 @@ def merchant_api_keys(merchant: Merchant) -> QuerySet[ApiKey]:
     return merchant.api_keys.select_related("store", "created_by").order_by("-created_at", "-id")
 
 
+def merchant_test_keys(merchant: Merchant) -> QuerySet[ApiKey]:
+    """The test keys (``pk_test_…``) the merchant's integrators hold: they act on the sandbox."""
+    return merchant.test_keys.select_related("store", "created_by").order_by("-created_at", "-id")
+
+
 def merchant_users(merchant: Merchant) -> QuerySet[MerchantUser]:
     return merchant.users.select_related("user", "store").order_by("role", "user__username")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -310,14 +311,17 @@ def key_create(request):
 @merchant_user_required(role=MANAGER)
 @require_POST
 def key_revoke(request, key_id: int):
-    key = get_object_or_404(ApiKey, pk=key_id, merchant=request.merchant)
+    # Its own live keys, and the test keys its integrators hold (which belong to the sandbox).
+    held = ApiKey.objects.filter(Q(merchant=request.merchant) | Q(sandbox_for=request.merchant))
+    key = get_object_or_404(held, pk=key_id)
+    back = "merchants:sandbox" if key.is_test else "merchants:home"
     page = ask_first(
         request,
         heading=_("吊销密钥"),
         consequence=_("吊销后，使用密钥 %(prefix)s… 的收银机立即不能再核销，且不能恢复；需要时请新建密钥。")
         % {"prefix": key.prefix},
         button=_("确认吊销"),
-        cancel_url=reverse("merchants:home"),
+        cancel_url=reverse(back),
     )
     if page is not None:
         return page
@@ -325,4 +329,4 @@ def key_revoke(request, key_id: int):
     messages.success(
         request, _("密钥 %(prefix)s… 已吊销，使用它的收银机将无法再核销。") % {"prefix": key.prefix}
     )
-    return redirect("merchants:home")
+    return redirect(back)

@@ -185,6 +185,8 @@ def _print_welcome(url: str, demo: dict) -> None:
                 f"  cashier {merchant.get('cashier_username', '-')} / {merchant.get('cashier_password', '-')}"
                 f"  key {merchant['api_key']}"
             )
+        if merchants[0].get("test_key"):
+            print(f"  Sandbox (test cards, /merchant/sandbox/): test key {merchants[0]['test_key']}")
     members = demo.get("members", [])[:3]
     if members:
         print("  Demo members (sign in with the phone; the one-time code is printed in this log):")

@@ -44,8 +44,9 @@ def month_closed(first: date) -> bool:
 
 # What the union owes a merchant: a redemption's union share. The retired hospital allowance offers
 # recorded a subsidy at the hospital's till that was the member's, never the hospital's: they are not
-# owed to the merchant (their records became allowance claims, paid onto the member's card).
-OWED = Q(union_subsidy__gt=0) & ~Q(offer__kind=Offer.Kind.ALLOWANCE)
+# owed to the merchant (their records became allowance claims, paid onto the member's card). Nothing is
+# owed for the integrators' test redemptions (discounts.sandbox).
+OWED = Q(union_subsidy__gt=0) & ~Q(offer__kind=Offer.Kind.ALLOWANCE) & Q(merchant__is_sandbox=False)
 
 
 def owed_shares(*, month: date) -> QuerySet[Redemption]:

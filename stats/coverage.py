@@ -535,7 +535,7 @@ def coverage_dashboard(*, union: Union, on_or_before: datetime.date | None = Non
 def coverage_home_union(*, user) -> Union | None:
     """Where a user's statistics start: their own union, or the province for a superuser."""
     if user.is_superuser:
-        return Union.objects.filter(parent__isnull=True).order_by("path").first()
+        return Union.objects.province()
     return user.union if staff_union_path(user) is not None else None
 
 

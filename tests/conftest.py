@@ -4,6 +4,7 @@ REDIS_URL, or the embedded services that `make test` starts)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -20,6 +22,7 @@ from members.models import Union
 from merchants.apikeys import forget_keys
 from portal.roles import Role, ensure_roles
 from tests.factories import UnionFactory, UserFactory
+from tests.http import get_json
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -231,3 +234,51 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db, tmp_path):
+    """The web as production runs it: gunicorn with persistent connections, on the test database.
+    What it writes goes to ``server.log`` beside the test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DB_CONN_MAX_AGE": "600",
+    }
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            "-",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _reachable(url), timeout=30, message="gunicorn to start")
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+def _reachable(url: str) -> bool:
+    try:
+        get_json(f"{url}/healthz")
+        return True
+    except OSError:
+        return False

@@ -65,6 +65,15 @@ RATE_LIMIT_HEADERS = [
     ),
 ]
 
+TEST_NOW_HEADER = OpenApiParameter(
+    "Test-Now",
+    {"type": "string", "maxLength": 40, "example": "2026-12-07T10:00:00+08:00"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Test keys (`pk_test_…`) only: the moment the sandbox acts as if it were (ISO 8601 with "
+    "its offset), e.g. tomorrow to see `void_window_closed`. A live key that sends it gets 400.",
+)
+
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",
     {"type": "string", "enum": ["true"]},

@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from datetime import datetime
 
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -27,6 +30,7 @@ from discounts.api.common import (
     IDEMPOTENCY_KEY_SCHEMA,
     RATE_LIMIT_HEADERS,
     REPLAYED_HEADER,
+    TEST_NOW_HEADER,
     error_response,
     integer_id,
 )
@@ -215,6 +219,30 @@ def _invalid(serializer) -> ValidationFailed:
     return ValidationFailed(message, fields=fields or None)
 
 
+def _now(request) -> datetime | None:
+    """The ``Test-Now`` a test key may send (discounts.sandbox), or None for the real now."""
+    raw = request.headers.get(TEST_NOW_HEADER.name)
+    if raw is None:
+        return None
+    if not request.auth.is_test:
+        raise ValidationFailed(
+            _("只有测试密钥（pk_test_…）可以使用 Test-Now 请求头。"),
+            fields={TEST_NOW_HEADER.name: [_("正式密钥不能指定时间。")]},
+        )
+    try:
+        moment = parse_datetime(raw.strip())
+    except ValueError:
+        moment = None
+    if moment is None or timezone.is_naive(moment):
+        raise ValidationFailed(
+            _("Test-Now 的格式不正确。"),
+            fields={
+                TEST_NOW_HEADER.name: [_("应为带时区的 ISO 8601 时间，例如 2026-12-07T10:00:00+08:00。")]
+            },
+        )
+    return moment
+
+
 def _visible(request):
     principal = request.user
     return redemptions_visible(merchant=principal.merchant, store_id=principal.key.store_id).select_related(
@@ -240,7 +268,7 @@ class CardVerifyView(PosView):
         "card page). Nothing is reserved: `remaining_today` may change before the redemption.",
         tags=["POS"],
         request=VERIFY_REQUEST,
-        parameters=RATE_LIMIT_HEADERS,
+        parameters=[TEST_NOW_HEADER, *RATE_LIMIT_HEADERS],
         responses={
             200: VerifyResponseSerializer,
             400: error_response("Invalid input", ["validation_error"]),
@@ -296,6 +324,7 @@ class CardVerifyView(PosView):
             member_token=data.get("member_token"),
             store_id=data.get("store"),
             api_key=principal.key,
+            now=_now(request),
         )
         offers = []
         for check in result.offers:
@@ -328,6 +357,7 @@ class RedemptionListCreateView(PosView):
                 required=True,
                 description=IDEMPOTENCY_KEY_RULES,
             ),
+            TEST_NOW_HEADER,
             *RATE_LIMIT_HEADERS,
             REPLAYED_HEADER,
         ],
@@ -387,6 +417,7 @@ class RedemptionListCreateView(PosView):
             raise _invalid(serializer)
         data = serializer.validated_data
         reference = data.get("merchant_reference", "")
+        now = _now(request)
 
         def redeem(claim) -> tuple[int, dict]:
             answer = {}
@@ -408,6 +439,7 @@ class RedemptionListCreateView(PosView):
                 api_key=principal.key,
                 claim=claim,
                 answer_for=answer_for,
+                now=now,
             )
             # The stored answer got its id from the database in the recording statement.
             answer["id"] = redemption.pk
@@ -530,6 +562,7 @@ class RedemptionVoidView(PosView):
                 required=False,
                 description="Optional here; same rules as for a redemption.",
             ),
+            TEST_NOW_HEADER,
             *RATE_LIMIT_HEADERS,
             REPLAYED_HEADER,
         ],
@@ -562,9 +595,10 @@ class RedemptionVoidView(PosView):
         if not serializer.is_valid():
             raise _invalid(serializer)
         reason = serializer.validated_data["reason"]
+        now = _now(request)
         raw_key = request.headers.get(idempotency.HEADER)
         if raw_key is None:
-            redemption = redemption_void(redemption=redemption, reason=reason, api_key=principal.key)
+            redemption = redemption_void(redemption=redemption, reason=reason, api_key=principal.key, now=now)
             return Response(redemption_answer(redemption))
 
         key = idempotency.clean_key(raw_key)
@@ -572,7 +606,7 @@ class RedemptionVoidView(PosView):
         def void(claim) -> tuple[int, dict]:
             # The void and its stored answer commit together, so a retry finds either both or neither.
             with transaction.atomic():
-                voided = redemption_void(redemption=redemption, reason=reason, api_key=principal.key)
+                voided = redemption_void(redemption=redemption, reason=reason, api_key=principal.key, now=now)
                 answer = redemption_answer(voided)
                 idempotency.claim_answer(claim, 200, answer)
             return 200, answer

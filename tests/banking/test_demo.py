@@ -28,7 +28,7 @@ def test_the_demo_makes_files_of_every_kind_once_and_lists_the_bank_sign_ins(cli
     assert IssuanceResult.objects.filter(outcome="opened").exists()
     assert CardTransaction.objects.exists()
     assert BankFile.objects.filter(kind="transactions", error_lines__gt=0).exists()
-    province = Union.objects.get(parent=None)
+    province = Union.objects.province()
     (total, *_children) = card_use_by_union(
         parent=province, month=CardTransaction.objects.latest("occurred_at").occurred_at.date()
     )

@@ -272,6 +272,7 @@ DOORS: dict[str, Door] = {
         lambda o: reverse("merchants:user_set_active", args=[o.cashier.pk]), NOBODY, "post"
     ),
     "merchants:key_create": door(lambda o: reverse("merchants:key_create"), MANAGERS),
+    "merchants:sandbox": door(lambda o: reverse("merchants:sandbox"), MANAGERS),
     "merchants:key_revoke": door(
         lambda o: reverse("merchants:key_revoke", args=[o.api_key.pk]), NOBODY, "post"
     ),

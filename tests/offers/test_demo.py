@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from discounts.demo import seed_offers, with_offers
-from discounts.models import Offer, OfferLimitChange, VoucherCode
+from discounts.demo import seed_offers, seed_sandbox, with_offers
+from discounts.models import Offer, OfferLimitChange, Redemption, VoucherCode
 from discounts.rules import local_day
 from members.demo import seed_staff, seed_unions
 from merchants import apikeys
@@ -126,3 +126,15 @@ def test_demo_members_saved_the_cinema_offer_and_hear_of_its_quota_rises(setting
     notices = Notification.objects.filter(topic=Topic.QUOTA_RAISED, recipient_kind="member")
     assert set(notices.values_list("recipient_id", flat=True)) == savers
     assert notices.count() == len(savers) * 3  # one per saver and rise (200 → 500 → 1000 → 1500)
+
+
+def test_the_first_demo_merchant_has_a_working_test_key_with_test_redemptions():
+    seed_unions(seed=1, workplaces_per_county=1)
+    sign_ins = seed_sandbox(seed_merchants_and_offers(seed=1, count=3), seed=1, log=lambda message: None)
+    again = seed_sandbox(seed_merchants_and_offers(seed=1, count=3), seed=1, log=lambda message: None)
+    assert sign_ins == again
+    key = apikeys.api_key_authenticate(sign_ins[0]["test_key"])
+    assert key is not None and key.merchant.is_sandbox and key.sandbox_for_id == sign_ins[0]["id"]
+    assert "test_key" not in sign_ins[1]
+    statuses = sorted(Redemption.objects.filter(store_id=key.store_id).values_list("status", flat=True))
+    assert statuses == [Redemption.Status.COMPLETED, Redemption.Status.VOIDED]

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import BASE_DIR, database_url_for, wait_for
-from tests.portal.conftest import get_json
+from tests.http import get_json
 
 
 def test_web_recovers_when_the_database_drops_its_connections(gunicorn_server):

@@ -19,7 +19,7 @@ from django.conf import settings
 from portal.logs import mask_personal_numbers
 from tests.conftest import BASE_DIR, wait_for
 from tests.factories import MemberFactory
-from tests.portal.conftest import http_request
+from tests.http import http_request
 
 ID_NUMBER = "130104199003071234"
 ID_NUMBER_X = "11010519491231002X"

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from tests.portal.conftest import http_request
+from tests.http import http_request
 
 pytestmark = pytest.mark.django_db
 

@@ -48,6 +48,7 @@ class Command(BaseCommand):
         merchants = merchants_demo.seed_merchants(seed=seed, count=options["merchants"], log=log)
         discounts_demo.seed_offers(seed=seed, count=options["merchants"], log=log)
         merchants = discounts_demo.with_offers(merchants)
+        merchants = discounts_demo.seed_sandbox(merchants, seed=seed, log=log)
         discounts_demo.seed_savings(members, log=log)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
