@@ -51,7 +51,6 @@ from discounts.models import (
     OfferDayCounter,
     Redemption,
 )
-from discounts.sandbox import card_in_sandbox
 from funds.models import Fund
 from funds.services import Reference, fund_give_back
 from members.models import Card, Member, Union
@@ -186,7 +185,7 @@ def _card_at(merchant: Merchant, card: Card | None) -> Card:
     """The card, when it may be shown at this merchant: test cards at the sandbox merchant only, and
     only test cards there (discounts.sandbox). A card of the other world is as unknown as one that
     does not exist, so neither world's counters, limits or history ever see the other's."""
-    if card is None or card_in_sandbox(card) != merchant.is_sandbox:
+    if card is None or card.is_test != merchant.is_sandbox:
         raise _card_not_found()
     return card
 

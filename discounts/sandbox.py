@@ -31,12 +31,18 @@ from django.utils import timezone
 from discounts.models import Offer
 from members import pii
 from members.cards import card_number_for
-from members.models import Card, Member, MemberGroup, PartnerBank, Union
+from members.models import (
+    SANDBOX_UNION_CODE,
+    SANDBOX_UNION_PATH,
+    Card,
+    Member,
+    MemberGroup,
+    PartnerBank,
+    Union,
+)
 from merchants import apikeys
 from merchants.models import ApiKey, Category, Merchant, Store
 
-SANDBOX_UNION_CODE = "sandbox"
-SANDBOX_PATH = Union.path_for(SANDBOX_UNION_CODE, None)
 SANDBOX_BANK_CODE = "SANDBOX"
 SANDBOX_BIN = "999999"
 SANDBOX_MERCHANT_NAME = "接口测试商户（沙箱）"
@@ -107,11 +113,6 @@ OFFERS = (
 )
 
 
-def card_in_sandbox(card: Card) -> bool:
-    """A test card (its member's union, loaded with the card, lies in the sandbox's tree)."""
-    return card.member.union.path.startswith(SANDBOX_PATH)
-
-
 def sandbox_merchant() -> Merchant | None:
     return Merchant.objects.filter(is_sandbox=True).select_related("region").first()
 
@@ -131,7 +132,7 @@ def sandbox_ensure() -> Merchant:
             "name": "接口测试工会（沙箱）",
             "name_en": "Integration sandbox",
             "level": Union.Level.WORKPLACE,
-            "path": SANDBOX_PATH,
+            "path": SANDBOX_UNION_PATH,
             "depth": 0,
         },
     )

@@ -16,6 +16,11 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+# The integrators' sandbox (discounts.sandbox) keeps its test members in a tree of their own, this one
+# workplace union: their cards work only at the sandbox merchant, and no real till knows them.
+SANDBOX_UNION_CODE = "sandbox"
+SANDBOX_UNION_PATH = f"{SANDBOX_UNION_CODE}/"
+
 
 class UnionQuerySet(models.QuerySet):
     def subtree(self, node: Union) -> UnionQuerySet:
@@ -298,6 +303,11 @@ class Card(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    @property
+    def is_test(self) -> bool:
+        """A test card of the integrators' sandbox (reads the member's union: load it with the card)."""
+        return self.member.union.path.startswith(SANDBOX_UNION_PATH)
 
 
 class CardCode(models.Model):

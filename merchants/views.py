@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from allowances.forms import add_claim_errors, bill_fen
 from allowances.models import Claim
 from allowances.services import Hospital, claim_open
-from members.models import Card
+from members.models import SANDBOX_UNION_PATH, Card
 from members.tokens import normalize_card_input
 from members.views import client_ip
 from merchants import apikeys, pictures, selectors, services
@@ -133,6 +133,7 @@ def hospital_claims(request):
         card = (
             Card.objects.select_related("member")
             .filter(number=normalize_card_input(data["card_number"]), status__in=Card.LIVE_STATUSES)
+            .exclude(member__union__path__startswith=SANDBOX_UNION_PATH)  # a test card is no member's
             .first()
         )
         if card is None:

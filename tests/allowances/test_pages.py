@@ -7,6 +7,7 @@ import pytest
 
 from allowances import services
 from allowances.models import Claim
+from discounts.sandbox import CARDS, sandbox_key_create
 from members.auth import SESSION_KEY
 from portal.errors import PermissionDenied
 from tests.allowances.conftest import DAY
@@ -133,6 +134,11 @@ def test_a_partner_hospital_opens_a_claim_for_the_card_presented(client, member,
     form = {"admitted_on": "2026-03-02", "discharged_on": "2026-03-05", "bill": "1500.00"}
     unknown = client.post(url, {**form, "card_number": "6200000000000000"}).content.decode()
     assert "没有这张有效的工会会员卡" in unknown
+    # A test card of the integrators' sandbox is no member's card.
+    sandbox_key_create(merchant=hospital, name="联调", created_by=None)
+    test_card = client.post(url, {**form, "card_number": CARDS[0].number}).content.decode()
+    assert "没有这张有效的工会会员卡" in test_card
+    assert not Claim.objects.exists()
     client.post(url, {**form, "card_number": " ".join([card.number[:4], card.number[4:]])}, follow=True)
     claim = Claim.objects.get()
     assert (claim.member, claim.hospital, claim.created_by, claim.bill_fen) == (
