@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from allowances import payouts, services
 from allowances.models import Claim, PayoutLine, PayoutRun
 from allowances.services import yuan
+from banking.access import may_download
 from banking.files import bank_file_open
 from members.models import PartnerBank
 from portal.admin import ScopedAdminMixin
@@ -275,14 +276,15 @@ class PayoutRunAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return get_object_or_404(self.get_queryset(request).select_related("bank", "credit_file"), pk=pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_queryset(request).filter(pk=object_id).first()
+        run = self.get_queryset(request).select_related("credit_file").filter(pk=object_id).first()
         extra_context = extra_context or {}
         if run is not None:
             extra_context.update(
                 can_release=run.status == PayoutRun.Status.DRAFT
                 and request.user.has_perm(payouts.MANAGE_PERMISSION),
                 release_must_differ=run.created_by_id == request.user.pk,
-                has_credit_file=run.credit_file_id is not None,
+                # The link only for those allowed to download it (the file holds full card numbers).
+                has_credit_file=run.credit_file is not None and may_download(request.user, run.credit_file),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

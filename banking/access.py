@@ -64,6 +64,12 @@ def ensure_may_exchange(user, bank: PartnerBank) -> None:
         raise PermissionDenied(_("您没有与该银行交换文件的权限。"))
 
 
+def may_download(user, bank_file: BankFile) -> bool:
+    """The file holds full card numbers: its bank's staff (or staff seeing every bank) with the
+    download permission only."""
+    return user_sees_bank(user, bank_file.bank_id) and user.has_perm(DOWNLOAD_PERMISSION)
+
+
 def ensure_may_download(user, bank_file: BankFile) -> None:
-    if not user_sees_bank(user, bank_file.bank_id) or not user.has_perm(DOWNLOAD_PERMISSION):
+    if not may_download(user, bank_file):
         raise PermissionDenied(_("您没有下载银行文件（含完整卡号）的权限。"))

@@ -10,6 +10,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
@@ -302,9 +303,18 @@ def test_staff_make_and_release_a_run_in_the_admin_asking_first(people, payer, t
     client.post(f"/admin/allowances/payoutrun/{run.pk}/release/", {"confirmed": "1"})
     run.refresh_from_db()
     assert run.status == PayoutRun.Status.RELEASED
-    download = client.get(f"/admin/allowances/payoutrun/{run.pk}/credit-file/")
+    link = f"/admin/allowances/payoutrun/{run.pk}/credit-file/"
+    assert link in client.get(f"/admin/allowances/payoutrun/{run.pk}/change/").content.decode()
+    download = client.get(link)
     assert download.status_code == 200
     assert claim.member.cards.get().number in b"".join(download.streaming_content).decode()
+
+    # Without the permission to download files with full card numbers, no link to a 403.
+    payer.releaser.groups.first().permissions.remove(Permission.objects.get(codename="download_bankfile"))
+    payer.releaser = type(payer.releaser).objects.get(pk=payer.releaser.pk)  # permissions read anew
+    client.force_login(payer.releaser)
+    assert link not in client.get(f"/admin/allowances/payoutrun/{run.pk}/change/").content.decode()
+    assert client.get(link).status_code == 403
 
 
 def test_a_superuser_without_a_union_makes_a_run_of_the_province(people, tree, bank, fund):
