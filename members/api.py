@@ -34,7 +34,7 @@ from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from notifications.recipients import Recipient
 from notifications.serializers import NotificationSerializer
-from portal.api import Pagination
+from portal.api import PAGE_PARAMETERS, Pagination
 from portal.errors import NotFound, ValidationFailed
 
 
@@ -304,12 +304,7 @@ class NotificationListView(_MemberView):
         tags=["member"],
         summary="The signed-in member's notifications, unread first",
         parameters=[
-            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
-                description=f"Rows per page (default {Pagination.page_size})",
-            ),
+            *PAGE_PARAMETERS,
         ],
         responses={200: NotificationPageSerializer, 401: INBOX_UNAUTHENTICATED},
         examples=examples.NOTIFICATIONS,

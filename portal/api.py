@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -104,6 +105,17 @@ class Pagination(PageNumberPagination):
         except (TypeError, ValueError):
             return 1
         return min(max(number, 1), max(paginator.num_pages, 1))
+
+
+# The page parameters as every paged operation documents them (its bounds are the pagination's).
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
+        description=f"Rows per page (default {Pagination.page_size})",
+    ),
+]
 
 
 # --- The schema's one error envelope -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from discounts.models import Redemption
 from discounts.selectors import offer_get_listed
 from discounts.vouchers import voucher_claim
 from members.auth import IsMember, MemberSessionAuthentication, MemberTokenAuthentication
-from portal.api import Pagination
+from portal.api import PAGE_PARAMETERS, Pagination
 
 
 class MemberRedemptionSerializer(serializers.ModelSerializer):
@@ -69,12 +69,7 @@ class MemberRedemptionListView(APIView):
         summary="The signed-in member's redemptions and total saved",
         tags=["Member"],
         parameters=[
-            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
-                description=f"Rows per page (default {Pagination.page_size})",
-            ),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: MemberRedemptionPageSerializer,

@@ -58,7 +58,7 @@ from discounts.redemption import (
     redemptions_visible,
 )
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
-from portal.api import Pagination
+from portal.api import PAGE_PARAMETERS, Pagination
 from portal.errors import NotFound, ValidationFailed
 from portal.health import redis_client
 
@@ -474,12 +474,7 @@ class RedemptionListCreateView(PosView):
         "A till that lost an answer finds its redemption by `idempotency_key` or `merchant_reference`.",
         tags=["POS"],
         parameters=[
-            OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number"),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
-                description=f"Rows per page (default {Pagination.page_size})",
-            ),
+            *PAGE_PARAMETERS,
             OpenApiParameter(
                 "cursor",
                 {"type": "string", "maxLength": 200},

@@ -14,7 +14,7 @@ from discounts.api.common import error_response
 from discounts.models import Offer
 from merchants.models import Category, Store
 from merchants.selectors import category_list
-from portal.api import Pagination
+from portal.api import PAGE_PARAMETERS, Pagination
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -250,12 +250,7 @@ class CategoryListView(PublicApiMixin, generics.ListAPIView):
     summary="优惠列表",
     parameters=[
         *_FILTER_PARAMETERS,
-        OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="页码"),
-        OpenApiParameter(
-            "page_size",
-            {"type": "integer", "minimum": 1, "maximum": Pagination.max_page_size},
-            description=f"每页条数（默认 {Pagination.page_size}）",
-        ),
+        *PAGE_PARAMETERS,
     ],
     responses={
         200: OfferListSerializer(many=True),
