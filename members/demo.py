@@ -262,7 +262,8 @@ def seed_members(*, seed: int = 1, count: int = 3000, log=print) -> list[dict]:
         raise ValueError("at most 100,000,000 demo members (eight-digit phone suffix)")
     banks = _ensure_banks()
     workplaces = list(
-        Union.objects.filter(level=Union.Level.WORKPLACE)
+        Union.objects.real()
+        .filter(level=Union.Level.WORKPLACE)
         .order_by("path")
         .values_list("id", "code", "parent__code")
     )

@@ -67,7 +67,8 @@ def seed_rosters(*, seed: int = 1, log=print) -> int:
     rng = random.Random(f"rosters:{seed}")
     today = timezone.localdate()
     workplaces = list(
-        Union.objects.filter(level=Union.Level.WORKPLACE)
+        Union.objects.real()
+        .filter(level=Union.Level.WORKPLACE)
         .order_by("path")
         .values_list("id", "code", "parent__code")
     )

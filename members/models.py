@@ -27,6 +27,10 @@ class UnionQuerySet(models.QuerySet):
         """The node and every union below it: one indexed prefix match on the materialized path."""
         return self.filter(path__startswith=node.path)
 
+    def real(self) -> UnionQuerySet:
+        """Every union but the integrators' sandbox (a member can never join it, a list never shows it)."""
+        return self.exclude(path__startswith=SANDBOX_UNION_PATH)
+
     def province(self) -> Union | None:
         """The province: the root of the union tree. (The integrators' sandbox keeps its test
         members in a tree of its own, a single workplace union, which is never the province.)"""

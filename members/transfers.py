@@ -34,7 +34,7 @@ class TransferPending(Conflict):
 def transfer_destination(code: str) -> Union:
     """The workplace union a member names by its code; the same answer for a code nobody has and for
     a union that is not a workplace union."""
-    union = Union.objects.filter(code=(code or "").strip(), level=Union.Level.WORKPLACE).first()
+    union = Union.objects.real().filter(code=(code or "").strip(), level=Union.Level.WORKPLACE).first()
     if union is None:
         message = _("没有这个基层工会代码，请向新单位的工会确认。")
         raise ValidationFailed(message, fields={"to_union": [message]})

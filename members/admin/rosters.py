@@ -259,7 +259,7 @@ class ReportedMemberCountAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "union":
-            field.queryset = field.queryset.filter(level=Union.Level.WORKPLACE)
+            field.queryset = field.queryset.real().filter(level=Union.Level.WORKPLACE)
         return field
 
     def has_change_permission(self, request, obj=None):

@@ -16,10 +16,12 @@ from django.utils import timezone
 from discounts.models import Offer, OfferDayCounter, Redemption
 from discounts.redemption import redemption_create
 from discounts.sandbox import CARDS, OFFERS, sandbox_key_create, sandbox_merchant
-from members.models import Card, Union
+from members.models import SANDBOX_UNION_CODE, Card, Union
+from members.transfers import transfer_destination
 from merchants.apikeys import api_key_create
 from merchants.models import ApiKey
 from portal.clock import local_day
+from portal.errors import ValidationFailed
 from settlement.selectors import merchants_owed, owed_shares
 from stats.coverage import coverage_snapshot_compute
 from stats.models import CoverageSnapshot
@@ -269,3 +271,12 @@ def test_the_province_counts_the_same_with_the_sandbox_beside_it(tree):
     assert province_row() == before
     assert Union.objects.province() == tree.P
     assert CoverageSnapshot.objects.filter(union__code="sandbox", day=today).exists()
+
+
+@pytest.mark.django_db
+def test_no_member_can_transfer_into_the_sandbox_and_no_list_shows_it(tree):
+    sandbox_key_create(merchant=MerchantFactory(region=tree.C1A), name="联调", created_by=None)
+    with pytest.raises(ValidationFailed):
+        transfer_destination(SANDBOX_UNION_CODE)
+    assert transfer_destination(tree.C1A2.code) == tree.C1A2
+    assert not Union.objects.real().filter(code=SANDBOX_UNION_CODE).exists()
