@@ -321,6 +321,27 @@ class VoucherCode(models.Model):
         related_name="voucher_codes",
     )
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
+    # The partner reports the use of a claimed code (its till's POS key or its portal): the member's
+    # history and the merchant's statement show it (discounts.vouchers.voucher_code_use).
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True, editable=False)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记使用的账号"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    used_api_key = models.ForeignKey(
+        "merchants.ApiKey",
+        verbose_name=_("登记使用的密钥"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

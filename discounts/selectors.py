@@ -303,6 +303,15 @@ def member_voucher_codes(offer: Offer, member: Member | None) -> list[VoucherCod
     return list(VoucherCode.objects.filter(offer=offer, member=member).order_by("claimed_at", "id"))
 
 
+def merchant_vouchers_used(merchant: Merchant) -> QuerySet[VoucherCode]:
+    """The merchant's codes reported used, newest first."""
+    return (
+        VoucherCode.objects.filter(offer__merchant=merchant, used_at__isnull=False)
+        .select_related("offer", "member")
+        .order_by("-used_at", "-id")
+    )
+
+
 def voucher_codes_left(offer: Offer) -> int:
     return VoucherCode.objects.filter(offer=offer, member__isnull=True).count()
 

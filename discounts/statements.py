@@ -7,7 +7,7 @@ redemptions. Exports are XLSX written by ``portal.xlsx``, which neutralises form
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import chain
 
@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from discounts.models import Offer, Redemption
+from discounts.models import Offer, Redemption, VoucherCode
 from merchants.models import Merchant
 from portal.scoping import scope_queryset
 from portal.xlsx import workbook_bytes
@@ -47,6 +47,11 @@ def next_month(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
+def month_start(first: date) -> datetime:
+    """The local midnight that opens the month (Asia/Shanghai), as an aware datetime."""
+    return timezone.make_aware(datetime.combine(first, time.min))
+
+
 def previous_month(first: date) -> date:
     return date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
 
@@ -71,6 +76,8 @@ class Statement:
     union_subsidy: Decimal = ZERO
     voided: int = 0
     by_offer: list[dict] = field(default_factory=list)
+    # Codes of the merchant's online offers that it reported used in the month, per offer.
+    codes_used: list[dict] = field(default_factory=list)
 
 
 def merchant_statement(*, merchant: Merchant, month: date) -> Statement:
@@ -105,7 +112,19 @@ def merchant_statement(*, merchant: Merchant, month: date) -> Statement:
         )
         .order_by("offer_id")
     )
-    return Statement(merchant=merchant, month=month, rows=rows, by_offer=by_offer, **totals)
+    codes_used = list(
+        VoucherCode.objects.filter(
+            offer__merchant=merchant,
+            used_at__gte=month_start(month),
+            used_at__lt=month_start(next_month(month)),
+        )
+        .values("offer_id", "offer__title")
+        .annotate(count=Count("id"))
+        .order_by("offer_id")
+    )
+    return Statement(
+        merchant=merchant, month=month, rows=rows, by_offer=by_offer, codes_used=codes_used, **totals
+    )
 
 
 def statement_xlsx(statement: Statement) -> bytes:
@@ -150,7 +169,12 @@ def statement_xlsx(statement: Statement) -> bytes:
             for o in statement.by_offer
         ),
     )
-    return workbook_bytes([(_("核销明细"), header, chain(rows, [total])), by_offer])
+    codes_used = (
+        _("线上券码使用"),
+        [_("优惠"), _("登记使用的券码")],
+        ([o["offer__title"], o["count"]] for o in statement.codes_used),
+    )
+    return workbook_bytes([(_("核销明细"), header, chain(rows, [total])), by_offer, codes_used])
 
 
 # --- Union subsidies (staff) -------------------------------------------------------------------------

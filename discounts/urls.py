@@ -19,6 +19,7 @@ pos_patterns = [
     path("redemptions/", pos_api.RedemptionListCreateView.as_view(), name="redemptions"),
     path("redemptions/<int:pk>/", pos_api.RedemptionDetailView.as_view(), name="redemption_detail"),
     path("redemptions/<int:pk>/void/", pos_api.RedemptionVoidView.as_view(), name="redemption_void"),
+    path("vouchers/use/", pos_api.VoucherUseView.as_view(), name="voucher_use"),
     path("me/redemptions/", member_api.MemberRedemptionListView.as_view(), name="me_redemptions"),
     path("me/saved/", member_api.MemberSavedView.as_view(), name="me_saved"),
     path("me/saved/offers/<int:offer_id>/", member_api.MemberSavedOfferView.as_view(), name="me_saved_offer"),
@@ -76,6 +77,7 @@ merchant_offer_pages = [
     path("offers/<int:offer_id>/submit/", merchant_offers.offer_submit_view, name="offer_submit"),
     path("offers/<int:offer_id>/picture/", merchant_offers.offer_picture_view, name="offer_picture"),
     path("sandbox/", sandbox.sandbox_page, name="sandbox"),
+    path("vouchers/use/", merchant_offers.voucher_use_view, name="voucher_use"),
 ]
 
 subsidy_pages = [

@@ -1,5 +1,6 @@
-"""Online offers' one-time codes (券码): the pool staff fill (uploaded or generated), and a member's
-claim, which is a use of the offer and takes the same limits as a redemption."""
+"""Online offers' one-time codes (券码): the pool staff fill (uploaded or generated), a member's
+claim, which is a use of the offer and takes the same limits as a redemption, and the partner's
+report that the member used it (its till's POS key or its portal)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from discounts.redemption import limits_take
 from discounts.rules import Refusal, local_day
 from discounts.usability import offer_usability
 from members.models import Card, Member
-from portal.errors import Conflict, ValidationFailed
+from portal.audit import audit_record
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.models import AuditEvent
 
 VOUCHER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 VOUCHER_CODE_LENGTH = 12
@@ -173,3 +176,51 @@ def voucher_claim(*, offer: Offer, member: Member, now=None) -> VoucherCode:
     if row is None:
         raise Refusal(_("券码已领完。"), code="quota_exhausted")
     return VoucherCode.objects.get(pk=row[0])
+
+
+# --- The partner reports a code used --------------------------------------------------------------
+
+
+def voucher_code_for_merchant(*, merchant, offer_id, code: str) -> VoucherCode:
+    """The claimed code ``code`` of the merchant's online offer ``offer_id`` (with its member and
+    offer), or NotFound: another merchant's code, an unclaimed one and an unknown one read alike."""
+    code = (code or "").strip()
+    if not code:
+        raise ValidationFailed(_("请填写券码。"), fields={"code": [_("该字段是必填项。")]})
+    found = (
+        VoucherCode.objects.select_related("offer", "member")
+        .filter(
+            offer_id=offer_id,
+            offer__merchant=merchant,
+            offer__channel=Offer.Channel.ONLINE,
+            code=code,
+            member__isnull=False,
+        )
+        .first()
+    )
+    if found is None:
+        raise NotFound(_("没有这个已领取的券码，请核对优惠和券码。"), code="code_not_found")
+    return found
+
+
+def voucher_code_use(*, voucher: VoucherCode, by_user=None, api_key=None, now=None) -> VoucherCode:
+    """Record that the member used the code with the partner, once: a guarded UPDATE, so of two
+    reports exactly one writes the time and a repeated report answers the first (idempotent)."""
+    moment = now or timezone.now()
+    user = by_user if getattr(by_user, "is_authenticated", False) else None
+    with transaction.atomic():
+        used = VoucherCode.objects.filter(pk=voucher.pk, used_at__isnull=True).update(
+            used_at=moment, used_by=user, used_api_key=api_key
+        )
+        if used:
+            merchant = voucher.offer.merchant
+            audit_record(
+                actor=user or (f"apikey:{api_key.prefix}" if api_key is not None else None),
+                action=AuditEvent.Action.VOUCHER_CODE_USED,
+                target=voucher,
+                label=f"{merchant.name} · {voucher.offer.title}",
+                union_path=merchant.region.path,
+                data={"offer": voucher.offer_id},
+            )
+    voucher.refresh_from_db(fields=["used_at", "used_by", "used_api_key"])
+    return voucher

@@ -4,7 +4,7 @@ what the merchant has been paid."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from discounts.models import Offer, Redemption
-from discounts.statements import next_month
+from discounts.statements import month_start, next_month
 from portal.scoping import scope_queryset
 from settlement.models import ZERO, PaymentRun, Statement, StatementLine
 
@@ -21,11 +21,6 @@ _MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 def money_sum(name: str, **kwargs):
     return Coalesce(Sum(name, **kwargs), Value(ZERO), output_field=_MONEY)
-
-
-def month_start(first: date) -> datetime:
-    """The local midnight that opens the month (Asia/Shanghai), as an aware datetime."""
-    return timezone.make_aware(datetime.combine(first, time.min))
 
 
 def month_closed(first: date) -> bool:

@@ -46,6 +46,8 @@ from discounts.api.serializers import (
     VerifyRequestSerializer,
     VerifyResponseSerializer,
     VoidRequestSerializer,
+    VoucherUseRequestSerializer,
+    VoucherUseSerializer,
     redemption_answer,
 )
 from discounts.models import Redemption
@@ -57,6 +59,7 @@ from discounts.redemption import (
     redemption_void,
     redemptions_visible,
 )
+from discounts.vouchers import voucher_code_for_merchant, voucher_code_use
 from merchants.apikeys import ApiKeyAuthentication, PosPrincipal
 from portal.api import PAGE_PARAMETERS, Pagination
 from portal.errors import NotFound, ValidationFailed
@@ -616,3 +619,51 @@ class RedemptionVoidView(PosView):
         if outcome.replayed:
             response[idempotency.REPLAY_HEADER] = "true"
         return response
+
+
+_EXAMPLE_VOUCHER_USED = {
+    "offer": {"id": 31, "title": "线上商城满100减20"},
+    "code": "K7QW3ZP9M2XA",
+    "member_name_masked": "张*丰",
+    "claimed_at": "2026-12-05T20:14:03.118210+08:00",
+    "used_at": "2026-12-06T10:02:45.902311+08:00",
+}
+
+
+class VoucherUseView(PosView):
+    @extend_schema(
+        operation_id="pos_vouchers_use",
+        summary="Report that a member used a code of an online offer",
+        description="The partner's shop reports the use of a code a member claimed, so the member's "
+        "history and the monthly statement show it. Reporting the same code again answers the first "
+        "report (same `used_at`): safe to retry.",
+        tags=["POS"],
+        parameters=RATE_LIMIT_HEADERS,
+        request=VoucherUseRequestSerializer,
+        responses={
+            200: VoucherUseSerializer,
+            400: error_response("Invalid input", ["validation_error"]),
+            **_AUTH_ERRORS,
+            404: error_response(
+                "No claimed code of that online offer of this merchant (unknown, unclaimed, or another "
+                "merchant's)",
+                ["code_not_found"],
+            ),
+        },
+        examples=[
+            OpenApiExample("Use", value={"offer": 31, "code": "K7QW3ZP9M2XA"}, request_only=True),
+            OpenApiExample("Used", value=_EXAMPLE_VOUCHER_USED, response_only=True, status_codes=["200"]),
+            _error_example("Unknown code", "code_not_found", "没有这个已领取的券码，请核对优惠和券码。", 404),
+        ],
+    )
+    def post(self, request):
+        serializer = VoucherUseRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise _invalid(serializer)
+        data = serializer.validated_data
+        principal = request.user
+        voucher = voucher_code_for_merchant(
+            merchant=principal.merchant, offer_id=data["offer"], code=data["code"]
+        )
+        voucher = voucher_code_use(voucher=voucher, api_key=principal.key)
+        return Response(VoucherUseSerializer(voucher).data)

@@ -141,6 +141,21 @@ class VoidRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=MAX_VOID_REASON, help_text="撤销原因")
 
 
+class VoucherUseRequestSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="券码所属线上优惠的 id")
+    code = serializers.CharField(max_length=64, help_text="会员领取的券码")
+
+
+class VoucherUseSerializer(serializers.Serializer):
+    """A claimed code of an online offer, as the partner reported its use."""
+
+    offer = _IdTitle()
+    code = serializers.CharField()
+    member_name_masked = serializers.CharField(source="member.name_masked")
+    claimed_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField()
+
+
 VERIFY_REQUEST = PolymorphicProxySerializer(
     component_name="CardVerify",
     serializers=[VerifyByCardSerializer, VerifyByTokenSerializer],

@@ -1,20 +1,25 @@
 """The merchant portal's offer pages (/merchant/offers/…): a manager drafts an offer, edits it while it
-is a draft or was rejected, and submits it for the union's review. Every rule is the offer services'."""
+is a draft or was rejected, and submits it for the union's review; the staff record a claimed code of
+an online offer as used (/merchant/vouchers/use/). Every rule is the offer and code services'."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from discounts.forms import OfferForm
 from discounts.models import Offer
 from discounts.pictures import offer_picture_set
-from discounts.selectors import offer_preview
+from discounts.selectors import merchant_vouchers_used, offer_preview
 from discounts.services import EDITABLE_STATUSES as OFFER_EDITABLE_STATUSES
 from discounts.services import KIND_AMOUNT_FIELDS, OFFER_FIELDS, offer_create, offer_submit, offer_update
+from discounts.vouchers import voucher_code_for_merchant, voucher_code_use
 from merchants.access import merchant_user_required
 from merchants.forms import add_service_errors
 from merchants.models import MerchantUser
@@ -143,3 +148,53 @@ def offer_picture_view(request, offer_id: int):
     if offer.status in OFFER_EDITABLE_STATUSES:
         return redirect("merchants:offer_edit", offer.pk)
     return redirect("merchants:home")
+
+
+# --- Codes of online offers: the partner reports one used -----------------------------------------
+
+
+class VoucherUseForm(forms.Form):
+    offer = forms.ModelChoiceField(label=gettext_lazy("线上优惠"), queryset=Offer.objects.none())
+    code = forms.CharField(label=gettext_lazy("券码"), max_length=64)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].queryset = merchant.offers.filter(channel=Offer.Channel.ONLINE).order_by("-id")
+
+
+@merchant_user_required(till=True)
+@require_http_methods(["GET", "POST"])
+def voucher_use_view(request):
+    """A member used a claimed code at the partner's own shop: whoever serves them records it here
+    (or the shop's system through the POS API), and the member's history shows it."""
+    initial = {"offer": request.GET.get("offer")} if request.GET.get("offer", "").isdigit() else None
+    form = VoucherUseForm(request.POST or None, merchant=request.merchant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            voucher = voucher_code_for_merchant(
+                merchant=request.merchant,
+                offer_id=form.cleaned_data["offer"].pk,
+                code=form.cleaned_data["code"],
+            )
+        except ApplicationError as error:
+            add_service_errors(form, error)
+        else:
+            first = voucher.used_at is None
+            voucher = voucher_code_use(voucher=voucher, by_user=request.user)
+            text = (
+                _("券码 %(code)s 已登记使用（%(member)s）。")
+                if first
+                else _("券码 %(code)s 已于 %(when)s 登记过使用。")
+            )
+            messages.success(
+                request,
+                text
+                % {
+                    "code": voucher.code,
+                    "member": voucher.member.name_masked,
+                    "when": timezone.localtime(voucher.used_at).strftime("%Y-%m-%d %H:%M"),
+                },
+            )
+            return redirect("merchants:voucher_use")
+    context = {"form": form, "recent": merchant_vouchers_used(request.merchant)[:20]}
+    return render(request, "discounts/voucher_use.html", context)

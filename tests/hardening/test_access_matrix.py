@@ -8,6 +8,7 @@ and key, the operator of the sibling county C1B. The city above (C1) and the pro
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,8 +28,9 @@ from allowances.models import PayoutRun
 from allowances.services import claim_open
 from banking.models import BankFile, BankStaff, IssuanceResult
 from cities.models import Banner, CitySite, NewsPost
-from discounts.models import SearchSynonym
+from discounts.models import Offer, SearchSynonym
 from discounts.redemption import redemption_create
+from discounts.vouchers import voucher_claim, voucher_codes_add
 from funds.services import fund_add_money, fund_open
 from members.auth import SESSION_KEY
 from members.models import (
@@ -51,7 +53,7 @@ from portal.roles import Role
 from settlement.models import PaymentRun
 from settlement.services import statement_prepare
 from stats.models import SnapshotRun
-from tests.factories import CardFactory, PartnerBankFactory, UserFactory
+from tests.factories import CardFactory, OfferFactory, PartnerBankFactory, UserFactory
 from tests.hardening.conftest import member_token
 from webhooks.services import endpoint_create, endpoint_send_test
 
@@ -104,7 +106,7 @@ class Door:
     url: object  # (objects) -> path
     allowed: frozenset[str] | None
     method: str = "get"
-    data: dict | None = None
+    data: dict | Callable | None = None  # a callable is given the objects
 
 
 def door(url, allowed, method="get", data=None) -> Door:
@@ -273,6 +275,7 @@ DOORS: dict[str, Door] = {
     ),
     "merchants:key_create": door(lambda o: reverse("merchants:key_create"), MANAGERS),
     "merchants:sandbox": door(lambda o: reverse("merchants:sandbox"), MANAGERS),
+    "merchants:voucher_use": door(lambda o: reverse("merchants:voucher_use"), OWN_MERCHANT | MANAGERS),
     "merchants:key_revoke": door(
         lambda o: reverse("merchants:key_revoke", args=[o.api_key.pk]), NOBODY, "post"
     ),
@@ -522,6 +525,12 @@ DOORS: dict[str, Door] = {
     "pos:redemption_void": door(
         lambda o: f"/api/v1/redemptions/{o.redemption.pk}/void/", OWN_KEY, "post", {"reason": "错收"}
     ),
+    "pos:voucher_use": door(
+        lambda o: "/api/v1/vouchers/use/",
+        OWN_KEY,
+        "post",
+        lambda o: {"offer": o.voucher.offer_id, "code": "MATRIX-CODE"},  # data may name objects too
+    ),
     "pos:me_redemptions": door(lambda o: "/api/v1/me/redemptions/", MEMBERS),
     "pos:me_saved": door(lambda o: "/api/v1/me/saved/", MEMBERS),
     "pos:me_saved_offer": door(lambda o: f"/api/v1/me/saved/offers/{o.offer.pk}/", MEMBERS, "put"),
@@ -642,6 +651,15 @@ def objects(world, bank):
         amount=Decimal("100.00"),
         idempotency_key="matrix-1",
     )
+    online = OfferFactory(
+        merchant=world.merchant,
+        channel=Offer.Channel.ONLINE,
+        kind=Offer.Kind.AMOUNT_OFF,
+        percent_off=None,
+        amount_off=Decimal("20"),
+    )
+    voucher_codes_add(offer=online, codes=["MATRIX-CODE"])
+    o.voucher = voucher_claim(offer=online, member=world.member)
     batch = IssuanceBatch(
         union=world.tree.C1A1, bank=bank, original_filename="申请.csv", uploaded_by=world.county_operator
     )
@@ -805,17 +823,18 @@ def test_each_party_enters_only_its_own_doors(objects, world, settings):
     wrong = []
     for name, spec in sorted(DOORS.items()):
         url = spec.url(objects)
+        data = (spec.data(objects) if callable(spec.data) else spec.data) or {}
         for role in ROLES:
             client, headers = parties[role]
             session_cookie = client.cookies.get("sessionid")
             # Each attempt leaves no trace for the next one (a void, a revoked key, a freeze...).
             with transaction.atomic():
                 if spec.method == "post" and url.startswith("/api/"):
-                    response = client.post(url, spec.data or {}, content_type="application/json", **headers)
+                    response = client.post(url, data, content_type="application/json", **headers)
                 elif spec.method == "post":
-                    response = client.post(url, spec.data or {}, **headers)
+                    response = client.post(url, data, **headers)
                 elif spec.method == "put":
-                    response = client.put(url, spec.data or {}, content_type="application/json", **headers)
+                    response = client.put(url, data, content_type="application/json", **headers)
                 else:
                     response = client.get(url, **headers)
                 transaction.set_rollback(True)
