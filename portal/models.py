@@ -60,6 +60,8 @@ class AuditEvent(models.Model):
         STATEMENT_CHANGED = "statement_changed", _("结算单变更")
         PAYMENT_RUN_CHANGED = "payment_run_changed", _("支付批次变更")
         ALLOWANCE_CLAIM_CHANGED = "allowance_claim_changed", _("住院补贴申请变动")
+        SHOP_PRODUCT_CHANGED = "shop_product_changed", _("网上购商品变更")
+        SHOP_ORDER_CHANGED = "shop_order_changed", _("网上购订单变动")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
