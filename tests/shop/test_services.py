@@ -244,3 +244,16 @@ def test_saving_a_product_never_writes_the_stock_read_earlier(make_product, card
     product_save(product=stale, merchant=partner.merchant, by_user=partner.manager.user)
     product.refresh_from_db()
     assert product.title == "花生油 5 升（新包装）" and product.stock == 6
+
+
+def test_the_beat_task_expires_overdue_orders(make_product, card):
+    from django.conf import settings
+
+    from shop.tasks import expire_orders
+
+    product = make_product(stock=4, valid_from=timezone.localdate() - datetime.timedelta(days=5))
+    reserve(product, card, 2, now=timezone.now() - datetime.timedelta(hours=RESERVATION_HOURS + 1))
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "shop.tasks.expire_orders" in schedule
+    assert expire_orders.apply().get() == 1
+    assert stock(product) == 4 and Order.objects.get().status == Order.Status.EXPIRED
