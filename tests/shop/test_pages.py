@@ -182,3 +182,20 @@ def test_a_confirmed_order_is_shown_as_used_to_the_member(make_product, card):
     order_confirm(order=order)
     page = signed_in(card.member).get(reverse("shop:my_orders")).content.decode()
     assert "已使用" in page and reverse("shop:order_cancel", args=[order.pk]) not in page
+
+
+def test_the_shop_pages_speak_english_too(make_product, card, partner):
+    product = make_product(title="Peanut oil", per_member_limit=2)
+    order = order_reserve(product_id=product.pk, member=card.member, card=card, quantity=1)
+    member = signed_in(card.member)
+    member.cookies["django_language"] = "en"
+    listing = member.get(reverse("shop:product_list")).content.decode()
+    detail = member.get(reverse("shop:product_detail", args=[product.pk])).content.decode()
+    mine = member.get(reverse("shop:my_orders")).content.decode()
+    assert "Online shop" in listing and "My shop orders" in listing
+    assert "9 left" in detail and "Collect within 48 hours" in detail
+    assert order.code in mine and "Cancel order" in mine
+    manager = manager_client(partner)
+    manager.cookies["django_language"] = "en"
+    home = manager.get(reverse("shop_merchant:home")).content.decode()
+    assert "Confirm handed over / used" in home and "Paid by members" in home
