@@ -101,11 +101,14 @@ def merchant_shop_month(*, merchant: Merchant, month: date) -> ShopMonth:
 
 
 def history_section(member: Member) -> HistorySection | None:
-    """The member's confirmed shop orders on their history page (registered in ShopConfig.ready)."""
+    """The member's latest confirmed shop orders on their history page (registered in
+    ShopConfig.ready): one query; no section for a member who has used none."""
     confirmed = list(
-        member_orders(member).filter(status=Order.Status.CONFIRMED).order_by("-confirmed_at")[:HISTORY_ITEMS]
+        member_orders(member)
+        .filter(status=Order.Status.CONFIRMED)
+        .order_by("-confirmed_at", "-id")[:HISTORY_ITEMS]
     )
-    if not confirmed and not Order.objects.filter(member=member).exists():
+    if not confirmed:
         return None
     items = [
         HistoryItem(
@@ -122,3 +125,26 @@ def history_section(member: Member) -> HistorySection | None:
         more_url=reverse("shop:my_orders"),
         more_text=_("我的网上购订单"),
     )
+
+
+def orders_for_export(member: Member) -> list[dict]:
+    """The member's shop orders as their data export shows them (``members.people.member_data_export``)."""
+    rows = (
+        Order.objects.filter(member=member)
+        .order_by("reserved_at", "id")
+        .values(
+            "reserved_at", "product__title", "merchant__name", "quantity", "amount", "status", "confirmed_at"
+        )
+    )
+    return [
+        {
+            "at": row["reserved_at"].isoformat(),
+            "product": row["product__title"],
+            "merchant": row["merchant__name"],
+            "quantity": row["quantity"],
+            "amount": str(row["amount"]),
+            "status": row["status"],
+            "confirmed_at": row["confirmed_at"].isoformat() if row["confirmed_at"] else None,
+        }
+        for row in rows
+    ]

@@ -199,3 +199,14 @@ def test_the_shop_pages_speak_english_too(make_product, card, partner):
     manager.cookies["django_language"] = "en"
     home = manager.get(reverse("shop_merchant:home")).content.decode()
     assert "Confirm handed over / used" in home and "Paid by members" in home
+
+
+def test_the_members_data_export_carries_their_shop_orders_only(make_product, card, make_card):
+    product = make_product(title="会员米")
+    order_reserve(product_id=product.pk, member=card.member, card=card, quantity=2)
+    other = make_card()
+    order_reserve(product_id=product.pk, member=other.member, card=other, quantity=1)
+    document = signed_in(card.member).get(reverse("members:data_export")).json()
+    assert [(o["product"], o["quantity"], o["amount"], o["status"]) for o in document["shop_orders"]] == [
+        ("会员米", 2, "119.80", "reserved")
+    ]
