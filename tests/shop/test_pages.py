@@ -193,8 +193,8 @@ def test_the_shop_pages_speak_english_too(make_product, card, partner):
     detail = member.get(reverse("shop:product_detail", args=[product.pk])).content.decode()
     mine = member.get(reverse("shop:my_orders")).content.decode()
     assert "Online shop" in listing and "My shop orders" in listing
-    assert "9 left" in detail and "Collect within 48 hours" in detail
-    assert order.code in mine and "Cancel order" in mine
+    assert "9 left" in detail and "Limit 2 per member" in detail and "Reserve" in detail
+    assert order.code in mine and "Cancel order" in mine and "To collect" in mine
     manager = manager_client(partner)
     manager.cookies["django_language"] = "en"
     home = manager.get(reverse("shop_merchant:home")).content.decode()
