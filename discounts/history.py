@@ -1,9 +1,14 @@
 """The member's own redemptions and what they saved: the reads behind the page ``/me/redemptions/``
 (``discounts.views.history``) and the member API ``GET /api/v1/me/redemptions/``
-(``discounts.api.member``)."""
+(``discounts.api.member``).
+
+Apps above discounts show their own uses on the page as sections (the members' shop, its confirmed
+orders) through :func:`register_history_section`, so that discounts never imports them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
@@ -15,6 +20,40 @@ from members.models import Member
 # What a member saved on a redemption: the discount, or the union subsidy of an allowance. A discount
 # funded by the union carries the same money in both columns, so it is counted once.
 SAVED = Greatest("discount", "union_subsidy")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One use shown in a section: what, where and when, and the money (already formatted)."""
+
+    title: str
+    detail: str
+    money: str
+
+
+@dataclass(frozen=True)
+class HistorySection:
+    """A section of the history page kept by another app; ``key`` names it on the page (``data-role``)."""
+
+    key: str
+    heading: str
+    items: list[HistoryItem]
+    more_url: str = ""
+    more_text: str = ""
+
+
+# A section is a callable taking the member and returning its HistorySection, or None (not shown).
+HISTORY_SECTIONS: list[Callable[[Member], HistorySection | None]] = []
+
+
+def register_history_section(section: Callable[[Member], HistorySection | None]) -> None:
+    """Called from an app's ``ready()``; registering the same callable again changes nothing."""
+    if section not in HISTORY_SECTIONS:
+        HISTORY_SECTIONS.append(section)
+
+
+def history_sections(member: Member) -> list[HistorySection]:
+    return [found for section in HISTORY_SECTIONS if (found := section(member)) is not None]
 
 
 def member_redemptions(member: Member) -> QuerySet[Redemption]:

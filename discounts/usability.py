@@ -102,6 +102,12 @@ def _card_refusal(member: Member, card: Card | None) -> Usability | None:
     return None
 
 
+def member_card_refusal(member: Member, card: Card | None) -> Usability | None:
+    """The card-and-member term of the rule alone (the card active, the member in the union), for a
+    use that is no offer: the members' shop (shop.services) asks it before a member reserves."""
+    return _card_refusal(member, card)
+
+
 def _open_refusal(offer: Offer, now: datetime, *, rest_of_day: bool) -> Usability | None:
     """Status, dates, weekday, time window. ``rest_of_day``: a window that opens later today passes."""
     if offer.status != Offer.Status.PUBLISHED:

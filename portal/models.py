@@ -61,6 +61,8 @@ class AuditEvent(models.Model):
         PAYMENT_RUN_CHANGED = "payment_run_changed", _("支付批次变更")
         ALLOWANCE_CLAIM_CHANGED = "allowance_claim_changed", _("住院补贴申请变动")
         VOUCHER_CODE_USED = "voucher_code_used", _("登记券码已使用")
+        SHOP_PRODUCT_CHANGED = "shop_product_changed", _("网上购商品变更")
+        SHOP_ORDER_CHANGED = "shop_order_changed", _("网上购订单变动")
 
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -49,6 +49,8 @@ _MERCHANT_REVIEW = [
     "discounts.review_offer",
     "discounts.view_offerlimitchange",
     "discounts.view_redemption",
+    "shop.view_product",
+    "shop.view_order",
 ]
 
 # A city's own site (docs/cities.md): its city operators and the province edit it; the province creates it.

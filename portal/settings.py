@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cities.apps.CitiesConfig",
     "webhooks.apps.WebhooksConfig",
     "funds.apps.FundsConfig",
+    "shop.apps.ShopConfig",
     "settlement.apps.SettlementConfig",
     "banking.apps.BankingConfig",
     "allowances.apps.AllowancesConfig",
@@ -244,6 +245,12 @@ CELERY_BEAT_SCHEDULE = {
     "settlement-prepare-last-month": {
         "task": "settlement.tasks.prepare_last_month",
         "schedule": crontab(day_of_month="1", hour=2, minute=0),
+    },
+    # Shop reservations not collected in time give their stock back (docs/shop.md); idempotent.
+    "shop-expire-orders": {
+        "task": "shop.tasks.expire_orders",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
     },
 }
 

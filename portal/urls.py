@@ -29,6 +29,11 @@ urlpatterns = [
     path("", include("banking.urls")),
     path("", include("allowances.urls")),
     path("merchant/webhooks/", include("webhooks.urls")),
+    # The members' shop: its member pages (/shop/, /me/shop/), the manager's /merchant/shop/ and the
+    # till's /api/v1/shop/ (docs/shop.md).
+    path("", include("shop.urls")),
+    path("merchant/shop/", include("shop.merchant_urls")),
+    path("api/v1/shop/", include("shop.api_urls")),
     # City sites under /c/<slug>/ (and on their own hosts, see cities.middleware); the member app's
     # manifest, service worker and offline page at the root.
     path("c/", include("cities.urls")),

@@ -28,6 +28,7 @@ LAYERS = [
     "merchants",
     "webhooks",
     "discounts",
+    "shop",
     "settlement",
     "cities",
     "stats",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from discounts.history import member_redemptions, member_total_saved
+from discounts.history import history_sections, member_redemptions, member_total_saved
 from members.auth import member_required
 
 PAGE_SIZE = 20
@@ -18,5 +18,10 @@ def history_page(request):
     return render(
         request,
         "discounts/history.html",
-        {"member": member, "page": page, "total_saved": member_total_saved(member)},
+        {
+            "member": member,
+            "page": page,
+            "total_saved": member_total_saved(member),
+            "sections": history_sections(member),
+        },
     )

@@ -52,6 +52,8 @@ from portal.models import AuditEvent
 from portal.roles import Role
 from settlement.models import PaymentRun
 from settlement.services import statement_prepare
+from shop.models import Order, Product
+from shop.services import order_reserve
 from stats.models import SnapshotRun
 from tests.factories import CardFactory, OfferFactory, PartnerBankFactory, UserFactory
 from tests.hardening.conftest import member_token
@@ -99,6 +101,7 @@ BANK_USERS = frozenset({BANK_STAFF, OTHER_BANK_STAFF})
 BANKS = BANK_USERS | {PROVINCE}  # each bank its own, the province all
 OWN_BANK = frozenset({BANK_STAFF, PROVINCE})
 OPEN = None  # a public door: anybody, and it must simply not fail
+MATRIX_ORDER_CODE = "MATRIXORDER2"  # the shop order of the object URLs
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ ADMIN_MODELS = {
     "funds.fundmovement": AdminModel("fund_movement", STAFF, NOBODY, ABOVE, NOBODY),
     "settlement.statement": AdminModel("statement", STAFF, NOBODY, ABOVE, NOBODY),
     "settlement.paymentrun": AdminModel("payment_run", STAFF, NOBODY, ABOVE, NOBODY),
+    # Read-only: products and orders change only through shop.services.
+    "shop.product": AdminModel("product", STAFF, NOBODY, ABOVE, NOBODY),
+    "shop.order": AdminModel("shop_order", STAFF, NOBODY, ABOVE, NOBODY),
     # Read-only: claims change only through allowances.services.
     "allowances.claim": AdminModel("claim", STAFF, NOBODY, ABOVE, NOBODY),
     # Payout runs: any staff member may make one of their subtree's claims; C1A's run is seen above it.
@@ -384,6 +390,24 @@ DOORS: dict[str, Door] = {
         "post",
         {"reason": "x"},
     ),
+    # The members' shop: the product and the order are the merchant's and the member's (docs/shop.md).
+    "shop:product_list": door(lambda o: reverse("shop:product_list"), OPEN),
+    "shop:product_detail": door(lambda o: reverse("shop:product_detail", args=[o.product.pk]), OPEN),
+    "shop:reserve": door(lambda o: reverse("shop:reserve", args=[o.product.pk]), MEMBERS, "post"),
+    "shop:my_orders": door(lambda o: reverse("shop:my_orders"), MEMBERS),
+    "shop:order_cancel": door(
+        lambda o: reverse("shop:order_cancel", args=[o.shop_order.pk]), {MEMBER}, "post"
+    ),
+    "shop_merchant:home": door(lambda o: reverse("shop_merchant:home"), MANAGERS),
+    "shop_merchant:product_create": door(lambda o: reverse("shop_merchant:product_create"), MANAGERS),
+    "shop_merchant:product_edit": door(
+        lambda o: reverse("shop_merchant:product_edit", args=[o.product.pk]), NOBODY
+    ),
+    "shop_merchant:product_stock": door(
+        lambda o: reverse("shop_merchant:product_stock", args=[o.product.pk]), NOBODY, "post", {"delta": "1"}
+    ),
+    # Another merchant's code is "not found" (a message on the manager's own page).
+    "shop_merchant:order_confirm": door(lambda o: reverse("shop_merchant:order_confirm"), MANAGERS, "post"),
     "settlement:list": door(lambda o: reverse("settlement:list"), STAFF),
     "settlement:prepare": door(lambda o: reverse("settlement:prepare"), STAFF, "post"),
     "settlement:detail": door(lambda o: reverse("settlement:detail", args=[o.statement.pk]), ABOVE),
@@ -542,6 +566,9 @@ DOORS: dict[str, Door] = {
         lambda o: f"/api/v1/me/notifications/{o.member_notice.pk}/read/", {MEMBER}, "post"
     ),
     "notifications_api:read_all": door(lambda o: "/api/v1/me/notifications/read-all/", MEMBERS, "post"),
+    "shop_api:order_confirm": door(
+        lambda o: "/api/v1/shop/orders/confirm/", OWN_KEY, "post", {"code": MATRIX_ORDER_CODE}
+    ),
     "settlement_api:list": door(lambda o: "/api/v1/statements/", KEYS),
     "settlement_api:detail": door(lambda o: f"/api/v1/statements/{o.statement.pk}/", OWN_KEY),
     "settlement_api:xlsx": door(lambda o: f"/api/v1/statements/{o.statement.pk}/xlsx/", OWN_KEY),
@@ -715,6 +742,18 @@ def objects(world, bank):
     o.statement = statement_prepare(
         merchant=world.merchant, month=date(2026, 1, 1), actor=world.county_operator
     )
+    o.product = Product.objects.create(
+        merchant=world.merchant,
+        title="会员专享花生油",
+        market_price=Decimal("89.00"),
+        member_price=Decimal("59.90"),
+        stock=10,
+        valid_from=timezone.localdate(),
+        valid_until=timezone.localdate() + datetime.timedelta(days=7),
+        status=Product.Status.PUBLISHED,
+    )
+    o.shop_order = order_reserve(product_id=o.product.pk, member=world.member, card=world.card, quantity=1)
+    Order.objects.filter(pk=o.shop_order.pk).update(code=MATRIX_ORDER_CODE)  # the API door's body names it
     o.payment_run = PaymentRun.objects.create(
         union=world.tree.C1A, created_by=world.county_operator, created_at=timezone.now()
     )

@@ -20,6 +20,7 @@ from members import demo as members_demo
 from members import demo_journeys, demo_rosters
 from merchants import demo as merchants_demo
 from settlement.demo import seed_settlement
+from shop.demo import seed_shop
 from stats import demo as stats_demo
 
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         merchants = discounts_demo.with_offers(merchants)
         merchants = discounts_demo.seed_sandbox(merchants, seed=seed, log=log)
         discounts_demo.seed_savings(members, log=log)
+        seed_shop(seed=seed, members=members, log=log)
         cities_demo.seed_cities(log=log)
         log(f"benefit funds: {seed_funds(seed=seed)} opened")
         log(f"settlement statements: {seed_settlement(seed=seed, log=log)} made")
