@@ -4,15 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0011_audit_actions_shop'),
+        ("portal", "0011_audit_actions_shop"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('id_revealed', '查看完整身份证号'), ('card_state_changed', '卡状态变更'), ('batch_approved', '批准发卡批次'), ('bank_file_downloaded', '下载制卡文件'), ('application_file_downloaded', '下载发卡申请原文件'), ('offer_reviewed', '优惠审核'), ('offer_limit_changed', '修改名额或预算'), ('merchant_reviewed', '商家审核'), ('api_key_created', '创建 API 密钥'), ('api_key_revoked', '吊销 API 密钥'), ('redemption_voided', '撤销核销'), ('member_data_exported', '导出个人数据'), ('member_transferred', '会员转会'), ('member_changed', '会员信息变更'), ('self_approved', '创建人自行批准'), ('user_roles_changed', '修改用户角色或权限'), ('offer_changed', '修改优惠'), ('union_settings_changed', '修改工会设置'), ('webhook_endpoint_created', '创建推送地址'), ('webhook_endpoint_disabled', '停用推送地址'), ('webhook_endpoint_deleted', '删除推送地址'), ('fund_changed', '普惠资金变动'), ('roster_confirmed', '确认导入会员名册'), ('member_count_reported', '上报会员人数'), ('statement_changed', '结算单变更'), ('payment_run_changed', '支付批次变更'), ('allowance_claim_changed', '住院补贴申请变动'), ('voucher_code_used', '登记券码已使用'), ('shop_product_changed', '网上购商品变更'), ('shop_order_changed', '网上购订单变动')], db_index=True, max_length=40, verbose_name='动作'),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("id_revealed", "查看完整身份证号"),
+                    ("card_state_changed", "卡状态变更"),
+                    ("batch_approved", "批准发卡批次"),
+                    ("bank_file_downloaded", "下载制卡文件"),
+                    ("application_file_downloaded", "下载发卡申请原文件"),
+                    ("offer_reviewed", "优惠审核"),
+                    ("offer_limit_changed", "修改名额或预算"),
+                    ("merchant_reviewed", "商家审核"),
+                    ("api_key_created", "创建 API 密钥"),
+                    ("api_key_revoked", "吊销 API 密钥"),
+                    ("redemption_voided", "撤销核销"),
+                    ("member_data_exported", "导出个人数据"),
+                    ("member_transferred", "会员转会"),
+                    ("member_changed", "会员信息变更"),
+                    ("self_approved", "创建人自行批准"),
+                    ("user_roles_changed", "修改用户角色或权限"),
+                    ("offer_changed", "修改优惠"),
+                    ("union_settings_changed", "修改工会设置"),
+                    ("webhook_endpoint_created", "创建推送地址"),
+                    ("webhook_endpoint_disabled", "停用推送地址"),
+                    ("webhook_endpoint_deleted", "删除推送地址"),
+                    ("fund_changed", "普惠资金变动"),
+                    ("roster_confirmed", "确认导入会员名册"),
+                    ("member_count_reported", "上报会员人数"),
+                    ("statement_changed", "结算单变更"),
+                    ("payment_run_changed", "支付批次变更"),
+                    ("allowance_claim_changed", "住院补贴申请变动"),
+                    ("voucher_code_used", "登记券码已使用"),
+                    ("shop_product_changed", "网上购商品变更"),
+                    ("shop_order_changed", "网上购订单变动"),
+                ],
+                db_index=True,
+                max_length=40,
+                verbose_name="动作",
+            ),
         ),
     ]
