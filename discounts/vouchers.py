@@ -12,9 +12,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from discounts.history import HistoryItem, HistorySection
 from discounts.models import Offer, VoucherCode
 from discounts.redemption import limits_take
 from discounts.rules import Refusal, local_day
+from discounts.selectors import offer_headline
 from discounts.usability import offer_usability
 from members.models import Card, Member
 from portal.audit import audit_record
@@ -224,3 +226,36 @@ def voucher_code_use(*, voucher: VoucherCode, by_user=None, api_key=None, now=No
             )
     voucher.refresh_from_db(fields=["used_at", "used_by", "used_api_key"])
     return voucher
+
+
+# --- The member's codes in their history -----------------------------------------------------------
+
+HISTORY_CODES = 10
+
+
+def history_codes_section(member: Member) -> HistorySection | None:
+    """The codes the member claimed, newest first, each with whether the partner reported it used
+    (a section of 我的优惠记录, discounts.history); none for a member who never claimed one."""
+    codes = list(
+        VoucherCode.objects.filter(member=member)
+        .select_related("offer", "offer__merchant")
+        .order_by("-claimed_at", "-id")[:HISTORY_CODES]
+    )
+    if not codes:
+        return None
+    items = []
+    for code in codes:
+        claimed = _("%(when)s 领取") % {"when": f"{timezone.localtime(code.claimed_at):%Y-%m-%d %H:%M}"}
+        used = (
+            _("%(when)s 已使用") % {"when": f"{timezone.localtime(code.used_at):%Y-%m-%d %H:%M}"}
+            if code.used_at
+            else _("未使用")
+        )
+        items.append(
+            HistoryItem(
+                title=code.offer.title,
+                detail=f"{code.offer.merchant.name} · {_('券码')} {code.code} · {claimed} · {used}",
+                money=offer_headline(code.offer),
+            )
+        )
+    return HistorySection(key="voucher-codes", heading=_("线上券码"), items=items)

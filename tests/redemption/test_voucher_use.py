@@ -13,6 +13,7 @@ from discounts.statements import merchant_statement
 from portal.clock import local_day
 from portal.models import AuditEvent
 from tests.redemption.conftest import run_in_threads
+from tests.redemption.test_pages import sign_in_member
 
 USE = "/api/v1/vouchers/use/"
 
@@ -112,3 +113,22 @@ def test_the_cashier_records_a_code_on_the_portal_and_the_statement_counts_it(cl
     client.force_login(rival_cashier.user)
     refused = client.post("/merchant/vouchers/use/", {"offer": offer.pk, "code": code.code})
     assert "offer" in refused.context["form"].errors
+
+
+@pytest.mark.django_db
+def test_the_member_reads_each_claimed_code_and_whether_it_was_used_in_the_history(
+    client, api_client, shop, claimed
+):
+    offer, code, _unclaimed = claimed
+    sign_in_member(client, code.member)
+    section = _codes_section(client.get("/me/redemptions/").content.decode())
+    assert offer.title in section and code.code in section and "未使用" in section
+
+    api_client.post(USE, {"offer": offer.pk, "code": code.code}, format="json", **shop.headers())
+    section = _codes_section(client.get("/me/redemptions/").content.decode())
+    assert "已使用" in section and "未使用" not in section
+
+
+def _codes_section(page: str) -> str:
+    start = page.index('data-role="voucher-codes"')
+    return page[start : page.index("</section>", start)]
