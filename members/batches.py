@@ -16,11 +16,15 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import issuance
 from members.models import IssuanceBatch, IssuanceRow, PartnerBank, Union
+from notifications.models import Topic
+from notifications.recipients import Recipient
+from notifications.services import notify
 from portal.approvals import ensure_second_person
 from portal.audit import audit_record
 from portal.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -110,18 +114,31 @@ def batch_approve(*, batch: IssuanceBatch, actor) -> IssuanceBatch:
 
 
 def batch_reject(*, batch: IssuanceBatch, actor, reason: str = "") -> IssuanceBatch:
+    """Send a batch back before it is approved; its uploader (the workplace operator, usually) is
+    told why, in the inbox and by the channels they keep."""
     _batch_for_staff(batch, actor, "members.approve_issuancebatch", _("您没有审核发卡批次的权限。"))
-    changed = IssuanceBatch.objects.filter(
-        pk=batch.pk,
-        status__in=[IssuanceBatch.Status.VALIDATED, IssuanceBatch.Status.FAILED],
-        approved_at=None,
-    ).update(status=IssuanceBatch.Status.REJECTED, status_message=(reason or _("已驳回"))[:500])
-    if changed != 1:
+    message = (reason or _("已驳回"))[:500]
+    with transaction.atomic():
+        changed = IssuanceBatch.objects.filter(
+            pk=batch.pk,
+            status__in=[IssuanceBatch.Status.VALIDATED, IssuanceBatch.Status.FAILED],
+            approved_at=None,
+        ).update(status=IssuanceBatch.Status.REJECTED, status_message=message)
         batch.refresh_from_db()
-        raise BatchStateConflict(
-            _("当前状态为“%(status)s”的批次不能驳回。") % {"status": batch.get_status_display()}
-        )
-    batch.refresh_from_db()
+        if changed != 1:
+            raise BatchStateConflict(
+                _("当前状态为“%(status)s”的批次不能驳回。") % {"status": batch.get_status_display()}
+            )
+        if batch.uploaded_by_id is not None:
+            notify(
+                recipient=Recipient.user(batch.uploaded_by_id),
+                topic=Topic.BATCH_REJECTED,
+                title=_("发卡批次被退回"),
+                body=_("您上传的发卡批次“%(file)s”被退回：%(reason)s")
+                % {"file": batch.original_filename, "reason": message},
+                dedup_key=f"batch-rejected:{batch.pk}",
+                link=reverse("admin:members_issuancebatch_change", args=[batch.pk]),
+            )
     return batch
 
 

@@ -518,3 +518,17 @@ def test_member_admin_finds_a_member_by_full_id_number(client, tree, make_staff)
     full = pii.decrypt_id_number(member.id_number_encrypted)
     page = client.post("/admin/members/member/find-by-id/", {"id_number": full}, follow=True).content.decode()
     assert "要找的人" in page and "别人" not in page
+
+
+def test_the_uploader_is_told_why_a_batch_was_sent_back(tree, bank, operator, approver):
+    from notifications.models import Notification, Topic
+
+    batch = validated_batch(union=tree.C1A, bank=bank, user=operator, rows=applicant_rows(1, "C1A1"))
+    batches.batch_reject(batch=batch, actor=approver, reason="身份证号与名册不符")
+    notice = Notification.objects.get(topic=Topic.BATCH_REJECTED)
+    assert (notice.recipient_kind, notice.recipient_id) == ("user", operator.pk)
+    assert "身份证号与名册不符" in notice.body and batch.original_filename in notice.body
+    assert notice.link == f"/admin/members/issuancebatch/{batch.pk}/change/"
+    with pytest.raises(batches.BatchStateConflict):
+        batches.batch_reject(batch=batch, actor=approver, reason="again")
+    assert Notification.objects.filter(topic=Topic.BATCH_REJECTED).count() == 1
