@@ -131,8 +131,8 @@ def test_the_inbox_pages_through_many_notices(member):
     for index in range(25):
         notice_for(of(member), f"k{index}", title=f"第{index}条")
     client = as_member(member)
-    assert "1 / 2" in text(client.get("/me/notifications/"))
-    assert "2 / 2" in text(client.get("/me/notifications/?page=2"))
+    assert "第1页，共2页" in text(client.get("/me/notifications/"))
+    assert "第2页，共2页" in text(client.get("/me/notifications/?page=2"))
 
 
 def test_the_inbox_runs_a_fixed_number_of_queries(member, django_assert_max_num_queries):
