@@ -7,24 +7,11 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from funds.models import MONEY_COLUMNS, Fund, FundMovement
-from portal.admin import ScopedAdminMixin
-
-
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyScopedAdmin
 
 
 @admin.register(Fund)
-class FundAdmin(ReadOnlyAdmin):
+class FundAdmin(ReadOnlyScopedAdmin):
     scope_path_field = "union__path"
     list_display = ("name", "union", "year", *MONEY_COLUMNS, "left_amount")
     list_filter = ("year", "union__level")
@@ -39,7 +26,7 @@ class FundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FundMovement)
-class FundMovementAdmin(ReadOnlyAdmin):
+class FundMovementAdmin(ReadOnlyScopedAdmin):
     scope_path_field = "fund__union__path"
     list_display = ("id", "created_at", "fund", "kind", "amount", "reference", "actor_label", "note")
     list_filter = ("kind",)

@@ -30,6 +30,22 @@ class ScopedAdminMixin:
         return staff_union_path(request.user) is not None and super().has_module_permission(request)
 
 
+class ReadOnlyScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """A union-scoped admin that only shows: its rows change through their services (funds, statements,
+    shop orders…), never by a form, an action or a delete here."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     scope_path_field = "union__path"

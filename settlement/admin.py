@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from portal.admin import ScopedAdminMixin
+from portal.admin import ReadOnlyScopedAdmin
 from settlement.models import PaymentRun, Statement
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Statement)
-class StatementAdmin(ReadOnlyAdmin):
+class StatementAdmin(ReadOnlyScopedAdmin):
     scope_path_field = "merchant__region__path"
     list_display = (
         "id",
@@ -48,7 +35,7 @@ class StatementAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentRun)
-class PaymentRunAdmin(ReadOnlyAdmin):
+class PaymentRunAdmin(ReadOnlyScopedAdmin):
     scope_path_field = "union__path"
     list_display = ("id", "union", "status", "line_count", "total", "created_at", "created_by", "approved_by")
     list_filter = ("status",)

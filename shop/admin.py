@@ -6,26 +6,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from portal.admin import ScopedAdminMixin
+from portal.admin import ReadOnlyScopedAdmin
 from shop.models import Order, Product
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    actions = None
-    scope_path_field = "merchant__region__path"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Product)
-class ProductAdmin(ReadOnlyAdmin):
+class ProductAdmin(ReadOnlyScopedAdmin):
+    scope_path_field = "merchant__region__path"
     list_display = (
         "id",
         "title",
@@ -47,7 +34,8 @@ class ProductAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(ReadOnlyScopedAdmin):
+    scope_path_field = "merchant__region__path"
     list_display = (
         "code",
         "product",
