@@ -115,7 +115,7 @@ def offers(request, site: CitySite):
     tabs = [{"label": _("全部"), "query": filters.query_string(category=""), "current": not filters.category}]
     tabs += [
         {
-            "label": category.name,
+            "label": category.label,
             "query": filters.query_string(category=category.code),
             "current": filters.category is not None and filters.category.pk == category.pk,
         }

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,7 +25,12 @@ class Category(models.Model):
         ordering = ["sort_order", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language: 休闲娱乐, or Entertainment on an English page."""
+        return self.name_en if get_language() == "en" and self.name_en else self.name
 
 
 # The comparisons of the open rule, as Python operators and as the ORM lookups that mean the same.

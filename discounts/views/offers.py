@@ -95,7 +95,7 @@ def _category_tabs(filters) -> list[dict]:
     for category in category_list():
         tabs.append(
             {
-                "label": category.name,
+                "label": category.label,
                 "query": filters.query_string(category=category.code),
                 "current": filters.category is not None and filters.category.pk == category.pk,
             }
