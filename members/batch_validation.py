@@ -111,9 +111,10 @@ def _card_data_submitted(batch_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            WITH at AS MATERIALIZED (SELECT members_history_at() AS t)
             INSERT INTO members_unionsubmission (union_id, kind, first_at, last_at)
-            SELECT DISTINCT union_id, 'cards', members_history_at(), members_history_at()
-            FROM members_issuancerow WHERE batch_id = %s AND union_id IS NOT NULL
+            SELECT DISTINCT r.union_id, 'cards', at.t, at.t
+            FROM members_issuancerow r, at WHERE r.batch_id = %s AND r.union_id IS NOT NULL
             ON CONFLICT (union_id, kind) DO UPDATE SET last_at = EXCLUDED.last_at
             """,
             [batch_id],

@@ -4,7 +4,7 @@ The history itself (``MemberHistory``, ``CardHistory``) is written by database t
 and card tables (migration ``members.0011``), so no writer can change a status, a union or a card
 without leaving its dated trace. This module only says *when* a change took effect, for a correction
 entered late: inside :func:`history_effective_at` the triggers date the changes of the transaction
-at the given moment instead of ``now()``.
+at the given moment instead of the moment of the change (``clock_timestamp()``, migration 0019).
 
 A correction changes the past, so the coverage snapshots of the days since are computed again (the
 ``stats`` task, queued by name: this app never imports the statistics above it)."""

@@ -639,7 +639,8 @@ class MemberHistory(models.Model):
 
     Written only by database triggers on ``members_member`` (migrations ``members.0013``, ``0014``), so
     every writer — services, bulk SQL of batches and rosters, admin, raw SQL — is recorded. A change is
-    dated ``now()`` unless the transaction set ``members.history_effective_at`` (see
+    dated when its statement runs (``clock_timestamp()``, after the row lock: never before the last
+    recorded change) unless the transaction set ``members.history_effective_at`` (see
     :func:`members.history.history_effective_at`), which is how a correction is back-dated."""
 
     member = models.ForeignKey(

@@ -456,8 +456,9 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
     missing = cursor.rowcount
     cursor.execute(
         """
+        WITH at AS MATERIALIZED (SELECT members_history_at() AS t)
         INSERT INTO members_unionsubmission (union_id, kind, first_at, last_at)
-        SELECT u, %s, members_history_at(), members_history_at() FROM unnest(%s::bigint[]) AS u
+        SELECT u, %s, at.t, at.t FROM unnest(%s::bigint[]) AS u, at
         ON CONFLICT (union_id, kind) DO UPDATE SET last_at = EXCLUDED.last_at
         """,
         [UnionSubmission.Kind.ROSTER, covered],
