@@ -152,8 +152,8 @@ def sandbox_ensure() -> Merchant:
         description="POS 接口对接测试专用：测试密钥只能在这里使用测试卡，不计入任何统计与结算。",
         status=Merchant.Status.APPROVED,
         reviewed_at=timezone.now(),
+        is_sandbox=True,
     )
-    merchant.is_sandbox = True
     merchant.save()
     valid_from, valid_until = SANDBOX_VALID
     for test_offer in OFFERS:

@@ -190,7 +190,7 @@ def voucher_code_for_merchant(*, merchant, offer_id, code: str) -> VoucherCode:
     if not code:
         raise ValidationFailed(_("请填写券码。"), fields={"code": [_("该字段是必填项。")]})
     found = (
-        VoucherCode.objects.select_related("offer", "member")
+        VoucherCode.objects.select_related("offer__merchant__region", "member")
         .filter(
             offer_id=offer_id,
             offer__merchant=merchant,

@@ -10,8 +10,10 @@ import pytest
 from discounts import vouchers
 from discounts.models import Offer, VoucherCode
 from discounts.statements import merchant_statement
+from merchants.models import MerchantUser
 from portal.clock import local_day
 from portal.models import AuditEvent
+from tests.factories import MerchantUserFactory
 from tests.redemption.conftest import run_in_threads
 from tests.redemption.test_pages import sign_in_member
 
@@ -105,11 +107,7 @@ def test_the_cashier_records_a_code_on_the_portal_and_the_statement_counts_it(cl
     assert "线上券码使用" in client.get("/merchant/till/statement/").content.decode()
 
     # Another merchant's staff cannot even choose the offer.
-    rival_cashier = type(shop.cashier).objects.create(
-        user=type(shop.cashier.user).objects.create(username="rival-cashier"),
-        merchant=rival.merchant,
-        role=shop.cashier.role,
-    )
+    rival_cashier = MerchantUserFactory(merchant=rival.merchant, role=MerchantUser.Role.CASHIER)
     client.force_login(rival_cashier.user)
     refused = client.post("/merchant/vouchers/use/", {"offer": offer.pk, "code": code.code})
     assert "offer" in refused.context["form"].errors
