@@ -29,9 +29,11 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
     one transaction. Returns "more", "finish" (no valid row left) or "idle" (nothing to do).
 
     The batch row is locked first, so a redelivered task waits for the original and then finds its
-    rows done; a killed worker's transaction rolls back as a whole (rows, members, cards and serials)
-    and the next run starts again at the first row not yet done. The rows never travel to Python
-    and back: members are upserted with INSERT … SELECT from the rows table.
+    rows done (at or before ``processed_through``); a killed worker's transaction rolls back as a
+    whole (members, cards, serials and the progress) and the next run starts again after the last
+    row done. The rows never travel to Python and back: members are upserted with INSERT … SELECT
+    from the rows table. Progress is the last row number done, kept on the locked batch: the rows
+    themselves are not rewritten (a wide row with four indexes per applicant), only refused ones.
 
     A row whose member is out of the batch's reach (``members.scope``) — because it changed since
     validation, or because the row never went through it — changes nothing: the upsert skips it by
@@ -53,14 +55,15 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id FROM members_issuancerow WHERE batch_id = %s AND status = 'valid' "
-                "ORDER BY row_number LIMIT %s",
-                [batch_id, chunk_size],
+                "SELECT id, row_number FROM members_issuancerow "
+                "WHERE batch_id = %s AND status = 'valid' AND row_number > %s ORDER BY row_number LIMIT %s",
+                [batch_id, batch.processed_through, chunk_size],
             )
-            row_ids = [row[0] for row in cursor.fetchall()]
-            if not row_ids:
+            chunk = cursor.fetchall()
+            if not chunk:
                 return "finish"
-            member_by_row, refused, _added, _updated = upsert_members_from_rows(
+            row_ids = [row[0] for row in chunk]
+            member_by_row, refused, added, _updated = upsert_members_from_rows(
                 cursor,
                 rows_table="members_issuancerow",
                 row_ids=row_ids,
@@ -71,59 +74,44 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
                 now=now,
             )
             accepted = [row_id for row_id in row_ids if row_id in member_by_row]
-            cursor.execute(
-                "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
-                [list(member_by_row.values()), list(Card.LIVE_STATUSES)],
-            )
-            holders = {row[0] for row in cursor.fetchall()}
             # A member named twice in the chunk is impossible (duplicates are invalid rows), and a
             # member who already holds a live card is skipped: re-uploads never give a second card.
-            needing = [row_id for row_id in accepted if member_by_row[row_id] not in holders]
+            # Members added by this transaction hold none, so only a chunk with known ones asks.
+            holders = set()
+            if added < len(accepted):
+                cursor.execute(
+                    "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
+                    [list(member_by_row.values()), list(Card.LIVE_STATUSES)],
+                )
+                holders = {row[0] for row in cursor.fetchall()}
+            needing = [member_by_row[row_id] for row_id in accepted if member_by_row[row_id] not in holders]
             serials = bank_allocate_serials(bank=batch.bank, count=len(needing))
-            card_by_member: dict[int, int] = {}
             if needing:
                 cursor.execute(
                     "INSERT INTO members_card (number, bank_id, serial, member_id, status, batch_id, "
                     "issued_at) SELECT v.number, %s, v.serial, v.member_id, 'issued', %s, %s "
-                    "FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS v(number, serial, member_id) "
-                    "RETURNING member_id, id",
+                    "FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS v(number, serial, member_id)",
                     [
                         batch.bank_id,
                         batch_id,
                         now,
                         [card_number_for(batch.bank, serial) for serial in serials],
                         list(serials),
-                        [member_by_row[row_id] for row_id in needing],
+                        needing,
                     ],
                 )
-                card_by_member = dict(cursor.fetchall())
-            card_by_row = {row_id: card_by_member[member_by_row[row_id]] for row_id in needing}
-            cursor.execute(
-                """
-                UPDATE members_issuancerow r
-                SET status = 'done', member_id = v.member_id, card_id = v.card_id
-                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, member_id, card_id)
-                WHERE r.id = v.id AND r.status = 'valid'
-                """,
-                [
-                    accepted,
-                    [member_by_row[row_id] for row_id in accepted],
-                    [card_by_row.get(r) for r in accepted],
-                ],
-            )
-            done = cursor.rowcount
             if refused:
                 cursor.execute(
                     "UPDATE members_issuancerow SET status = 'invalid', errors = errors || %s "
                     "WHERE id = ANY(%s) AND status = 'valid'",
                     [Jsonb([str(MEMBER_OUT_OF_REACH)]), refused],
                 )
-                done += cursor.rowcount
-            if done != len(row_ids):
-                raise RuntimeError("issuance rows changed under a locked batch")
+                if cursor.rowcount != len(refused):
+                    raise RuntimeError("issuance rows changed under a locked batch")
         IssuanceBatch.objects.filter(pk=batch_id).update(
+            processed_through=chunk[-1][1],
             processed_rows=F("processed_rows") + len(accepted),
-            cards_created=F("cards_created") + len(card_by_row),
+            cards_created=F("cards_created") + len(needing),
             valid_rows=F("valid_rows") - len(refused),
             error_rows=F("error_rows") + len(refused),
         )
@@ -237,7 +225,9 @@ def batch_finish(*, batch_id: int) -> bool:
     batch = IssuanceBatch.objects.filter(pk=batch_id, status=IssuanceBatch.Status.PROCESSING).first()
     if (
         batch is None
-        or IssuanceRow.objects.filter(batch_id=batch_id, status=IssuanceRow.Status.VALID).exists()
+        or IssuanceRow.objects.filter(
+            batch_id=batch_id, status=IssuanceRow.Status.VALID, row_number__gt=batch.processed_through
+        ).exists()
     ):
         return False
     cards = (

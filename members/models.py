@@ -371,6 +371,9 @@ class IssuanceBatch(models.Model):
     valid_rows = models.PositiveIntegerField(_("有效行数"), default=0)
     error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
     processed_rows = models.PositiveIntegerField(_("已制卡行数"), default=0)
+    # The progress of processing: every valid row up to this row number is done (members upserted,
+    # cards issued), each chunk's transaction moving it on with its cards.
+    processed_through = models.PositiveIntegerField(_("已处理至行号"), default=0)
     # Valid rows that change the name or phone of a member who already exists: shown to the approver.
     changed_members = models.PositiveIntegerField(_("修改已有会员"), default=0)
     cards_created = models.PositiveIntegerField(_("新制卡数"), default=0)
@@ -417,12 +420,13 @@ class IssuanceBatch(models.Model):
 
 
 class IssuanceRow(models.Model):
-    """One applicant of a batch, with the errors found when validating it."""
+    """One applicant of a batch, with the errors found when validating it. A valid row is done once
+    its batch's ``processed_through`` has passed it: its member is the one holding its ID number,
+    its card the one of the batch issued to that member."""
 
     class Status(models.TextChoices):
         VALID = "valid", _("有效")
         INVALID = "invalid", _("有误")
-        DONE = "done", _("已制卡")
 
     batch = models.ForeignKey(
         IssuanceBatch, verbose_name=_("批次"), on_delete=models.CASCADE, related_name="rows"
@@ -443,12 +447,6 @@ class IssuanceRow(models.Model):
     # For a row naming a member who already exists: what it would change, old values masked
     # ({"name": "李**", "phone": "139****0088"}); the new values are the row's own.
     member_changes = models.JSONField(_("对已有会员的修改"), default=dict, blank=True)
-    member = models.ForeignKey(
-        Member, verbose_name=_("会员"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    card = models.ForeignKey(
-        Card, verbose_name=_("会员卡"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("申请行")

@@ -112,9 +112,7 @@ def batch_error_preview(batch: IssuanceBatch, limit: int = 20) -> list[IssuanceR
 def _member_change_rows(batch: IssuanceBatch):
     """The rows of the batch that change a member who already exists (still to be processed, or done)."""
     return (
-        IssuanceRow.objects.filter(
-            batch=batch, status__in=[IssuanceRow.Status.VALID, IssuanceRow.Status.DONE]
-        )
+        IssuanceRow.objects.filter(batch=batch, status=IssuanceRow.Status.VALID)
         .exclude(member_changes={})
         .order_by("row_number")
         .only("row_number", "name", "id_number_masked", "phone", "member_changes")

@@ -23,7 +23,7 @@ from portal import devservices
 from portal.roles import Role
 from tests.conftest import BASE_DIR, _point_celery_at, database_url_for, wait_for
 from tests.factories import PartnerBankFactory
-from tests.members.conftest import applicant_rows, csv_bytes, upload
+from tests.members.conftest import applicant_rows, csv_bytes, hold_chunk_two, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -119,15 +119,12 @@ def test_worker_survives_a_redis_restart_in_the_middle_of_a_task(tree, make_staf
     )
     batch.refresh_from_db()
 
-    # Hold the worker inside chunk two by locking that chunk's rows, as in the killed-worker test.
+    # Hold the worker inside chunk two, as in the killed-worker test.
     url = database_url_for(connection.settings_dict)
     lock_conn = psycopg.connect(url, autocommit=False)
     watcher = psycopg.connect(url, autocommit=True)
     try:
-        lock_conn.execute(
-            "SELECT id FROM members_issuancerow WHERE batch_id = %s AND row_number > %s FOR UPDATE",
-            [batch.pk, batch_processing.PROCESS_CHUNK_ROWS + 1],
-        ).fetchall()
+        hold_chunk_two(lock_conn, batch)
         batches.batch_approve(batch=batch, actor=make_staff(tree.C1, Role.CITY_OPERATOR))
         wait_for(lambda: blocked_backends(watcher) > 0, timeout=120, message="worker blocked in chunk two")
 

@@ -81,3 +81,16 @@ def process_all(batch: IssuanceBatch, chunk_size: int = 50) -> None:
         pass
     batch_processing.batch_finish(batch_id=batch.pk)
     batch.refresh_from_db()
+
+
+def hold_chunk_two(lock_conn, batch: IssuanceBatch) -> None:
+    """Insert, on ``lock_conn`` and without committing, the member named by the first row of the
+    batch's second chunk: the worker commits chunk one, then its upsert of chunk two waits on this
+    transaction (the same ID number, not yet committed) until ``lock_conn`` rolls back."""
+    lock_conn.execute(
+        "INSERT INTO members_member (name, id_number_encrypted, id_number_hash, id_number_masked, phone, "
+        "union_id, status, groups, created_at, updated_at) "
+        "SELECT name, id_number_encrypted, id_number_hash, id_number_masked, phone, union_id, 'active', "
+        "'{}', now(), now() FROM members_issuancerow WHERE batch_id = %s AND row_number = %s",
+        [batch.pk, batch_processing.PROCESS_CHUNK_ROWS + 2],  # row 1 is the header
+    )

@@ -13,7 +13,7 @@ from members import batch_processing, batches
 from members.models import Card, IssuanceBatch, Member
 from portal.roles import Role
 from tests.conftest import WorkerProcess, database_url_for, wait_for
-from tests.members.conftest import applicant_rows, csv_bytes, upload
+from tests.members.conftest import applicant_rows, csv_bytes, hold_chunk_two, upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -41,14 +41,11 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
     batch.refresh_from_db()
     assert batch.valid_rows == ROWS
 
-    # Hold the rows of the second chunk: the worker commits chunk one, then blocks inside chunk two
-    # after creating its members, allocating serials and inserting cards.
+    # Hold a member of the second chunk: the worker commits chunk one, then blocks inside chunk two
+    # while upserting its members.
     url = database_url_for(connection.settings_dict)
     lock_conn = psycopg.connect(url, autocommit=False)
-    lock_conn.execute(
-        "SELECT id FROM members_issuancerow WHERE batch_id = %s AND row_number > %s FOR UPDATE",
-        [batch.pk, batch_processing.PROCESS_CHUNK_ROWS + 1],
-    ).fetchall()
+    hold_chunk_two(lock_conn, batch)
     watcher = psycopg.connect(url, autocommit=True)
     replacement = None
     try:
@@ -91,7 +88,8 @@ def test_killed_worker_mid_batch_resumes_without_duplicates(tree, make_staff, ce
     assert sorted(cards.values_list("serial", flat=True)) == list(range(1, ROWS + 1))
     assert cards.values("member").distinct().count() == ROWS
     assert Member.objects.count() == ROWS
-    assert not batch.rows.exclude(status="done").exists()
+    assert not batch.rows.exclude(status="valid").exists()
+    assert batch.processed_through == batch.rows.order_by("row_number").last().row_number
     with batch.production_file.open("rb") as handle:
         lines = list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
     assert len(lines) == ROWS + 1
