@@ -255,11 +255,11 @@ def _store_checked_rows(roster_id: int, rows: list[issuance.CheckedRow]) -> None
                         row.phone,
                         row.union_code,
                         row.union_id,
-                        row.groups,
+                        batch_validation.copy_array(row.groups),
                         row.member_status,
                         row.status,
-                        Jsonb(row.errors),
-                        Jsonb(row.member_changes),
+                        batch_validation.copy_json(row.errors, "[]"),
+                        batch_validation.copy_json(row.member_changes, "{}"),
                     )
                 )
         RosterImport.objects.filter(pk=roster_id).update(
