@@ -170,7 +170,7 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
                         row.phone,
                         row.union_code,
                         row.union_id,
-                        copy_array(row.groups),
+                        issuance.text_array_literal(row.groups),
                         row.status,
                         copy_json(row.errors, "[]"),
                         copy_json(row.member_changes, "{}"),
@@ -186,14 +186,6 @@ def copy_json(value, empty: str) -> str:
     the text for COPY like any string, and the empty value of nearly every row is a constant —
     the Jsonb dumper costs several µs a value."""
     return json.dumps(value) if value else empty
-
-
-def copy_array(values: list[str]) -> str:
-    """A text[] value for a text COPY: PostgreSQL's array literal, every element quoted."""
-    if not values:
-        return "{}"
-    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return "{" + ",".join(quoted) + "}"
 
 
 def _batch_fail_validation(batch_id: int, message: str) -> None:

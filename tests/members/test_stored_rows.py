@@ -178,4 +178,4 @@ def test_roster_rows_are_stored_as_psycopg_adapters_store_them(tree):
     ],
 )
 def test_array_literals_quote_every_element(values, literal):
-    assert batch_validation.copy_array(values) == literal
+    assert issuance.text_array_literal(values) == literal
