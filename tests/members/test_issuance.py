@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 
 import pytest
@@ -532,3 +533,17 @@ def test_the_uploader_is_told_why_a_batch_was_sent_back(tree, bank, operator, ap
     with pytest.raises(batches.BatchStateConflict):
         batches.batch_reject(batch=batch, actor=approver, reason="again")
     assert Notification.objects.filter(topic=Topic.BATCH_REJECTED).count() == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validation_leaves_the_cycle_collector_as_it_found_it(enabled):
+    """Validation pauses Python's cycle collector while it reads, even when the file is refused."""
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        rows = iter([(2, {}), (3, {})])
+        with pytest.raises(issuance.FileProblem):
+            batch_validation._validate_rows(1, rows, checker=None, stored_through=0, max_rows=1)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
