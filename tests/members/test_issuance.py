@@ -61,7 +61,8 @@ def test_each_bad_row_gets_plain_errors_and_good_rows_are_kept(tree, bank, opera
     holder = CardFactory(member=MemberFactory(union=tree.C1A1), bank=bank)
     holder_id = pii.decrypt_id_number(holder.member.id_number_encrypted)
     good = applicant_rows(2, "C1A1")
-    bad_checksum = make_id_number()[:-1] + ("0" if make_id_number()[-1] != "0" else "1")
+    valid = make_id_number()
+    bad_checksum = valid[:-1] + ("0" if valid[-1] != "0" else "1")
     duplicate_id = good[0][1]
     rows = [
         *good,  # rows 2, 3
