@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import os
 import resource
 import subprocess
@@ -62,9 +63,37 @@ def ensure_database(base_url: str, name: str) -> str:
     return url
 
 
+# Birth dates of the applicants: 1960 to 2005. The day step is prime to the number of days, so a run of
+# indexes walks all the days before a date comes back.
+BIRTH_FIRST = datetime.date(1960, 1, 1)
+BIRTH_DAYS = (datetime.date(2005, 12, 31) - BIRTH_FIRST).days + 1
+BIRTH_DAY_STEP = 7919
+
+
+@functools.cache
+def area_codes() -> tuple[str, ...]:
+    """The county codes python-stdnum accepts for any birth year (listed without a period of
+    validity): a file of real people names hundreds of birth places, not one."""
+    from stdnum import numdb
+
+    return tuple(
+        f"{province}{county}"
+        for length, province, _high, _props, counties in numdb.get("cn/loc").prefixes
+        if length == 2
+        for county_length, county, county_high, props, _children in counties
+        if county_length == 4 and county == county_high and "[" not in props.get("county", "[")
+    )
+
+
 def id_number(index: int) -> str:
-    born = datetime.date(1985, 1, 1) + datetime.timedelta(days=index // 999)
-    body = f"130104{born:%Y%m%d}{index % 999 + 1:03d}"
+    """A valid ID number, unique per index, deterministic: the area changes every row, the birth
+    date every round of the areas, so nearly every row has its own area and birth date."""
+    areas = area_codes()
+    round_, area = divmod(index, len(areas))
+    day = round_ * BIRTH_DAY_STEP % BIRTH_DAYS
+    sequence = round_ // BIRTH_DAYS
+    born = BIRTH_FIRST + datetime.timedelta(days=day)
+    body = f"{areas[area]}{born:%Y%m%d}{sequence + 1:03d}"
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 

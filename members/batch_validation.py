@@ -5,6 +5,8 @@ fails the batch as a whole with a plain message."""
 from __future__ import annotations
 
 import contextlib
+import gc
+import json
 import logging
 import traceback
 
@@ -14,7 +16,6 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from psycopg.types.json import Jsonb
 
 from members import issuance
 from members.models import IssuanceBatch, IssuanceRow
@@ -129,21 +130,38 @@ def _validate_rows(
     store = store or (lambda chunk: _store_checked_rows(batch_id, chunk))
     seen = 0
     pending: list[tuple[int, dict[str, str]]] = []
-    for number, values in rows:
-        seen += 1
-        if seen > max_rows:
-            raise issuance.FileProblem(
-                _("文件超过 %(limit)s 行的上限，请拆分后分批上传。") % {"limit": f"{max_rows:,}"}
-            )
-        if number <= stored_through:
-            continue
-        pending.append((number, values))
-        if len(pending) >= VALIDATE_CHUNK_ROWS:
+    with _without_cycle_collection():
+        for number, values in rows:
+            seen += 1
+            if seen > max_rows:
+                raise issuance.FileProblem(
+                    _("文件超过 %(limit)s 行的上限，请拆分后分批上传。") % {"limit": f"{max_rows:,}"}
+                )
+            if number <= stored_through:
+                continue
+            pending.append((number, values))
+            if len(pending) >= VALIDATE_CHUNK_ROWS:
+                store(checker.check(pending))
+                pending = []
+        if pending:
             store(checker.check(pending))
-            pending = []
-    if pending:
-        store(checker.check(pending))
     return seen
+
+
+@contextlib.contextmanager
+def _without_cycle_collection():
+    """Python's cycle collector paused while a file is read and checked. The rows of a chunk (a
+    few containers each, tens of thousands at a time) set it off again and again, and each time it
+    walks every object of the process: about a tenth of the time of a check. The rows hold no
+    reference cycles, so their memory is freed as it was; the collector runs again after."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
@@ -170,15 +188,22 @@ def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
                         row.phone,
                         row.union_code,
                         row.union_id,
-                        row.groups,
+                        issuance.text_array_literal(row.groups),
                         row.status,
-                        Jsonb(row.errors),
-                        Jsonb(row.member_changes),
+                        copy_json(row.errors, "[]"),
+                        copy_json(row.member_changes, "{}"),
                     )
                 )
         IssuanceBatch.objects.filter(pk=batch_id).update(
             valid_rows=F("valid_rows") + valid, error_rows=F("error_rows") + (len(rows) - valid)
         )
+
+
+def copy_json(value, empty: str) -> str:
+    """A jsonb value for a text COPY, as psycopg's Jsonb writes it (json.dumps): psycopg escapes
+    the text for COPY like any string, and the empty value of nearly every row is a constant —
+    the Jsonb dumper costs several µs a value."""
+    return json.dumps(value) if value else empty
 
 
 def _batch_fail_validation(batch_id: int, message: str) -> None:

@@ -6,6 +6,7 @@ add a new key in front, run ``manage.py rotate_pii_key`` to re-encrypt, then dro
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 from functools import lru_cache
@@ -14,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import (
     InvalidComponent,
@@ -44,10 +46,37 @@ def validate_id_number(raw: str) -> str:
     return value
 
 
-@lru_cache(maxsize=65536)
+_FIRST_YEAR, _LAST_YEAR = datetime.MINYEAR, datetime.MAXYEAR
+
+
 def _area_and_birth_date_valid(prefix: str) -> bool:
-    """The birth date exists and the area code existed on it (python-stdnum's tables). Looking up the
-    area takes about 0.1 ms, so the answer is cached: a batch of a million rows shares few prefixes."""
+    """The birth date exists and the area code existed in its year: python-stdnum's answer, from a
+    table of its area codes read once (its own lookup takes about 0.06 ms, and the rows of a real
+    file have nearly as many area and birth-date pairs as rows)."""
+    periods_by_area = _area_periods()
+    if periods_by_area is None or not prefix.isascii():
+        return _stdnum_area_and_birth_date_valid(prefix)
+    periods = periods_by_area.get(prefix[:6])
+    if periods is None:
+        return False
+    year = _birth_year(prefix[6:14])
+    if year is None:
+        return False
+    return any(start <= year <= end for start, end in periods)
+
+
+@lru_cache(maxsize=65536)
+def _birth_year(digits: str) -> int | None:
+    """The year of a YYYYMMDD birth date, None if no such date (a file has some 20,000 dates)."""
+    try:
+        return datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])).year
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _stdnum_area_and_birth_date_valid(prefix: str) -> bool:
+    """python-stdnum's own check: the birth date exists and the area code existed on it."""
     number = prefix + "0000"
     try:
         ric.get_birth_date(number)
@@ -56,6 +85,48 @@ def _area_and_birth_date_valid(prefix: str) -> bool:
         # python-stdnum raises KeyError for some area codes that its table lists without counties.
         return False
     return True
+
+
+@lru_cache(maxsize=1)
+def _area_periods() -> dict[str, tuple[tuple[int, int], ...]] | None:
+    """Every area code python-stdnum knows a county for, with the years it was in use (first and
+    last, inclusive), as ``ric.get_birth_place`` finds them: the props of the matching entries
+    merged in the table's order, the last county winning. None when its table is not the tree of
+    two-digit provinces and four-digit counties this reading relies on: then stdnum looks each up."""
+    counties: dict[str, str] = {}
+    for length, low, high, props, children in numdb.get("cn/loc").prefixes:
+        if length != 2 or len(high) != 2 or "county" in props or not _ascii_digits(low + high):
+            return None
+        for county_length, county_low, county_high, county_props, grandchildren in children:
+            if county_length != 4 or len(county_high) != 4 or grandchildren:
+                return None
+            if not _ascii_digits(county_low + county_high):
+                return None
+            if "county" in county_props:
+                for province in range(int(low), int(high) + 1):
+                    for county in range(int(county_low), int(county_high) + 1):
+                        counties[f"{province:02d}{county:04d}"] = county_props["county"]
+    try:
+        return {area: _county_periods(names) for area, names in counties.items()}
+    except ValueError:  # a period stdnum would fail to read: leave every number to stdnum
+        return None
+
+
+def _county_periods(counties: str) -> tuple[tuple[int, int], ...]:
+    """The years of "[1983-1994]东矿区,[1995-]古冶区" as ``ric.get_birth_place`` reads them: a county
+    without a period is in use in every year, and the ones after it are never read."""
+    periods = []
+    for county in counties.split(","):
+        if not county.startswith("["):
+            return ((_FIRST_YEAR, _LAST_YEAR),)
+        period, _name = county[1:].split("]")
+        start, end = period.split("-")
+        periods.append((int(start) if start else _FIRST_YEAR, int(end) if end else _LAST_YEAR))
+    return tuple(periods)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 @lru_cache(maxsize=4)
@@ -82,6 +153,12 @@ def encrypt_id_number(value: str) -> str:
     return fernet().encrypt(value.encode()).decode()
 
 
+def encrypt_id_numbers(values: list[str]) -> list[str]:
+    """``encrypt_id_number`` of each, the keys looked up once (a file's chunk at a time)."""
+    encrypt = fernet().encrypt
+    return [encrypt(value.encode()).decode() for value in values]
+
+
 def decrypt_id_number(token: str) -> str:
     try:
         return fernet().decrypt(token.encode()).decode()
@@ -95,7 +172,27 @@ def rotate_id_number(token: str) -> str:
 
 
 def hash_id_number(value: str) -> str:
-    return hmac.new(settings.PII_HASH_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 under settings.PII_HASH_KEY, in hex. A copy of an HMAC already keyed is a
+    quarter cheaper than keying one per number, and a file hashes up to a million."""
+    keyed = _keyed_hmac(settings.PII_HASH_KEY).copy()
+    keyed.update(value.encode())
+    return keyed.hexdigest()
+
+
+def hash_id_numbers(values: list[str]) -> list[str]:
+    """``hash_id_number`` of each, the key looked up once (a file's chunk at a time)."""
+    keyed = _keyed_hmac(settings.PII_HASH_KEY)
+    hashes = []
+    for value in values:
+        one = keyed.copy()
+        one.update(value.encode())
+        hashes.append(one.hexdigest())
+    return hashes
+
+
+@lru_cache(maxsize=4)
+def _keyed_hmac(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def mask_id_number(value: str) -> str:

@@ -105,8 +105,8 @@ class RosterRowChecker(issuance.RowChecker):
                 "SELECT k.id_number_hash, k.in_reach, CASE WHEN k.in_reach THEN k.name END, "  # noqa: S608
                 "       CASE WHEN k.in_reach THEN k.phone END "
                 f"FROM (SELECT m.id_number_hash, m.name, m.phone, {in_reach} AS in_reach "
-                "      FROM members_member m WHERE m.id_number_hash = ANY(%s)) k",
-                [self.batch_union.path, hashes],
+                "      FROM members_member m WHERE m.id_number_hash = ANY(%s::text[])) k",
+                [self.batch_union.path, issuance.text_array_literal(hashes)],
             )
             return {
                 hash_: issuance.KnownMember(
@@ -255,11 +255,11 @@ def _store_checked_rows(roster_id: int, rows: list[issuance.CheckedRow]) -> None
                         row.phone,
                         row.union_code,
                         row.union_id,
-                        row.groups,
+                        issuance.text_array_literal(row.groups),
                         row.member_status,
                         row.status,
-                        Jsonb(row.errors),
-                        Jsonb(row.member_changes),
+                        batch_validation.copy_json(row.errors, "[]"),
+                        batch_validation.copy_json(row.member_changes, "{}"),
                     )
                 )
         RosterImport.objects.filter(pk=roster_id).update(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 
 import pytest
@@ -60,7 +61,8 @@ def test_each_bad_row_gets_plain_errors_and_good_rows_are_kept(tree, bank, opera
     holder = CardFactory(member=MemberFactory(union=tree.C1A1), bank=bank)
     holder_id = pii.decrypt_id_number(holder.member.id_number_encrypted)
     good = applicant_rows(2, "C1A1")
-    bad_checksum = make_id_number()[:-1] + ("0" if make_id_number()[-1] != "0" else "1")
+    valid = make_id_number()
+    bad_checksum = valid[:-1] + ("0" if valid[-1] != "0" else "1")
     duplicate_id = good[0][1]
     rows = [
         *good,  # rows 2, 3
@@ -533,3 +535,17 @@ def test_the_uploader_is_told_why_a_batch_was_sent_back(tree, bank, operator, ap
     with pytest.raises(batches.BatchStateConflict):
         batches.batch_reject(batch=batch, actor=approver, reason="again")
     assert Notification.objects.filter(topic=Topic.BATCH_REJECTED).count() == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validation_leaves_the_cycle_collector_as_it_found_it(enabled):
+    """Validation pauses Python's cycle collector while it reads, even when the file is refused."""
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        rows = iter([(2, {}), (3, {})])
+        with pytest.raises(issuance.FileProblem):
+            batch_validation._validate_rows(1, rows, checker=None, stored_through=0, max_rows=1)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -34,6 +37,24 @@ def test_invalid_id_numbers_are_refused_in_plain_words(value, code):
         pii.validate_id_number(value)
     assert info.value.code == code or code == "format"
     assert "身份证号" in info.value.messages[0]
+
+
+def test_id_numbers_encrypted_and_hashed_by_the_chunk_are_as_one_at_a_time():
+    values = [*GOOD_IDS, GOOD_IDS[0]]
+    tokens = pii.encrypt_id_numbers(values)
+    assert [pii.decrypt_id_number(token) for token in tokens] == values
+    assert len(set(tokens)) == len(values)  # a fresh token each time, as encrypt_id_number gives
+    assert pii.hash_id_numbers(values) == [pii.hash_id_number(value) for value in values]
+    assert pii.hash_id_numbers([]) == pii.encrypt_id_numbers([]) == []
+
+
+def test_the_id_number_hash_is_hmac_sha256_under_the_hash_key(settings):
+    """Members are found by this hash: it may not change for the numbers already stored."""
+    for key in ("one-key", "another-key"):
+        settings.PII_HASH_KEY = key
+        for value in GOOD_IDS:
+            expected = hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+            assert pii.hash_id_number(value) == expected
 
 
 def test_masking_hides_the_middle_of_id_numbers_card_numbers_and_names():
