@@ -489,8 +489,17 @@ class RowChecker:
     _unions: dict[str, Union | None] = field(default_factory=dict)
 
     def check(self, chunk: list[tuple[int, dict[str, str]]]) -> list[CheckedRow]:
+        return self.finish(self.prepare(chunk))
+
+    def prepare(self, chunk: list[tuple[int, dict[str, str]]]) -> list[tuple[CheckedRow, list[str]]]:
+        """The checks each row makes of itself, its ID number encrypted and hashed: Python alone, no
+        query, so a chunk may be prepared in a thread of its own while the one before is stored."""
         prepared = [self._prepare(number, values) for number, values in chunk]
         self._protect_id_numbers([row for row, _ in prepared if row.id_number])
+        return prepared
+
+    def finish(self, prepared: list[tuple[CheckedRow, list[str]]]) -> list[CheckedRow]:
+        """The checks against the database: the rows' unions and the members who hold their ID numbers."""
         self._load_unions({row.union_code for row, _ in prepared if row.union_code})
         known = self._known_members([row.id_number_hash for row, _ in prepared if row.id_number_hash])
         rows = []

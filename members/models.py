@@ -428,18 +428,33 @@ class IssuanceRow(models.Model):
         VALID = "valid", _("有效")
         INVALID = "invalid", _("有误")
 
+    # Staging rows with foreign keys kept by Django, not by database constraints, as roster rows
+    # (see there); the batch is indexed by the unique (batch, row number) below.
     batch = models.ForeignKey(
-        IssuanceBatch, verbose_name=_("批次"), on_delete=models.CASCADE, related_name="rows"
+        IssuanceBatch,
+        verbose_name=_("批次"),
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
     )
     row_number = models.PositiveIntegerField(_("行号"))
     name = models.CharField(_("姓名"), max_length=60, blank=True)
     id_number_encrypted = models.TextField(_("身份证号（加密）"), blank=True)
-    id_number_hash = models.CharField(_("身份证号摘要"), max_length=64, blank=True, db_index=True)
+    # Not indexed: rows are read by batch and number, their members found through the members' own
+    # unique index on the hash.
+    id_number_hash = models.CharField(_("身份证号摘要"), max_length=64, blank=True)
     id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
     union = models.ForeignKey(
-        Union, verbose_name=_("工会"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Union,
+        verbose_name=_("工会"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     groups = ArrayField(models.CharField(max_length=32), verbose_name=_("群体"), default=list, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
@@ -453,7 +468,12 @@ class IssuanceRow(models.Model):
         verbose_name_plural = _("申请行")
         ordering = ["batch", "row_number"]
         constraints = [models.UniqueConstraint(fields=["batch", "row_number"], name="issuance_row_unique")]
-        indexes = [models.Index(fields=["batch", "status", "row_number"])]
+        # As for roster rows: the rows to process by the unique index, the few with errors by this.
+        indexes = [
+            models.Index(
+                fields=["batch", "row_number"], condition=Q(status="invalid"), name="issuance_row_invalid_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return _("批次%(batch)s第%(row)s行") % {"batch": self.batch_id, "row": self.row_number}
@@ -826,20 +846,36 @@ class RosterRow(models.Model):
         VALID = "valid", _("有效")
         INVALID = "invalid", _("有误")
 
+    # The rows are staging, written by COPY a million at a time: their two foreign keys are kept by
+    # Django (a roster deleted takes its rows, a union named by rows cannot be deleted) and not by
+    # database constraints, whose check of every row at commit cost two thirds of storing it. The
+    # members applied from them are checked by the members table's own constraints. The roster is
+    # indexed by the unique (roster, row number) below, which every query of the rows starts with.
     roster = models.ForeignKey(
-        RosterImport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("名册")
+        RosterImport,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("名册"),
     )
     row_number = models.PositiveIntegerField(_("行号"))
     name = models.CharField(_("姓名"), max_length=60, blank=True)
     id_number_encrypted = models.TextField(blank=True, verbose_name=_("身份证号（加密）"))
-    id_number_hash = models.CharField(
-        max_length=64, blank=True, db_index=True, verbose_name=_("身份证号摘要")
-    )
+    # Not indexed: rows are read by roster and number, their members found through the members'
+    # own unique index on the hash.
+    id_number_hash = models.CharField(max_length=64, blank=True, verbose_name=_("身份证号摘要"))
     id_number_masked = models.CharField(_("身份证号"), max_length=32, blank=True)
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     union_code = models.CharField(_("基层工会代码"), max_length=64, blank=True)
     union = models.ForeignKey(
-        Union, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("基层工会")
+        Union,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("基层工会"),
     )
     groups = ArrayField(models.CharField(max_length=32), default=list, blank=True, verbose_name=_("会员群体"))
     member_status = models.CharField(
@@ -854,7 +890,13 @@ class RosterRow(models.Model):
         verbose_name_plural = _("名册行")
         ordering = ["roster", "row_number"]
         constraints = [models.UniqueConstraint(fields=["roster", "row_number"], name="roster_row_unique")]
-        indexes = [models.Index(fields=["roster", "status", "row_number"], name="roster_row_todo_idx")]
+        # The rows still to apply are found by the unique index (nearly every row is valid); the
+        # few with errors, listed to staff, by this one, which holds only them.
+        indexes = [
+            models.Index(
+                fields=["roster", "row_number"], condition=Q(status="invalid"), name="roster_row_invalid_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.roster_id} · {self.row_number}"

@@ -437,6 +437,9 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
         [roster.pk],
     )
     covered = [row[0] for row in cursor.fetchall()]
+    # A roster is a bulk load: the planner learns of the members it added before it compares the
+    # members with the rows (one hash anti-join; the rows have no index on the ID hash to probe).
+    cursor.execute("ANALYZE members_member, members_memberhistory")
     cursor.execute(
         "DELETE FROM members_rostermissing "
         "WHERE resolution = 'pending' AND union_id = ANY(%s) AND roster_id <> %s",
@@ -466,8 +469,6 @@ def _roster_complete(cursor, roster: RosterImport) -> None:
     RosterImport.objects.filter(pk=roster.pk, status=RosterImport.Status.APPLYING).update(
         status=RosterImport.Status.COMPLETED, completed_at=now, missing_members=missing
     )
-    # A roster is a bulk load: the planner's statistics of the members and their history follow it.
-    cursor.execute("ANALYZE members_member, members_memberhistory")
 
 
 # --- Members not in the latest roster ---------------------------------------------------------------

@@ -342,11 +342,14 @@ def test_a_csv_cell_longer_than_the_limit_fails_the_batch(world):
 # --- Whatever goes wrong, the batch ends, and can be validated again ---------------------------------
 
 
-def test_an_unexpected_error_ends_the_batch_with_a_generic_message_and_is_logged(world, monkeypatch, caplog):
+@pytest.mark.parametrize("step", ["prepare", "finish"])  # on the reading thread, and on the task's
+def test_an_unexpected_error_ends_the_batch_with_a_generic_message_and_is_logged(
+    world, monkeypatch, caplog, step
+):
     def broken(self, chunk):
         raise RuntimeError("a bug nobody foresaw")
 
-    monkeypatch.setattr(issuance.RowChecker, "check", broken)
+    monkeypatch.setattr(issuance.RowChecker, step, broken)
     with caplog.at_level(logging.ERROR, logger="members.batch_validation"):
         batch = validate(world, "名单.csv", csv_bytes([applicant(1)]))
 

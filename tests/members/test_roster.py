@@ -7,11 +7,14 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import ProtectedError
 from django.utils import timezone
 
-from members import roster
+from members import batches, roster
+from members.batch_validation import batch_validate_run
 from members.models import (
     Card,
+    IssuanceRow,
     Member,
     MemberHistory,
     ReportedMemberCount,
@@ -23,7 +26,7 @@ from members.models import (
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.roles import Role
-from tests.factories import MemberFactory, make_id_number
+from tests.factories import MemberFactory, PartnerBankFactory, make_id_number
 from tests.members.conftest import csv_bytes, xlsx_bytes
 
 HEADER = ["姓名", "身份证号", "手机号", "基层工会代码", "群体", "会籍状态"]
@@ -294,3 +297,25 @@ def test_a_roster_whose_work_was_lost_is_queued_again_by_the_beat(tree, county_s
     while roster.roster_apply_chunk(roster_id=item.pk) == "more":
         pass
     assert tasks.requeue_stuck_batches(now=start + 10 * later) == 0  # completed: nobody's to re-queue
+
+
+def test_staging_rows_keep_their_foreign_keys_through_django(tree, county_staff):
+    """Roster and batch rows carry no database constraints (``members 0021``): a file deleted takes
+    its rows with it, and a union its rows name cannot be deleted, both kept by Django."""
+    item = validated(union=tree.C1A, user=county_staff, rows=roster_rows(3, "C1A1"))
+    batch = batches.batch_upload(
+        union=tree.C1A,
+        bank=PartnerBankFactory(),
+        uploaded_file=SimpleUploadedFile("申请表.csv", csv_bytes(roster_rows(2, "C1A2"), header=HEADER[:5])),
+        uploaded_by=county_staff,
+    )
+    batch_validate_run(batch_id=batch.pk)
+    assert item.rows.count() == 3 and batch.rows.count() == 2
+    for union, rows in ((tree.C1A1, item.rows), (tree.C1A2, batch.rows)):
+        with pytest.raises(ProtectedError) as refused:
+            union.delete()
+        assert set(rows.all()) <= set(refused.value.protected_objects)
+
+    item.delete()
+    batch.delete()
+    assert not RosterRow.objects.exists() and not IssuanceRow.objects.exists()
