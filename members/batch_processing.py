@@ -19,6 +19,7 @@ from members.cards import bank_allocate_serials, card_number_for
 from members.models import Card, IssuanceBatch, IssuanceRow, mask_name, mask_phone
 from members.people import audit_member_changed
 from members.scope import MEMBER_OUT_OF_REACH, member_in_scope_sql
+from portal.db.arrays import bigint_array_literal, text_array_literal
 
 # Rows processed per task invocation: a chunk takes about a second, far inside any time limit.
 PROCESS_CHUNK_ROWS = 2000
@@ -80,8 +81,9 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             holders = set()
             if added < len(accepted):
                 cursor.execute(
-                    "SELECT member_id FROM members_card WHERE member_id = ANY(%s) AND status = ANY(%s)",
-                    [list(member_by_row.values()), list(Card.LIVE_STATUSES)],
+                    "SELECT member_id FROM members_card "
+                    "WHERE member_id = ANY(%s::bigint[]) AND status = ANY(%s)",
+                    [bigint_array_literal(member_by_row.values()), list(Card.LIVE_STATUSES)],
                 )
                 holders = {row[0] for row in cursor.fetchall()}
             needing = [member_by_row[row_id] for row_id in accepted if member_by_row[row_id] not in holders]
@@ -95,9 +97,9 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
                         batch.bank_id,
                         batch_id,
                         now,
-                        [card_number_for(batch.bank, serial) for serial in serials],
-                        list(serials),
-                        needing,
+                        text_array_literal(card_number_for(batch.bank, serial) for serial in serials),
+                        bigint_array_literal(serials),
+                        bigint_array_literal(needing),
                     ],
                 )
             if refused:
@@ -145,14 +147,15 @@ def upsert_members_from_rows(
     Returns member ids by row id, the ids of the rows refused, and how many members were added and
     how many changed."""
     in_reach = member_in_scope_sql("m", active_only=active_only)
+    ids = bigint_array_literal(row_ids)
     # The known members, locked in id order before the upsert (which then waits on nothing), with
     # the values they have now and whether they are in reach (which the lock keeps true).
     cursor.execute(
         "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path, "  # noqa: S608
         f"{in_reach} FROM members_member m JOIN members_union u ON u.id = m.union_id "
-        f"WHERE m.id_number_hash IN (SELECT id_number_hash FROM {rows_table} WHERE id = ANY(%s)) "
+        f"WHERE m.id_number_hash IN (SELECT id_number_hash FROM {rows_table} WHERE id = ANY(%s::bigint[])) "
         "ORDER BY m.id FOR UPDATE OF m",
-        [scope_path, row_ids],
+        [scope_path, ids],
     )
     before = {row[0]: row[1:] for row in cursor.fetchall()}
     merged_groups = "ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)"
@@ -162,31 +165,36 @@ def upsert_members_from_rows(
                                          union_id, status, groups, created_at, updated_at)
         SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
                r.union_id, {f"r.{new_status_column}" if new_status_column else "'active'"}, r.groups, %s, %s
-        FROM {rows_table} r WHERE r.id = ANY(%s)
+        FROM {rows_table} r WHERE r.id = ANY(%s::bigint[])
         ORDER BY r.row_number
         ON CONFLICT (id_number_hash) DO UPDATE
         SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
             groups = {merged_groups}
         WHERE {in_reach}
           AND (m.name, m.phone, m.groups) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, {merged_groups})
-        RETURNING m.id_number_hash, m.id, m.name, m.phone, m.groups, (xmax = 0) AS inserted
+        RETURNING m.id_number_hash, m.id, (xmax = 0) AS inserted,
+                  -- the values the audit of a changed member needs; a new one needs only its id
+                  CASE WHEN xmax <> 0 THEN m.name END, CASE WHEN xmax <> 0 THEN m.phone END,
+                  CASE WHEN xmax <> 0 THEN m.groups END
         """,  # noqa: S608 - the scope rule's SQL and the callers' constants, no input
-        [now, now, row_ids, scope_path],
+        [now, now, ids, scope_path],
     )
     returned = cursor.fetchall()
-    after = {row[0]: row[1:5] for row in returned}
-    added = sum(1 for row in returned if row[5])
+    after = {
+        hash_: (member_id, name, phone, groups) for hash_, member_id, _new, name, phone, groups in returned
+    }
+    added = sum(1 for row in returned if row[2])
     # Known members in reach that the statement left as they were; and, should another transaction
     # have inserted one of the new members meanwhile, whether that one is in reach.
     unchanged = {hash_: known[0] for hash_, known in before.items() if known[6] and hash_ not in after}
-    cursor.execute(f"SELECT id, id_number_hash FROM {rows_table} WHERE id = ANY(%s)", [row_ids])  # noqa: S608
+    cursor.execute(f"SELECT id, id_number_hash FROM {rows_table} WHERE id = ANY(%s::bigint[])", [ids])  # noqa: S608
     hashes_by_row = cursor.fetchall()
     raced = [hash_ for _row, hash_ in hashes_by_row if hash_ not in after and hash_ not in before]
     if raced:
         cursor.execute(
             "SELECT m.id_number_hash, m.id FROM members_member m "  # noqa: S608
-            f"WHERE m.id_number_hash = ANY(%s) AND {in_reach}",
-            [raced, scope_path],
+            f"WHERE m.id_number_hash = ANY(%s::text[]) AND {in_reach}",
+            [text_array_literal(raced), scope_path],
         )
         unchanged.update(dict(cursor.fetchall()))
     member_by_row, refused = {}, []

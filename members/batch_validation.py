@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from members import issuance
 from members.models import IssuanceBatch, IssuanceRow
+from portal.db.arrays import text_array_literal
 
 logger = logging.getLogger(__name__)
 
@@ -200,36 +201,52 @@ def _without_cycle_collection():
 
 
 def _store_checked_rows(batch_id: int, rows: list[issuance.CheckedRow]) -> None:
-    """COPY the checked rows in and count them on the batch, in one transaction."""
+    store_checked_rows(IssuanceBatch, batch_id, rows, table="members_issuancerow", owner_column="batch_id")
+
+
+def store_checked_rows(
+    owner,
+    owner_id: int,
+    rows: list[issuance.CheckedRow],
+    *,
+    table: str,
+    owner_column: str,
+    member_status=False,
+) -> None:
+    """COPY the checked rows of a file in and count them on the file (``owner``: the batch or the
+    roster model; a roster's rows carry their 会籍状态 too), in one transaction."""
+    columns = [
+        owner_column,
+        *("row_number", "name", "id_number_encrypted", "id_number_hash", "id_number_masked", "phone"),
+        *("union_code", "union_id", "groups", *(("member_status",) if member_status else ()), "status"),
+        *("errors", "member_changes"),
+    ]
     valid = sum(1 for row in rows if row.status == IssuanceRow.Status.VALID)
     with transaction.atomic():
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(
-                "COPY members_issuancerow (batch_id, row_number, name, id_number_encrypted, id_number_hash, "
-                "id_number_masked, phone, union_code, union_id, groups, status, errors, member_changes) "
-                "FROM STDIN"
-            ) as copy,
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            ) as copy,  # callers' constants
         ):
             for row in rows:
-                copy.write_row(
-                    (
-                        row.batch_id,
-                        row.row_number,
-                        row.name,
-                        row.id_number_encrypted,
-                        row.id_number_hash,
-                        row.id_number_masked,
-                        row.phone,
-                        row.union_code,
-                        row.union_id,
-                        issuance.text_array_literal(row.groups),
-                        row.status,
-                        copy_json(row.errors, "[]"),
-                        copy_json(row.member_changes, "{}"),
-                    )
-                )
-        IssuanceBatch.objects.filter(pk=batch_id).update(
+                values = [
+                    owner_id,
+                    row.row_number,
+                    row.name,
+                    row.id_number_encrypted,
+                    row.id_number_hash,
+                    row.id_number_masked,
+                    row.phone,
+                    row.union_code,
+                    row.union_id,
+                    text_array_literal(row.groups),
+                ]
+                if member_status:
+                    values.append(row.member_status)
+                values += [row.status, copy_json(row.errors, "[]"), copy_json(row.member_changes, "{}")]
+                copy.write_row(values)
+        owner.objects.filter(pk=owner_id).update(
             valid_rows=F("valid_rows") + valid, error_rows=F("error_rows") + (len(rows) - valid)
         )
 

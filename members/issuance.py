@@ -36,6 +36,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from members import pii
 from members.models import Card, IssuanceRow, MemberGroup, Union, mask_name, mask_phone
 from members.scope import MEMBER_OUT_OF_REACH, member_in_scope_sql
+from portal.db.arrays import text_array_literal
 from portal.xlsx import safe_text, workbook_bytes
 
 HEADER_NAME = "姓名"
@@ -640,15 +641,6 @@ class RowChecker:
             errors.append(_("“%(name)s”不是基层工会，请填写会员所在基层工会的代码。") % {"name": union.name})
         else:
             row.union_id = union.pk
-
-
-def text_array_literal(values: list[str]) -> str:
-    """PostgreSQL's literal of a text[], every element quoted: for the COPY of checked rows and the
-    ID-number hashes of a chunk, where psycopg's list dumper costs several µs an element."""
-    if not values:
-        return "{}"
-    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return "{" + ",".join(quoted) + "}"
 
 
 # --- Writing ------------------------------------------------------------------------------------------

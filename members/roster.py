@@ -59,6 +59,7 @@ from members.models import (
 from members.people import member_set_status, member_transfer
 from members.scope import member_in_scope_sql
 from portal.audit import audit_record
+from portal.db.arrays import bigint_array_literal, text_array_literal
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.scoping import ensure_union_in_scope, scope_queryset
@@ -106,7 +107,7 @@ class RosterRowChecker(issuance.RowChecker):
                 "       CASE WHEN k.in_reach THEN k.phone END "
                 f"FROM (SELECT m.id_number_hash, m.name, m.phone, {in_reach} AS in_reach "
                 "      FROM members_member m WHERE m.id_number_hash = ANY(%s::text[])) k",
-                [self.batch_union.path, issuance.text_array_literal(hashes)],
+                [self.batch_union.path, text_array_literal(hashes)],
             )
             return {
                 hash_: issuance.KnownMember(
@@ -233,38 +234,9 @@ def _roster_validate_locked(roster_id: int) -> None:
 
 
 def _store_checked_rows(roster_id: int, rows: list[issuance.CheckedRow]) -> None:
-    valid = sum(1 for row in rows if row.status == RosterRow.Status.VALID)
-    with transaction.atomic():
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                "COPY members_rosterrow (roster_id, row_number, name, id_number_encrypted, id_number_hash, "
-                "id_number_masked, phone, union_code, union_id, groups, member_status, status, errors, "
-                "member_changes) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(
-                    (
-                        roster_id,
-                        row.row_number,
-                        row.name,
-                        row.id_number_encrypted,
-                        row.id_number_hash,
-                        row.id_number_masked,
-                        row.phone,
-                        row.union_code,
-                        row.union_id,
-                        issuance.text_array_literal(row.groups),
-                        row.member_status,
-                        row.status,
-                        batch_validation.copy_json(row.errors, "[]"),
-                        batch_validation.copy_json(row.member_changes, "{}"),
-                    )
-                )
-        RosterImport.objects.filter(pk=roster_id).update(
-            valid_rows=F("valid_rows") + valid, error_rows=F("error_rows") + (len(rows) - valid)
-        )
+    batch_validation.store_checked_rows(
+        RosterImport, roster_id, rows, table="members_rosterrow", owner_column="roster_id", member_status=True
+    )
 
 
 def _roster_fail_validation(roster_id: int, message: str) -> None:
@@ -413,8 +385,9 @@ def _apply_union_and_status(cursor, roster: RosterImport, row_ids: list[int], me
     cursor.execute(
         "SELECT r.id, r.union_id, r.member_status, m.id, m.union_id, m.status "
         "FROM members_rosterrow r JOIN members_member m ON m.id_number_hash = r.id_number_hash "
-        "WHERE r.id = ANY(%s) AND (m.union_id <> r.union_id OR m.status <> r.member_status) ORDER BY m.id",
-        [row_ids],
+        "WHERE r.id = ANY(%s::bigint[]) AND (m.union_id <> r.union_id OR m.status <> r.member_status) "
+        "ORDER BY m.id",
+        [bigint_array_literal(row_ids)],
     )
     changes = cursor.fetchall()
     unions = Union.objects.in_bulk({row[1] for row in changes})

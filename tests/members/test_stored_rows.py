@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from members import batch_validation, issuance, roster
 from members.models import IssuanceBatch, RosterImport
+from portal.db.arrays import text_array_literal
 from tests.factories import PartnerBankFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -178,4 +179,4 @@ def test_roster_rows_are_stored_as_psycopg_adapters_store_them(tree):
     ],
 )
 def test_array_literals_quote_every_element(values, literal):
-    assert issuance.text_array_literal(values) == literal
+    assert text_array_literal(values) == literal
