@@ -358,6 +358,23 @@ def test_an_unexpected_error_ends_the_batch_with_a_generic_message_and_is_logged
     assert any("RuntimeError" in record.getMessage() for record in caplog.records)
 
 
+def test_the_reading_thread_may_not_query(world, monkeypatch, caplog):
+    """A row check that queried on the reading thread would use a connection of its own, outside the
+    task's transaction: it is refused there, and the batch fails plainly instead."""
+    prepare = issuance.RowChecker.prepare
+
+    def querying(self, chunk):
+        IssuanceBatch.objects.exists()
+        return prepare(self, chunk)
+
+    monkeypatch.setattr(issuance.RowChecker, "prepare", querying)
+    with caplog.at_level(logging.ERROR, logger="members.batch_validation"):
+        batch = validate(world, "名单.csv", csv_bytes([applicant(1)]))
+
+    assert_failed_plainly(batch)
+    assert any("RuntimeError" in record.getMessage() for record in caplog.records)
+
+
 def test_resume_validates_a_failed_batch_again_from_the_start(client, world, monkeypatch):
     content = csv_bytes([[*applicant(1), "备注一", "备注二"], applicant(2)])
     monkeypatch.setattr(issuance, "MAX_COLUMNS", 6)
