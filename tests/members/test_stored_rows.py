@@ -127,47 +127,38 @@ def expected(rows) -> list[tuple]:
     ]
 
 
-def test_issuance_rows_are_stored_as_psycopg_adapters_store_them(tree):
-    user = UserFactory()
-    bank = PartnerBankFactory()
-    batch, reference = (
-        IssuanceBatch.objects.create(
-            union=tree.C1A, bank=bank, file="x.csv", original_filename="x.csv", uploaded_by=user
-        )
-        for _ in range(2)
+def _batch(tree, user):
+    return IssuanceBatch.objects.create(
+        union=tree.C1A, bank=PartnerBankFactory(), file="x.csv", original_filename="x.csv", uploaded_by=user
     )
-    batch_validation._store_checked_rows(batch.pk, checked_rows(batch.pk, tree.C1A1.pk))
-    copy_with_psycopg_adapters(
-        "members_issuancerow",
-        "batch_id",
-        reference.pk,
-        checked_rows(reference.pk, tree.C1A1.pk),
-        roster_row=False,
-    )
-    ours = stored("members_issuancerow", "batch_id", batch.pk)
-    assert ours == stored("members_issuancerow", "batch_id", reference.pk)
-    assert decoded(ours) == expected(checked_rows(batch.pk, tree.C1A1.pk))
-    batch.refresh_from_db()
-    assert (batch.valid_rows, batch.error_rows) == (8, 8)
 
 
-def test_roster_rows_are_stored_as_psycopg_adapters_store_them(tree):
+def _roster(tree, user):
+    return RosterImport.objects.create(
+        union=tree.C1A, file="x.csv", original_filename="x.csv", uploaded_by=user
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "store", "table", "owner", "roster_row"),
+    [
+        (_batch, batch_validation._store_checked_rows, "members_issuancerow", "batch_id", False),
+        (_roster, roster._store_checked_rows, "members_rosterrow", "roster_id", True),
+    ],
+    ids=["issuance", "roster"],
+)
+def test_rows_are_stored_as_psycopg_adapters_store_them(tree, make, store, table, owner, roster_row):
     user = UserFactory()
-    item, reference = (
-        RosterImport.objects.create(union=tree.C1A, file="x.csv", original_filename="x.csv", uploaded_by=user)
-        for _ in range(2)
-    )
-    roster._store_checked_rows(item.pk, checked_rows(item.pk, tree.C1A1.pk))
+    item, reference = make(tree, user), make(tree, user)
+    store(item.pk, checked_rows(item.pk, tree.C1A1.pk))
     copy_with_psycopg_adapters(
-        "members_rosterrow",
-        "roster_id",
-        reference.pk,
-        checked_rows(reference.pk, tree.C1A1.pk),
-        roster_row=True,
+        table, owner, reference.pk, checked_rows(reference.pk, tree.C1A1.pk), roster_row=roster_row
     )
-    ours = stored("members_rosterrow", "roster_id", item.pk)
-    assert ours == stored("members_rosterrow", "roster_id", reference.pk)
+    ours = stored(table, owner, item.pk)
+    assert ours == stored(table, owner, reference.pk)
     assert decoded(ours) == expected(checked_rows(item.pk, tree.C1A1.pk))
+    item.refresh_from_db()
+    assert (item.valid_rows, item.error_rows) == (8, 8)
 
 
 @pytest.mark.parametrize(
