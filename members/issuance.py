@@ -487,20 +487,14 @@ class RowChecker:
 
     batch_id: int
     batch_union: Union
-    _unions: dict[str, Union | None] = field(default_factory=dict)
+    # Per union code named by the file: the union's id for a row, or the error of every row naming it.
+    _unions: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)
 
     def check(self, chunk: list[tuple[int, dict[str, str]]]) -> list[CheckedRow]:
-        return self.finish(self.prepare(chunk))
-
-    def prepare(self, chunk: list[tuple[int, dict[str, str]]]) -> list[tuple[CheckedRow, list[str]]]:
-        """The checks each row makes of itself, its ID number encrypted and hashed: Python alone, no
-        query, so a chunk may be prepared in a thread of its own while the one before is stored."""
+        """The checks each row makes of itself, its ID number encrypted and hashed, then those against
+        the database: the rows' unions and the members who hold their ID numbers."""
         prepared = [self._prepare(number, values) for number, values in chunk]
         self._protect_id_numbers([row for row, _ in prepared if row.id_number])
-        return prepared
-
-    def finish(self, prepared: list[tuple[CheckedRow, list[str]]]) -> list[CheckedRow]:
-        """The checks against the database: the rows' unions and the members who hold their ID numbers."""
         self._load_unions({row.union_code for row, _ in prepared if row.union_code})
         known = self._known_members([row.id_number_hash for row, _ in prepared if row.id_number_hash])
         rows = []
@@ -623,24 +617,30 @@ class RowChecker:
             for union in Union.objects.filter(code__in=unknown).only("id", "code", "path", "level", "name")
         }
         for code in unknown:
-            self._unions[code] = found.get(code)
+            self._unions[code] = self._union_verdict(code, found.get(code))
+
+    def _union_verdict(self, code: str, union: Union | None) -> tuple[int | None, str | None]:
+        """The union a row naming ``code`` belongs to, or the error it gets: decided once per code."""
+        if union is None or not self.batch_union.contains(union):
+            # One text for a code that does not exist and one of another subtree: the answer does
+            # not confirm which codes exist elsewhere, nor name their unions.
+            return None, _("基层工会代码“%(code)s”不存在或不在%(owner)s的管辖范围内。") % {
+                "code": code[:20],
+                "owner": self.batch_union.name,
+            }
+        if union.level != Union.Level.WORKPLACE:
+            return None, _("“%(name)s”不是基层工会，请填写会员所在基层工会的代码。") % {"name": union.name}
+        return union.pk, None
 
     def _check_union(self, row: CheckedRow, errors: list[str]) -> None:
         if not row.union_code:
             errors.append(_("基层工会代码为空。"))
             return
-        union = self._unions.get(row.union_code)
-        if union is None or not self.batch_union.contains(union):
-            # One text for a code that does not exist and one of another subtree: the answer does
-            # not confirm which codes exist elsewhere, nor name their unions.
-            errors.append(
-                _("基层工会代码“%(code)s”不存在或不在%(owner)s的管辖范围内。")
-                % {"code": row.union_code[:20], "owner": self.batch_union.name}
-            )
-        elif union.level != Union.Level.WORKPLACE:
-            errors.append(_("“%(name)s”不是基层工会，请填写会员所在基层工会的代码。") % {"name": union.name})
+        union_id, error = self._unions[row.union_code]
+        if error is None:
+            row.union_id = union_id
         else:
-            row.union_id = union.pk
+            errors.append(error)
 
 
 # --- Writing ------------------------------------------------------------------------------------------
