@@ -56,7 +56,7 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id, row_number FROM members_issuancerow "
+                "SELECT id, row_number, id_number_hash FROM members_issuancerow "
                 "WHERE batch_id = %s AND status = 'valid' AND row_number > %s ORDER BY row_number LIMIT %s",
                 [batch_id, batch.processed_through, chunk_size],
             )
@@ -67,7 +67,7 @@ def batch_process_chunk(*, batch_id: int, chunk_size: int = PROCESS_CHUNK_ROWS) 
             member_by_row, refused, added, _updated = upsert_members_from_rows(
                 cursor,
                 rows_table="members_issuancerow",
-                row_ids=row_ids,
+                rows=[(row_id, hash_) for row_id, _number, hash_ in chunk],
                 scope_path=batch.union.path,
                 active_only=True,
                 actor=batch.approved_by,
@@ -124,7 +124,7 @@ def upsert_members_from_rows(
     cursor,
     *,
     rows_table: str,
-    row_ids: list[int],
+    rows: list[tuple[int, str]],
     scope_path: str,
     active_only: bool,
     actor,
@@ -133,82 +133,93 @@ def upsert_members_from_rows(
     new_status_column: str | None = None,
 ) -> tuple[dict, list, int, int]:
     """Insert new members and refresh the name and phone of known ones (matched by ID hash), straight
-    from the rows table (``members_issuancerow`` for a batch, ``members_rosterrow`` for a roster).
+    from the rows table (``members_issuancerow`` for a batch, ``members_rosterrow`` for a roster):
+    ``rows`` are the chunk's row ids with their ID hashes.
     Known members keep their groups and gain those named in the file; their union and status are left
     alone, since moving a member is a transfer and a status changes through ``member_set_status``.
     A new member is active, or takes the row's ``new_status_column``. A known member whose row
     changes nothing is not rewritten (a monthly roster repeats most of its members as they are).
 
     A known member is changed only if in the writer's reach (``scope_path``, ``active_only``): the
-    scope rule (``members.scope``) is the ``WHERE`` of the ``DO UPDATE``, so the statement itself
-    skips a member out of reach, whatever the row says. Every known member that did change is
-    written to the audit log, old and new values masked, in the name of ``actor``.
+    scope rule (``members.scope``) is the ``WHERE`` of the update, so the statement itself skips a
+    member out of reach, whatever the row says. Every known member that did change is written to the
+    audit log, old and new values masked, in the name of ``actor``.
 
     Returns member ids by row id, the ids of the rows refused, and how many members were added and
     how many changed."""
+    status = f"r.{new_status_column}" if new_status_column else "'active'"
+    # New members first. The insert takes no lock on a member who exists (it skips them), and waits
+    # for one another transaction is adding: every row it leaves names a member who is there now.
+    cursor.execute(
+        f"""
+        INSERT INTO members_member (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
+                                    union_id, status, groups, created_at, updated_at)
+        SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
+               r.union_id, {status}, r.groups, %s, %s
+        FROM {rows_table} r WHERE r.id = ANY(%s::bigint[])
+        ORDER BY r.row_number
+        ON CONFLICT (id_number_hash) DO NOTHING
+        RETURNING id_number_hash, id
+        """,  # noqa: S608 - the callers' constants, no input
+        [now, now, bigint_array_literal(row_id for row_id, _hash in rows)],
+    )
+    inserted = dict(cursor.fetchall())
+    member_by_row = {row_id: inserted[hash_] for row_id, hash_ in rows if hash_ in inserted}
+    known_rows = [(row_id, hash_) for row_id, hash_ in rows if hash_ not in inserted]
+    if not known_rows:  # a chunk of new members: nothing to lock, compare or audit
+        return member_by_row, [], len(inserted), 0
+    changed, refused = _refresh_known_members(
+        cursor,
+        rows_table=rows_table,
+        rows=known_rows,
+        scope_path=scope_path,
+        active_only=active_only,
+        actor=actor,
+        audit_data=audit_data,
+        now=now,
+        member_by_row=member_by_row,
+    )
+    return member_by_row, refused, len(inserted), changed
+
+
+def _refresh_known_members(
+    cursor, *, rows_table, rows, scope_path, active_only, actor, audit_data, now, member_by_row
+) -> tuple[int, list]:
+    """The known members of ``rows``: locked in id order, refreshed from their rows where in reach
+    and changed, audited; each row in reach is added to ``member_by_row``. Returns how many members
+    changed and the rows refused (their member out of reach)."""
     in_reach = member_in_scope_sql("m", active_only=active_only)
-    ids = bigint_array_literal(row_ids)
-    # The known members, locked in id order before the upsert (which then waits on nothing), with
-    # the values they have now and whether they are in reach (which the lock keeps true).
+    # Locked before the update (which then waits on nothing), with the values they have now and
+    # whether they are in reach (which the lock keeps true).
     cursor.execute(
         "SELECT m.id_number_hash, m.id, m.name, m.phone, m.groups, m.id_number_masked, u.path, "  # noqa: S608
         f"{in_reach} FROM members_member m JOIN members_union u ON u.id = m.union_id "
-        f"WHERE m.id_number_hash IN (SELECT id_number_hash FROM {rows_table} WHERE id = ANY(%s::bigint[])) "
-        "ORDER BY m.id FOR UPDATE OF m",
-        [scope_path, ids],
+        "WHERE m.id_number_hash = ANY(%s::text[]) ORDER BY m.id FOR UPDATE OF m",
+        [scope_path, text_array_literal(hash_ for _row, hash_ in rows)],
     )
     before = {row[0]: row[1:] for row in cursor.fetchall()}
-    merged_groups = "ARRAY(SELECT DISTINCT g FROM unnest(m.groups || EXCLUDED.groups) AS g ORDER BY g)"
+    merged_groups = "ARRAY(SELECT DISTINCT g FROM unnest(m.groups || r.groups) AS g ORDER BY g)"
     cursor.execute(
         f"""
-        INSERT INTO members_member AS m (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
-                                         union_id, status, groups, created_at, updated_at)
-        SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
-               r.union_id, {f"r.{new_status_column}" if new_status_column else "'active'"}, r.groups, %s, %s
-        FROM {rows_table} r WHERE r.id = ANY(%s::bigint[])
-        ORDER BY r.row_number
-        ON CONFLICT (id_number_hash) DO UPDATE
-        SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = EXCLUDED.updated_at,
-            groups = {merged_groups}
-        WHERE {in_reach}
-          AND (m.name, m.phone, m.groups) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, {merged_groups})
-        RETURNING m.id_number_hash, m.id, (xmax = 0) AS inserted,
-                  -- the values the audit of a changed member needs; a new one needs only its id
-                  CASE WHEN xmax <> 0 THEN m.name END, CASE WHEN xmax <> 0 THEN m.phone END,
-                  CASE WHEN xmax <> 0 THEN m.groups END
+        UPDATE members_member AS m
+        SET name = r.name, phone = r.phone, updated_at = %s, groups = {merged_groups}
+        FROM {rows_table} r
+        WHERE r.id = ANY(%s::bigint[]) AND m.id_number_hash = r.id_number_hash AND {in_reach}
+          AND (m.name, m.phone, m.groups) IS DISTINCT FROM (r.name, r.phone, {merged_groups})
+        RETURNING m.id_number_hash, m.name, m.phone, m.groups
         """,  # noqa: S608 - the scope rule's SQL and the callers' constants, no input
-        [now, now, ids, scope_path],
+        [now, bigint_array_literal(row_id for row_id, _hash in rows), scope_path],
     )
-    returned = cursor.fetchall()
-    after = {
-        hash_: (member_id, name, phone, groups) for hash_, member_id, _new, name, phone, groups in returned
-    }
-    added = sum(1 for row in returned if row[2])
-    # Known members in reach that the statement left as they were; and, should another transaction
-    # have inserted one of the new members meanwhile, whether that one is in reach.
-    unchanged = {hash_: known[0] for hash_, known in before.items() if known[6] and hash_ not in after}
-    cursor.execute(f"SELECT id, id_number_hash FROM {rows_table} WHERE id = ANY(%s::bigint[])", [ids])  # noqa: S608
-    hashes_by_row = cursor.fetchall()
-    raced = [hash_ for _row, hash_ in hashes_by_row if hash_ not in after and hash_ not in before]
-    if raced:
-        cursor.execute(
-            "SELECT m.id_number_hash, m.id FROM members_member m "  # noqa: S608
-            f"WHERE m.id_number_hash = ANY(%s::text[]) AND {in_reach}",
-            [text_array_literal(raced), scope_path],
-        )
-        unchanged.update(dict(cursor.fetchall()))
-    member_by_row, refused = {}, []
-    for row_id, hash_ in hashes_by_row:
-        if hash_ in after:
-            member_by_row[row_id] = after[hash_][0]
-        elif hash_ in unchanged:
-            member_by_row[row_id] = unchanged[hash_]
+    after = {hash_: (name, phone, groups) for hash_, name, phone, groups in cursor.fetchall()}
+    refused = []
+    for row_id, hash_ in rows:
+        known = before.get(hash_)
+        if known is not None and known[6]:  # in reach (a member gone meanwhile is refused too)
+            member_by_row[row_id] = known[0]
         else:
             refused.append(row_id)
-    for hash_, (member_id, name, phone, groups, masked_id, union_path, _reach) in before.items():
-        if hash_ not in after:
-            continue
-        _member_id, new_name, new_phone, new_groups = after[hash_]
+    for hash_, (new_name, new_phone, new_groups) in after.items():
+        member_id, name, phone, groups, masked_id, union_path, _reach = before[hash_]
         changes: dict[str, list] = {}
         if new_name != name:
             changes["name"] = [mask_name(name), mask_name(new_name)]
@@ -224,7 +235,7 @@ def upsert_members_from_rows(
                 actor=actor,
                 data={**audit_data, **changes},
             )
-    return member_by_row, refused, added, len(returned) - added
+    return len(after), refused
 
 
 def batch_finish(*, batch_id: int) -> bool:

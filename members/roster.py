@@ -328,7 +328,7 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             return "idle"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id, row_number FROM members_rosterrow "
+                "SELECT id, row_number, id_number_hash FROM members_rosterrow "
                 "WHERE roster_id = %s AND status = 'valid' AND row_number > %s ORDER BY row_number LIMIT %s",
                 [roster_id, roster.applied_through, chunk_size],
             )
@@ -340,7 +340,7 @@ def roster_apply_chunk(*, roster_id: int, chunk_size: int = APPLY_CHUNK_ROWS) ->
             member_by_row, refused, added, updated = upsert_members_from_rows(
                 cursor,
                 rows_table="members_rosterrow",
-                row_ids=row_ids,
+                rows=[(row_id, hash_) for row_id, _number, hash_ in chunk],
                 scope_path=roster.union.path,
                 active_only=False,
                 actor=roster.confirmed_by,

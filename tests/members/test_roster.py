@@ -4,13 +4,16 @@ members not in the latest roster, reported member counts."""
 from __future__ import annotations
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from members import batches, roster
+from members import batches, pii, roster
 from members.batch_validation import batch_validate_run
 from members.models import (
     Card,
@@ -26,6 +29,7 @@ from members.models import (
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.models import AuditEvent
 from portal.roles import Role
+from tests.conftest import database_url_for, wait_for
 from tests.factories import MemberFactory, PartnerBankFactory, make_id_number
 from tests.members.conftest import csv_bytes, xlsx_bytes
 
@@ -188,6 +192,69 @@ def test_a_roster_row_never_touches_a_member_of_another_county(tree, county_staf
     assert (victim.name, victim.status, victim.union) == ("原名", Member.Status.ACTIVE, tree.C1A1)
     assert RosterRow.objects.get().status == RosterRow.Status.INVALID
     assert not RosterMissing.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("their_union", ["C1A1", "C1B1"])
+def test_a_member_another_writer_is_adding_is_waited_for_then_treated_as_known(
+    tree, county_staff, their_union
+):
+    """Another transaction adds the member a roster row names, and has not committed when the chunk
+    inserts its new members: the chunk waits for it, then treats the member as known — refreshed and
+    audited in reach, refused out of reach (another county's) — and never adds a second one."""
+    id_number = make_id_number()
+    item = validated(
+        union=tree.C1A, user=county_staff, rows=[["新名字", id_number, "13600000001", "C1A1", "", ""]]
+    )
+    assert item.valid_rows == 1
+    roster.roster_confirm(roster=item, actor=county_staff)
+    url = database_url_for(connection.settings_dict)
+
+    def apply_chunk() -> str:
+        try:
+            return roster.roster_apply_chunk(roster_id=item.pk)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with (
+        psycopg.connect(url) as other,
+        psycopg.connect(url, autocommit=True) as watcher,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        other.execute(
+            "INSERT INTO members_member (name, id_number_encrypted, id_number_hash, id_number_masked, phone, "
+            "union_id, status, groups, created_at, updated_at) "
+            "VALUES ('旧名字', %s, %s, %s, '13900000000', %s, 'active', '{}', now(), now())",
+            [
+                pii.encrypt_id_number(id_number),
+                pii.hash_id_number(id_number),
+                pii.mask_id_number(id_number),
+                getattr(tree, their_union).pk,
+            ],
+        )
+        applying = pool.submit(apply_chunk)
+        wait_for(
+            lambda: watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()[0],
+            message="the chunk waits for the other writer",
+        )
+        other.commit()
+        assert applying.result(timeout=60) == "more"
+
+    member = Member.objects.get(id_number_hash=pii.hash_id_number(id_number))  # one, not two
+    item.refresh_from_db()
+    changed = AuditEvent.objects.filter(action=AuditEvent.Action.MEMBER_CHANGED, target_id=str(member.pk))
+    if their_union == "C1A1":
+        assert (member.name, member.phone) == ("新名字", "13600000001")
+        assert (item.members_added, item.members_updated, item.error_rows) == (0, 1, 0)
+        assert changed.count() == 1
+    else:
+        assert (member.name, member.phone, member.union.code) == ("旧名字", "13900000000", "C1B1")
+        assert (item.members_added, item.members_updated, item.error_rows) == (0, 0, 1)
+        assert str(roster.ROSTER_MEMBER_OUT_OF_REACH) in RosterRow.objects.get(roster=item).errors
+        assert not changed.exists()
 
 
 def test_roster_rows_must_name_workplaces_of_the_roster_union(tree, county_staff):
