@@ -133,8 +133,12 @@ def _ensure_categories() -> None:
 @pytest.fixture
 def demo(transactional_db):
     """The demo province, small, in the live server's database; returns the --json document."""
+    return seeded_demo("--members", "400", "--merchants", "16", "--workplaces-per-county", "1")
+
+
+def seeded_demo(*options: str) -> dict:
+    """``seed_demo`` with ``options`` (its history included), then its --json document."""
     _ensure_categories()
-    options = ["--members", "400", "--merchants", "16", "--workplaces-per-county", "1"]
     call_command("seed_demo", *options)
     out = StringIO()
     call_command("seed_demo", *options, "--json", stdout=out)

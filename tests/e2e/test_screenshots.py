@@ -6,7 +6,6 @@ it also writes the pictures the README shows into docs/screenshots/."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import shutil
@@ -15,15 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from discounts.redemption import redemption_create
-from members import cards
-from members.models import Card, Member, PartnerBank
+from members.models import Card
 from merchants.models import Merchant
-from stats.coverage import coverage_snapshot_compute
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
@@ -31,6 +26,7 @@ from tests.e2e.conftest import (
     assert_page_basics,
     member_sign_in,
     merchant_sign_in,
+    seeded_demo,
     staff_sign_in,
     usable_every_day,
 )
@@ -59,31 +55,18 @@ def capture(page, name: str, full_page: bool = False) -> None:
         page.screenshot(path=SCREENSHOTS / f"{name}.png", animations="disabled", full_page=full_page)
 
 
-def coverage_history() -> None:
-    """Four weekly snapshots of the city while cards reach some of the members who were waiting for
-    one, so the trend chart has a line. The figures are computed from real rows each time."""
-    waiting = list(
-        Member.objects.filter(
-            status=Member.Status.ACTIVE, union__path__contains=f"/{CITY}/", cards__isnull=True
-        ).order_by("pk")
-    )
-    waiting = waiting[: len(waiting) // 3]
-    bank = PartnerBank.objects.order_by("pk").first()
-    today = timezone.localdate()
-    steps = 3
-    for step in range(steps + 1):
-        if step:
-            for member in waiting[(step - 1) * len(waiting) // steps : step * len(waiting) // steps]:
-                cards.card_issue(member=member, bank=bank)
-        coverage_snapshot_compute(day=today - datetime.timedelta(days=7 * (steps - step)))
+@pytest.fixture
+def demo(transactional_db):
+    """A larger province than the journeys use, so the figures and lists look like the real thing:
+    seeded once, so its members and cards have the demo's year of history (seeding more on top of a
+    smaller demo would add them all on the last day of the trend)."""
+    return seeded_demo("--members", "3000", "--merchants", "40", "--workplaces-per-county", "1")
 
 
 def test_main_pages_render_on_their_devices(new_page, demo, sms_outbox):
     if WRITE:
         # Without a Chinese font Chromium draws every character as an empty box.
         assert chinese_font_installed(), "no Chinese font: `apt-get install fonts-noto-cjk`, then run again"
-    # A larger province than the journeys use, so the figures and lists look like the real thing.
-    call_command("seed_demo", "--members", "3000", "--merchants", "40", "--workplaces-per-county", "1")
     member = next(m for m in demo["members"] if m["card_status"] == "active")
     merchant, offer = usable_every_day(demo)
     city_operator = next(s for s in demo["staff"] if s["union_code"] == CITY)
@@ -136,7 +119,6 @@ def test_main_pages_render_on_their_devices(new_page, demo, sms_outbox):
 
     # The staff dashboard on a desktop.
     assert Card.objects.exists()
-    coverage_history()
     page = new_page(DESKTOP)
     staff_sign_in(page, city_operator["username"], city_operator["password"], next_url="/staff/")
     expect(page.locator("#trend-chart svg")).to_be_visible()
