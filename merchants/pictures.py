@@ -55,7 +55,9 @@ def picture_content(uploaded):
 
 def replace_picture(instance, uploaded) -> None:
     """Store the new picture on ``instance`` (its ``picture`` field) and remove the old file once the
-    change is committed; the upload is checked first, so a refused one changes nothing."""
+    change is committed; the upload is checked first, so a refused one changes nothing. Should the
+    transaction roll back, the new file stays unnamed until the nightly sweep
+    (``discounts.pictures.orphan_pictures_purge``) removes it."""
     content = picture_content(uploaded)
     old = instance.picture.name
     instance.picture.save(content.name, content, save=False)

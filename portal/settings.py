@@ -192,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "discounts.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
     },
+    "purge-orphan-pictures": {
+        "task": "discounts.tasks.purge_orphan_pictures",
+        "schedule": crontab(hour=3, minute=40),
+    },
     "purge-one-time-codes": {
         "task": "members.tasks.purge_one_time_codes",
         "schedule": timedelta(hours=1),

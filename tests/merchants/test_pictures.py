@@ -5,13 +5,17 @@ another merchant's never; without one, the category's drawing; the member's page
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from PIL import Image
 
 from discounts.models import Offer
-from discounts.pictures import offer_picture_set, offer_picture_url
+from discounts.pictures import offer_picture_set, offer_picture_url, orphan_pictures_purge
 from merchants.models import Merchant
 from merchants.pictures import CATEGORY_DRAWINGS, merchant_picture_set, merchant_picture_url
 from portal.errors import Conflict, PermissionDenied, ValidationFailed
@@ -100,3 +104,38 @@ def test_the_member_pages_show_the_pictures(client, merchant, manager, store):
     detail = client.get(f"/offers/{offer.pk}/").content.decode()
     assert f'src="{url}"' in detail and 'width="400" height="300"' in detail
     assert client.get(url).status_code == 200
+
+
+def picture_files() -> set[str]:
+    return {
+        f"{folder}/{name}"
+        for folder in ("pictures/merchants", "pictures/offers")
+        if default_storage.exists(folder)
+        for name in default_storage.listdir(folder)[1]
+    }
+
+
+def test_the_file_of_a_rolled_back_change_is_swept_once_a_day_old(merchant, manager):
+    merchant_picture_set(merchant=merchant, uploaded=photo(), actor=manager)
+    offer = OfferFactory(merchant=merchant, status=Offer.Status.DRAFT)
+    offer_picture_set(offer=offer, uploaded=photo(), actor=manager)
+    named = {Merchant.objects.get(pk=merchant.pk).picture.name, Offer.objects.get(pk=offer.pk).picture.name}
+
+    class Interrupted(Exception):
+        pass
+
+    # A replacement whose transaction rolls back: the row keeps its picture, the new file stays behind.
+    with pytest.raises(Interrupted), transaction.atomic():
+        merchant_picture_set(merchant=merchant, uploaded=photo(name="new.jpg"), actor=manager)
+        raise Interrupted
+    assert Merchant.objects.get(pk=merchant.pk).picture.name in named
+    left_behind = picture_files() - named
+    assert len(left_behind) == 1
+
+    # Too young to tell from a replacement not yet committed: kept.
+    assert orphan_pictures_purge() == 0
+    two_days_ago = time.time() - 2 * 86400
+    for name in picture_files():
+        os.utime(default_storage.path(name), (two_days_ago, two_days_ago))
+    assert orphan_pictures_purge() == 1
+    assert picture_files() == named
