@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -148,21 +148,36 @@ def upsert_members_from_rows(
     Returns member ids by row id, the ids of the rows refused, and how many members were added and
     how many changed."""
     status = f"r.{new_status_column}" if new_status_column else "'active'"
-    # New members first. The insert takes no lock on a member who exists (it skips them), and waits
-    # for one another transaction is adding: every row it leaves names a member who is there now.
-    cursor.execute(
-        f"""
+    insert = f"""
         INSERT INTO members_member (name, id_number_encrypted, id_number_hash, id_number_masked, phone,
                                     union_id, status, groups, created_at, updated_at)
         SELECT r.name, r.id_number_encrypted, r.id_number_hash, r.id_number_masked, r.phone,
                r.union_id, {status}, r.groups, %s, %s
-        FROM {rows_table} r WHERE r.id = ANY(%s::bigint[])
+        FROM {rows_table} r WHERE r.id = ANY(%s::bigint[]) {{skip_known}}
         ORDER BY r.row_number
-        ON CONFLICT (id_number_hash) DO NOTHING
+        {{on_conflict}}
         RETURNING id_number_hash, id
-        """,  # noqa: S608 - the callers' constants, no input
-        [now, now, bigint_array_literal(row_id for row_id, _hash in rows)],
-    )
+        """  # noqa: S608 - the callers' constants, no input
+    params = [now, now, bigint_array_literal(row_id for row_id, _hash in rows)]
+    # New members first, with a plain insert of the rows no member holds yet (measured a sixth
+    # cheaper than ON CONFLICT's speculative insertion). Should another transaction add one of them
+    # meanwhile, the insert waits for it and then fails on the unique ID hash; it is made again,
+    # skipping whoever exists. Neither takes a lock on a member who exists: every row they leave names
+    # a member who is there now, handled below.
+    try:
+        with transaction.atomic():
+            cursor.execute(
+                insert.format(
+                    skip_known="AND NOT EXISTS (SELECT 1 FROM members_member m "
+                    "WHERE m.id_number_hash = r.id_number_hash)",
+                    on_conflict="",
+                ),
+                params,
+            )
+    except IntegrityError:
+        cursor.execute(
+            insert.format(skip_known="", on_conflict="ON CONFLICT (id_number_hash) DO NOTHING"), params
+        )
     inserted = dict(cursor.fetchall())
     member_by_row = {row_id: inserted[hash_] for row_id, hash_ in rows if hash_ in inserted}
     known_rows = [(row_id, hash_) for row_id, hash_ in rows if hash_ not in inserted]

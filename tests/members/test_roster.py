@@ -216,10 +216,12 @@ def test_a_member_another_writer_is_adding_is_waited_for_then_treated_as_known(
         finally:
             connections.close_all()  # this thread's own connection
 
+    # The pool is left last: should the test fail while the chunk waits, closing ``other`` first
+    # rolls its insert back and lets the chunk's thread end.
     with (
+        ThreadPoolExecutor(max_workers=1) as pool,
         psycopg.connect(url) as other,
         psycopg.connect(url, autocommit=True) as watcher,
-        ThreadPoolExecutor(max_workers=1) as pool,
     ):
         other.execute(
             "INSERT INTO members_member (name, id_number_encrypted, id_number_hash, id_number_masked, phone, "
