@@ -183,7 +183,7 @@ def upsert_members_from_rows(
     known_rows = [(row_id, hash_) for row_id, hash_ in rows if hash_ not in inserted]
     if not known_rows:  # a chunk of new members: nothing to lock, compare or audit
         return member_by_row, [], len(inserted), 0
-    changed, refused = _refresh_known_members(
+    known_by_row, refused, changed = _refresh_known_members(
         cursor,
         rows_table=rows_table,
         rows=known_rows,
@@ -192,17 +192,16 @@ def upsert_members_from_rows(
         actor=actor,
         audit_data=audit_data,
         now=now,
-        member_by_row=member_by_row,
     )
-    return member_by_row, refused, len(inserted), changed
+    return {**member_by_row, **known_by_row}, refused, len(inserted), changed
 
 
 def _refresh_known_members(
-    cursor, *, rows_table, rows, scope_path, active_only, actor, audit_data, now, member_by_row
-) -> tuple[int, list]:
+    cursor, *, rows_table, rows, scope_path, active_only, actor, audit_data, now
+) -> tuple[dict, list, int]:
     """The known members of ``rows``: locked in id order, refreshed from their rows where in reach
-    and changed, audited; each row in reach is added to ``member_by_row``. Returns how many members
-    changed and the rows refused (their member out of reach)."""
+    and changed, audited. Returns member ids by row id of the rows in reach, the rows refused (their
+    member out of reach) and how many members changed."""
     in_reach = member_in_scope_sql("m", active_only=active_only)
     # Locked before the update (which then waits on nothing), with the values they have now and
     # whether they are in reach (which the lock keeps true).
@@ -226,7 +225,7 @@ def _refresh_known_members(
         [now, bigint_array_literal(row_id for row_id, _hash in rows), scope_path],
     )
     after = {hash_: (name, phone, groups) for hash_, name, phone, groups in cursor.fetchall()}
-    refused = []
+    member_by_row, refused = {}, []
     for row_id, hash_ in rows:
         known = before.get(hash_)
         if known is not None and known[6]:  # in reach (a member gone meanwhile is refused too)
@@ -250,7 +249,7 @@ def _refresh_known_members(
                 actor=actor,
                 data={**audit_data, **changes},
             )
-    return len(after), refused
+    return member_by_row, refused, len(after)
 
 
 def batch_finish(*, batch_id: int) -> bool:

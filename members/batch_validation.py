@@ -210,7 +210,7 @@ def store_checked_rows(
                     row.phone,
                     row.union_code,
                     row.union_id,
-                    text_array_literal(row.groups) if row.groups else "{}",
+                    text_array_literal(row.groups),
                 ]
                 if member_status:
                     values.append(row.member_status)
